@@ -1,0 +1,190 @@
+//! What the two event engines share: their input and cursor types, the [`Machine`] trait that
+//! lets one driver, one trace and one diagram generator serve both, and the single helper that
+//! composes exit, transition and entry invocations.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// The channels and channel groups an engine works on, sorted so that request URLs are
+/// deterministic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Input {
+    /// Channel names, including `-pnpres` names for presence subscriptions (subscribe engine).
+    pub channels: BTreeSet<String>,
+    /// Channel group names, including `-pnpres` names for presence subscriptions.
+    pub groups: BTreeSet<String>,
+}
+
+impl Input {
+    /// An input of these channels and groups.
+    pub fn new<C, G>(channels: C, groups: G) -> Self
+    where
+        C: IntoIterator,
+        C::Item: Into<String>,
+        G: IntoIterator,
+        G::Item: Into<String>,
+    {
+        Input {
+            channels: channels.into_iter().map(Into::into).collect(),
+            groups: groups.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// An input of these channels only.
+    pub fn channels<C>(channels: C) -> Self
+    where
+        C: IntoIterator,
+        C::Item: Into<String>,
+    {
+        Input::new(channels, std::iter::empty::<String>())
+    }
+
+    /// True when there is neither a channel nor a group.
+    pub fn is_empty(&self) -> bool {
+        self.channels.is_empty() && self.groups.is_empty()
+    }
+
+    /// The names in `self` or `other`.
+    pub fn union(&self, other: &Input) -> Input {
+        Input {
+            channels: self.channels.union(&other.channels).cloned().collect(),
+            groups: self.groups.union(&other.groups).cloned().collect(),
+        }
+    }
+
+    /// The names in `self` but not in `other`.
+    pub fn difference(&self, other: &Input) -> Input {
+        Input {
+            channels: self.channels.difference(&other.channels).cloned().collect(),
+            groups: self.groups.difference(&other.groups).cloned().collect(),
+        }
+    }
+
+    /// The names in both `self` and `other`.
+    pub fn intersection(&self, other: &Input) -> Input {
+        Input {
+            channels: self.channels.intersection(&other.channels).cloned().collect(),
+            groups: self.groups.intersection(&other.groups).cloned().collect(),
+        }
+    }
+
+    /// True when every name of `self` is in `other`.
+    pub fn is_subset(&self, other: &Input) -> bool {
+        self.channels.is_subset(&other.channels) && self.groups.is_subset(&other.groups)
+    }
+
+    /// The same input without presence (`-pnpres`) names: what heartbeats and leaves are sent for.
+    pub fn without_presence(&self) -> Input {
+        let keep = |n: &&String| !n.ends_with(PRESENCE_SUFFIX);
+        Input {
+            channels: self.channels.iter().filter(keep).cloned().collect(),
+            groups: self.groups.iter().filter(keep).cloned().collect(),
+        }
+    }
+}
+
+impl fmt::Display for Input {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let channels: Vec<&str> = self.channels.iter().map(String::as_str).collect();
+        let groups: Vec<&str> = self.groups.iter().map(String::as_str).collect();
+        write!(f, "[{}]", channels.join(","))?;
+        if !groups.is_empty() {
+            write!(f, " groups [{}]", groups.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+/// The suffix of presence channel and group names.
+pub const PRESENCE_SUFFIX: &str = "-pnpres";
+
+/// A position in the message stream: a 17-digit timetoken (100 ns units since the Unix epoch)
+/// and the region that issued it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cursor {
+    /// The timetoken.
+    pub timetoken: u64,
+    /// The region (`t.r` on the wire).
+    pub region: u32,
+}
+
+impl Cursor {
+    /// A cursor at `timetoken` in `region`.
+    pub const fn new(timetoken: u64, region: u32) -> Self {
+        Cursor { timetoken, region }
+    }
+}
+
+/// The outcome of one transition: the new state and every invocation to dispatch, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition<S, I> {
+    /// The state after the event.
+    pub state: S,
+    /// Exit invocations of the old state, then the transition's own, then entry of the new.
+    pub invocations: Vec<I>,
+}
+
+/// How the driver treats an invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lifecycle {
+    /// Starts a long-running, cancellable effect of this kind (the managed invocation's name).
+    Managed(&'static str),
+    /// Cancels the running effect of this kind.
+    Cancel(&'static str),
+    /// Runs to completion and is never cancelled.
+    Immediate,
+}
+
+/// A pure state machine: what the driver, the trace and the diagram generator need to know.
+///
+/// Implementations hold no data; the trait only groups the types and functions of one machine.
+pub trait Machine: 'static {
+    /// The machine's states.
+    type State: Clone + fmt::Debug + PartialEq + Send + Sync + 'static;
+    /// The machine's events.
+    type Event: Clone + fmt::Debug + Send + 'static;
+    /// The machine's invocations.
+    type Invocation: Clone + fmt::Debug + Send + 'static;
+
+    /// A short name of the machine, e.g. `subscribe`.
+    const NAME: &'static str;
+
+    /// The state a machine starts in.
+    fn initial() -> Self::State;
+    /// The transition for `event` in `state`, or `None` when the event is ignored there.
+    fn transition(
+        state: &Self::State,
+        event: &Self::Event,
+    ) -> Option<Transition<Self::State, Self::Invocation>>;
+    /// Invocations run when leaving `state`.
+    fn on_exit(state: &Self::State) -> Vec<Self::Invocation>;
+    /// Invocations run when entering `state`.
+    fn on_entry(state: &Self::State) -> Vec<Self::Invocation>;
+    /// The trace name of a state (its variant name).
+    fn state_name(state: &Self::State) -> &'static str;
+    /// The trace name of an event (SCREAMING_SNAKE_CASE).
+    fn event_name(event: &Self::Event) -> &'static str;
+    /// The trace name of an invocation (SCREAMING_SNAKE_CASE).
+    fn invocation_name(invocation: &Self::Invocation) -> &'static str;
+    /// How the driver treats an invocation.
+    fn lifecycle(invocation: &Self::Invocation) -> Lifecycle;
+    /// One or more representative values of every state variant (for diagrams and exhaustive tests).
+    fn sample_states() -> Vec<Self::State>;
+    /// One or more representative values of every event variant (for diagrams and exhaustive tests).
+    fn sample_events() -> Vec<Self::Event>;
+}
+
+/// The one place that composes a transition: exit of `from` ++ `own` ++ entry of `to`.
+pub fn compose<M: Machine>(
+    from: &M::State,
+    to: M::State,
+    own: Vec<M::Invocation>,
+) -> Transition<M::State, M::Invocation> {
+    let mut invocations = M::on_exit(from);
+    invocations.extend(own);
+    invocations.extend(M::on_entry(&to));
+    Transition {
+        state: to,
+        invocations,
+    }
+}

@@ -1,0 +1,210 @@
+//! The retry policy: a small pure function from (attempt, reason) to an optional delay.
+//!
+//! ENGINE.md §3 is the contract. Classification is deliberately simple: connection problems,
+//! timeouts, 408, 429, 5xx and undecodable answers are transient and retried; every other 4xx
+//! is fatal and gives up at once, so an app with a revoked token does not hammer the service.
+//! Jitter comes from [`Jitter`], a tiny seedable generator, so tests can fix or switch it off.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::error::{ErrorKind, Reason};
+
+/// How failed requests of the engines are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryPolicy {
+    /// Never retry.
+    None,
+    /// The same delay before every retry.
+    Linear {
+        /// Delay before each retry (plus jitter).
+        delay: Duration,
+        /// Retries allowed after the first failure.
+        max_retries: u32,
+    },
+    /// A delay that doubles on every retry, up to a ceiling.
+    Exponential {
+        /// Delay before the first retry (plus jitter).
+        min_delay: Duration,
+        /// Ceiling of the delay (plus jitter).
+        max_delay: Duration,
+        /// Retries allowed after the first failure.
+        max_retries: u32,
+    },
+}
+
+impl RetryPolicy {
+    /// The default linear policy: 2 s, 10 retries.
+    pub const fn linear() -> Self {
+        RetryPolicy::Linear {
+            delay: Duration::from_secs(2),
+            max_retries: 10,
+        }
+    }
+
+    /// The default exponential policy: 2 s doubling up to 150 s, 6 retries.
+    pub const fn exponential() -> Self {
+        RetryPolicy::Exponential {
+            min_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(150),
+            max_retries: 6,
+        }
+    }
+
+    /// The delay before retry number `attempt` (1-based) after a failure for `reason`, or `None`
+    /// to give up. `jitter` is added to the computed delay; draw it from [`Jitter::next`].
+    pub fn delay(&self, attempt: u32, reason: &Reason, jitter: Duration) -> Option<Duration> {
+        let max_retries = match *self {
+            RetryPolicy::None => return None,
+            RetryPolicy::Linear { max_retries, .. } => max_retries,
+            RetryPolicy::Exponential { max_retries, .. } => max_retries,
+        };
+        if attempt == 0 || attempt > max_retries || !is_transient(reason) {
+            return None;
+        }
+        if let (Some(429), Some(seconds)) = (reason.status, reason.retry_after) {
+            return Some(Duration::from_secs(u64::from(seconds)));
+        }
+        let base = match *self {
+            RetryPolicy::None => return None,
+            RetryPolicy::Linear { delay, .. } => delay,
+            RetryPolicy::Exponential {
+                min_delay,
+                max_delay,
+                ..
+            } => {
+                // 2^(attempt-1) saturates long before it could overflow a u32 shift.
+                let factor = 1u32.checked_shl(attempt - 1).unwrap_or(u32::MAX);
+                min_delay.saturating_mul(factor).min(max_delay)
+            }
+        };
+        Some(base + jitter)
+    }
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy::exponential()
+    }
+}
+
+/// Whether a failure is worth retrying (ENGINE.md §3).
+pub fn is_transient(reason: &Reason) -> bool {
+    match reason.kind {
+        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Decode => true,
+        ErrorKind::Http { status } => status == 408 || status == 429 || (500..=599).contains(&status),
+        ErrorKind::AccessDenied
+        | ErrorKind::MessageTooLarge
+        | ErrorKind::InvalidArgument
+        | ErrorKind::Closed => false,
+    }
+}
+
+/// A group of endpoints a retry configuration can exclude.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    /// Subscribe handshake and receive.
+    Subscribe,
+    /// Heartbeat (and the other presence requests when a caller opts in).
+    Presence,
+    /// Publish and fire.
+    Publish,
+    /// Signal.
+    Signal,
+    /// Channel group management.
+    ChannelGroups,
+    /// Time.
+    Time,
+}
+
+/// A retry policy plus the endpoint groups it does not apply to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryConfig {
+    /// The policy.
+    pub policy: RetryPolicy,
+    /// Endpoint groups that are never retried.
+    pub excluded: BTreeSet<Endpoint>,
+}
+
+impl RetryConfig {
+    /// A configuration applying `policy` to every endpoint group.
+    pub fn new(policy: RetryPolicy) -> Self {
+        RetryConfig {
+            policy,
+            excluded: BTreeSet::new(),
+        }
+    }
+
+    /// The same configuration, not applied to `endpoint`.
+    pub fn excluding(mut self, endpoint: Endpoint) -> Self {
+        self.excluded.insert(endpoint);
+        self
+    }
+
+    /// The delay before retry `attempt` of a request to `endpoint`, or `None` to give up.
+    pub fn delay(
+        &self,
+        endpoint: Endpoint,
+        attempt: u32,
+        reason: &Reason,
+        jitter: Duration,
+    ) -> Option<Duration> {
+        if self.excluded.contains(&endpoint) {
+            return None;
+        }
+        self.policy.delay(attempt, reason, jitter)
+    }
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig::new(RetryPolicy::default())
+    }
+}
+
+/// A seedable source of jitter, uniform in [0, 1 s).
+///
+/// A xorshift64* generator: not cryptographic, but enough to spread reconnecting clients, and
+/// reproducible from a seed in tests. [`Jitter::off`] always yields zero.
+#[derive(Debug, Clone)]
+pub struct Jitter {
+    state: Option<u64>,
+}
+
+impl Jitter {
+    /// A generator that starts from `seed`.
+    pub fn seeded(seed: u64) -> Self {
+        // xorshift has a fixed point at zero; move away from it.
+        Jitter {
+            state: Some(seed ^ 0x9E37_79B9_7F4A_7C15 | 1),
+        }
+    }
+
+    /// A generator that always returns zero jitter.
+    pub fn off() -> Self {
+        Jitter { state: None }
+    }
+
+    /// A generator seeded from the clock and the process, for production use.
+    pub fn from_entropy() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Jitter::seeded(nanos ^ (u64::from(std::process::id()) << 32))
+    }
+
+    /// The next jitter value, in [0, 1 s) with millisecond resolution.
+    pub fn next(&mut self) -> Duration {
+        let Some(state) = self.state.as_mut() else {
+            return Duration::ZERO;
+        };
+        let mut x = *state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *state = x;
+        let r = x.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        Duration::from_millis(r % 1000)
+    }
+}

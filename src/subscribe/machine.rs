@@ -1,0 +1,807 @@
+//! The subscribe engine as a pure function: `transition(&State, &Event) -> Option<Transition>`.
+//!
+//! This module performs no I/O and reads no clock; the driver runs what the invocations ask for.
+//! ENGINE.md §1 is the contract, and every row of its table is a row of this module's tests.
+//!
+//! ![subscribe engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/subscribe.svg)
+//!
+//! The diagram in `state-diagrams/subscribe.{dot,svg,md}` is generated from [`transition`] itself.
+//!
+//! Deliberate differences from PubNub's SDKs:
+//! - the cursor survives every subscription change (Python resets it and loses messages);
+//! - a reconnect success continues from the server's new cursor (Python re-reads from the old
+//!   one and delivers duplicates);
+//! - network errors and timeouts are retried (the official Rust crate stops for good);
+//! - RECONNECT during a reconnecting state skips the remaining back-off;
+//! - a SUBSCRIPTION_RESTORED with an empty input is treated like UNSUBSCRIBE_ALL, as
+//!   SUBSCRIPTION_CHANGED is (the table does not list it; an empty loop cannot be restored).
+
+use std::sync::Arc;
+
+use crate::engine::{compose, Cursor, Input, Lifecycle, Machine, Transition};
+use crate::error::{ErrorKind, Reason};
+use crate::status::{Status, StatusCategory};
+use crate::subscribe::envelope::Envelope;
+
+/// The messages of one subscribe response, shared rather than copied between event and invocation.
+pub type Messages = Arc<[Envelope]>;
+
+/// The states of the subscribe engine (ENGINE.md §1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Nothing subscribed.
+    Unsubscribed,
+    /// A handshake is in flight.
+    Handshaking {
+        /// Channels and groups.
+        input: Input,
+        /// Catch-up cursor: a user timetoken or the cursor of an earlier receive loop.
+        cursor: Option<Cursor>,
+    },
+    /// The handshake failed and is being retried.
+    HandshakeReconnecting {
+        /// Channels and groups.
+        input: Input,
+        /// Catch-up cursor.
+        cursor: Option<Cursor>,
+        /// Retry attempt, starting at 1.
+        attempts: u32,
+        /// The last failure.
+        reason: Reason,
+    },
+    /// Disconnected on purpose before the handshake completed.
+    HandshakeStopped {
+        /// Channels and groups.
+        input: Input,
+        /// Catch-up cursor.
+        cursor: Option<Cursor>,
+    },
+    /// Handshake retries were given up.
+    HandshakeFailed {
+        /// Channels and groups.
+        input: Input,
+        /// Catch-up cursor.
+        cursor: Option<Cursor>,
+        /// Why.
+        reason: Reason,
+    },
+    /// The long-poll loop runs.
+    Receiving {
+        /// Channels and groups.
+        input: Input,
+        /// Where the next long-poll starts.
+        cursor: Cursor,
+    },
+    /// A long-poll failed and is being retried.
+    ReceiveReconnecting {
+        /// Channels and groups.
+        input: Input,
+        /// Where the next long-poll starts.
+        cursor: Cursor,
+        /// Retry attempt, starting at 1.
+        attempts: u32,
+        /// The last failure.
+        reason: Reason,
+    },
+    /// Disconnected on purpose while receiving.
+    ReceiveStopped {
+        /// Channels and groups.
+        input: Input,
+        /// Where to resume.
+        cursor: Cursor,
+    },
+    /// Receive retries were given up.
+    ReceiveFailed {
+        /// Channels and groups.
+        input: Input,
+        /// Where to resume.
+        cursor: Cursor,
+        /// Why.
+        reason: Reason,
+    },
+}
+
+/// The events of the subscribe engine (ENGINE.md §1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The full new input; an empty one means UNSUBSCRIBE_ALL.
+    SubscriptionChanged {
+        /// The new channels and groups.
+        input: Input,
+    },
+    /// The full new input and a cursor to catch up from.
+    SubscriptionRestored {
+        /// The new channels and groups.
+        input: Input,
+        /// Where to catch up from.
+        cursor: Cursor,
+    },
+    /// The handshake returned a cursor.
+    HandshakeSuccess {
+        /// The cursor to receive from.
+        cursor: Cursor,
+    },
+    /// The handshake failed.
+    HandshakeFailure {
+        /// Why.
+        reason: Reason,
+    },
+    /// A handshake retry succeeded.
+    HandshakeReconnectSuccess {
+        /// The cursor to receive from.
+        cursor: Cursor,
+    },
+    /// A handshake retry failed.
+    HandshakeReconnectFailure {
+        /// Why.
+        reason: Reason,
+    },
+    /// The retry policy gave up the handshake.
+    HandshakeReconnectGiveup {
+        /// The last failure.
+        reason: Reason,
+    },
+    /// A long-poll returned.
+    ReceiveSuccess {
+        /// The server's next cursor.
+        cursor: Cursor,
+        /// What it delivered.
+        messages: Messages,
+    },
+    /// A long-poll failed.
+    ReceiveFailure {
+        /// Why.
+        reason: Reason,
+    },
+    /// A long-poll retry succeeded.
+    ReceiveReconnectSuccess {
+        /// The server's next cursor.
+        cursor: Cursor,
+        /// What it delivered.
+        messages: Messages,
+    },
+    /// A long-poll retry failed.
+    ReceiveReconnectFailure {
+        /// Why.
+        reason: Reason,
+    },
+    /// The retry policy gave up the long-poll.
+    ReceiveReconnectGiveup {
+        /// The last failure.
+        reason: Reason,
+    },
+    /// Stop on purpose, keeping the input and cursor.
+    Disconnect,
+    /// Start again, optionally from a given cursor.
+    Reconnect {
+        /// Where to resume instead of the kept cursor.
+        cursor: Option<Cursor>,
+    },
+    /// Leave everything.
+    UnsubscribeAll,
+}
+
+/// What the subscribe engine asks the driver to do (ENGINE.md §1.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    /// Managed: the handshake request.
+    Handshake {
+        /// Channels and groups.
+        input: Input,
+        /// Catch-up cursor whose timetoken replaces the server's.
+        cursor: Option<Cursor>,
+    },
+    /// Managed: wait per the retry policy, then the handshake request.
+    HandshakeReconnect {
+        /// Channels and groups.
+        input: Input,
+        /// Catch-up cursor.
+        cursor: Option<Cursor>,
+        /// Retry attempt, starting at 1.
+        attempts: u32,
+        /// The last failure.
+        reason: Reason,
+    },
+    /// Managed: the long-poll.
+    ReceiveMessages {
+        /// Channels and groups.
+        input: Input,
+        /// Where to poll from.
+        cursor: Cursor,
+    },
+    /// Managed: wait per the retry policy, then the long-poll.
+    ReceiveReconnect {
+        /// Channels and groups.
+        input: Input,
+        /// Where to poll from.
+        cursor: Cursor,
+        /// Retry attempt, starting at 1.
+        attempts: u32,
+        /// The last failure.
+        reason: Reason,
+    },
+    /// Cancel the running handshake.
+    CancelHandshake,
+    /// Cancel the running handshake retry.
+    CancelHandshakeReconnect,
+    /// Cancel the running long-poll.
+    CancelReceiveMessages,
+    /// Cancel the running long-poll retry.
+    CancelReceiveReconnect,
+    /// Immediate: deliver a status.
+    EmitStatus(Status),
+    /// Immediate: route messages to the subscriptions they match.
+    EmitMessages {
+        /// The messages, in response order.
+        messages: Messages,
+        /// The cursor after them.
+        cursor: Cursor,
+    },
+}
+
+impl State {
+    /// The trace name of the state.
+    pub fn name(&self) -> &'static str {
+        match self {
+            State::Unsubscribed => "Unsubscribed",
+            State::Handshaking { .. } => "Handshaking",
+            State::HandshakeReconnecting { .. } => "HandshakeReconnecting",
+            State::HandshakeStopped { .. } => "HandshakeStopped",
+            State::HandshakeFailed { .. } => "HandshakeFailed",
+            State::Receiving { .. } => "Receiving",
+            State::ReceiveReconnecting { .. } => "ReceiveReconnecting",
+            State::ReceiveStopped { .. } => "ReceiveStopped",
+            State::ReceiveFailed { .. } => "ReceiveFailed",
+        }
+    }
+
+    /// The channels and groups of the state (empty when unsubscribed).
+    pub fn input(&self) -> Option<&Input> {
+        match self {
+            State::Unsubscribed => None,
+            State::Handshaking { input, .. }
+            | State::HandshakeReconnecting { input, .. }
+            | State::HandshakeStopped { input, .. }
+            | State::HandshakeFailed { input, .. }
+            | State::Receiving { input, .. }
+            | State::ReceiveReconnecting { input, .. }
+            | State::ReceiveStopped { input, .. }
+            | State::ReceiveFailed { input, .. } => Some(input),
+        }
+    }
+
+    /// The cursor the engine would resume from, if it has one.
+    pub fn cursor(&self) -> Option<Cursor> {
+        match self {
+            State::Unsubscribed => None,
+            State::Handshaking { cursor, .. }
+            | State::HandshakeReconnecting { cursor, .. }
+            | State::HandshakeStopped { cursor, .. }
+            | State::HandshakeFailed { cursor, .. } => *cursor,
+            State::Receiving { cursor, .. }
+            | State::ReceiveReconnecting { cursor, .. }
+            | State::ReceiveStopped { cursor, .. }
+            | State::ReceiveFailed { cursor, .. } => Some(*cursor),
+        }
+    }
+}
+
+impl Event {
+    /// The trace name of the event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SubscriptionChanged { .. } => "SUBSCRIPTION_CHANGED",
+            Event::SubscriptionRestored { .. } => "SUBSCRIPTION_RESTORED",
+            Event::HandshakeSuccess { .. } => "HANDSHAKE_SUCCESS",
+            Event::HandshakeFailure { .. } => "HANDSHAKE_FAILURE",
+            Event::HandshakeReconnectSuccess { .. } => "HANDSHAKE_RECONNECT_SUCCESS",
+            Event::HandshakeReconnectFailure { .. } => "HANDSHAKE_RECONNECT_FAILURE",
+            Event::HandshakeReconnectGiveup { .. } => "HANDSHAKE_RECONNECT_GIVEUP",
+            Event::ReceiveSuccess { .. } => "RECEIVE_SUCCESS",
+            Event::ReceiveFailure { .. } => "RECEIVE_FAILURE",
+            Event::ReceiveReconnectSuccess { .. } => "RECEIVE_RECONNECT_SUCCESS",
+            Event::ReceiveReconnectFailure { .. } => "RECEIVE_RECONNECT_FAILURE",
+            Event::ReceiveReconnectGiveup { .. } => "RECEIVE_RECONNECT_GIVEUP",
+            Event::Disconnect => "DISCONNECT",
+            Event::Reconnect { .. } => "RECONNECT",
+            Event::UnsubscribeAll => "UNSUBSCRIBE_ALL",
+        }
+    }
+}
+
+impl Invocation {
+    /// The trace name of the invocation.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Invocation::Handshake { .. } => "HANDSHAKE",
+            Invocation::HandshakeReconnect { .. } => "HANDSHAKE_RECONNECT",
+            Invocation::ReceiveMessages { .. } => "RECEIVE_MESSAGES",
+            Invocation::ReceiveReconnect { .. } => "RECEIVE_RECONNECT",
+            Invocation::CancelHandshake => "CANCEL_HANDSHAKE",
+            Invocation::CancelHandshakeReconnect => "CANCEL_HANDSHAKE_RECONNECT",
+            Invocation::CancelReceiveMessages => "CANCEL_RECEIVE_MESSAGES",
+            Invocation::CancelReceiveReconnect => "CANCEL_RECEIVE_RECONNECT",
+            Invocation::EmitStatus(_) => "EMIT_STATUS",
+            Invocation::EmitMessages { .. } => "EMIT_MESSAGES",
+        }
+    }
+
+    /// How the driver treats this invocation.
+    pub fn lifecycle(&self) -> Lifecycle {
+        match self {
+            Invocation::Handshake { .. } => Lifecycle::Managed("HANDSHAKE"),
+            Invocation::HandshakeReconnect { .. } => Lifecycle::Managed("HANDSHAKE_RECONNECT"),
+            Invocation::ReceiveMessages { .. } => Lifecycle::Managed("RECEIVE_MESSAGES"),
+            Invocation::ReceiveReconnect { .. } => Lifecycle::Managed("RECEIVE_RECONNECT"),
+            Invocation::CancelHandshake => Lifecycle::Cancel("HANDSHAKE"),
+            Invocation::CancelHandshakeReconnect => Lifecycle::Cancel("HANDSHAKE_RECONNECT"),
+            Invocation::CancelReceiveMessages => Lifecycle::Cancel("RECEIVE_MESSAGES"),
+            Invocation::CancelReceiveReconnect => Lifecycle::Cancel("RECEIVE_RECONNECT"),
+            Invocation::EmitStatus(_) | Invocation::EmitMessages { .. } => Lifecycle::Immediate,
+        }
+    }
+}
+
+fn status(category: StatusCategory, input: &Input) -> Invocation {
+    Invocation::EmitStatus(Status::new(category, input))
+}
+
+fn error_status(category: StatusCategory, input: &Input, reason: &Reason) -> Invocation {
+    Invocation::EmitStatus(Status::with_error(category, input, reason.clone()))
+}
+
+fn handshaking(input: &Input, cursor: Option<Cursor>) -> State {
+    State::Handshaking {
+        input: input.clone(),
+        cursor,
+    }
+}
+
+fn receiving(input: &Input, cursor: Cursor) -> State {
+    State::Receiving {
+        input: input.clone(),
+        cursor,
+    }
+}
+
+/// The subscribe engine's transition function (ENGINE.md §1.4).
+pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invocation>> {
+    use State as S;
+    let go = |to: State, own: Vec<Invocation>| Some(compose::<SubscribeMachine>(state, to, own));
+
+    // An empty new input means "leave everything", whatever the state.
+    let event = match event {
+        Event::SubscriptionChanged { input } | Event::SubscriptionRestored { input, .. }
+            if input.is_empty() =>
+        {
+            &Event::UnsubscribeAll
+        }
+        other => other,
+    };
+
+    match (state, event) {
+        (S::Unsubscribed, Event::SubscriptionChanged { input }) => go(handshaking(input, None), vec![]),
+        (S::Unsubscribed, Event::SubscriptionRestored { input, cursor }) => {
+            go(handshaking(input, Some(*cursor)), vec![])
+        }
+
+        // Handshaking
+        (S::Handshaking { cursor, .. }, Event::SubscriptionChanged { input }) => {
+            go(handshaking(input, *cursor), vec![])
+        }
+        (S::Handshaking { .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(handshaking(input, Some(*cursor)), vec![])
+        }
+        (S::Handshaking { input, .. }, Event::HandshakeSuccess { cursor }) => go(
+            receiving(input, *cursor),
+            vec![status(StatusCategory::Connected, input)],
+        ),
+        (S::Handshaking { input, cursor }, Event::HandshakeFailure { reason }) => go(
+            S::HandshakeReconnecting {
+                input: input.clone(),
+                cursor: *cursor,
+                attempts: 1,
+                reason: reason.clone(),
+            },
+            vec![],
+        ),
+        (S::Handshaking { input, cursor }, Event::Disconnect) => go(
+            S::HandshakeStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+        (S::Handshaking { input, .. }, Event::UnsubscribeAll) => go(
+            S::Unsubscribed,
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+
+        // HandshakeReconnecting
+        (S::HandshakeReconnecting { cursor, .. }, Event::SubscriptionChanged { input }) => {
+            go(handshaking(input, *cursor), vec![])
+        }
+        (S::HandshakeReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(handshaking(input, Some(*cursor)), vec![])
+        }
+        (S::HandshakeReconnecting { input, .. }, Event::HandshakeReconnectSuccess { cursor }) => go(
+            receiving(input, *cursor),
+            vec![status(StatusCategory::Connected, input)],
+        ),
+        (
+            S::HandshakeReconnecting {
+                input,
+                cursor,
+                attempts,
+                ..
+            },
+            Event::HandshakeReconnectFailure { reason },
+        ) => go(
+            S::HandshakeReconnecting {
+                input: input.clone(),
+                cursor: *cursor,
+                attempts: attempts.saturating_add(1),
+                reason: reason.clone(),
+            },
+            vec![],
+        ),
+        (S::HandshakeReconnecting { input, cursor, .. }, Event::HandshakeReconnectGiveup { reason }) => {
+            go(
+                S::HandshakeFailed {
+                    input: input.clone(),
+                    cursor: *cursor,
+                    reason: reason.clone(),
+                },
+                vec![error_status(StatusCategory::ConnectionError, input, reason)],
+            )
+        }
+        (S::HandshakeReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
+            go(handshaking(input, given.or(*cursor)), vec![])
+        }
+        (S::HandshakeReconnecting { input, cursor, .. }, Event::Disconnect) => go(
+            S::HandshakeStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+        (S::HandshakeReconnecting { input, .. }, Event::UnsubscribeAll) => go(
+            S::Unsubscribed,
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+
+        // HandshakeStopped
+        (S::HandshakeStopped { cursor, .. }, Event::SubscriptionChanged { input }) => go(
+            S::HandshakeStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![],
+        ),
+        (S::HandshakeStopped { .. }, Event::SubscriptionRestored { input, cursor }) => go(
+            S::HandshakeStopped {
+                input: input.clone(),
+                cursor: Some(*cursor),
+            },
+            vec![],
+        ),
+        (S::HandshakeStopped { input, cursor }, Event::Reconnect { cursor: given }) => {
+            go(handshaking(input, given.or(*cursor)), vec![])
+        }
+        (S::HandshakeStopped { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
+
+        // HandshakeFailed
+        (S::HandshakeFailed { cursor, .. }, Event::SubscriptionChanged { input }) => {
+            go(handshaking(input, *cursor), vec![])
+        }
+        (S::HandshakeFailed { .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(handshaking(input, Some(*cursor)), vec![])
+        }
+        (S::HandshakeFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
+            go(handshaking(input, given.or(*cursor)), vec![])
+        }
+        (S::HandshakeFailed { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
+
+        // Receiving
+        (S::Receiving { cursor, .. }, Event::SubscriptionChanged { input }) => go(
+            receiving(input, *cursor),
+            vec![status(StatusCategory::SubscriptionChanged, input)],
+        ),
+        (S::Receiving { .. }, Event::SubscriptionRestored { input, cursor }) => go(
+            receiving(input, *cursor),
+            vec![status(StatusCategory::SubscriptionChanged, input)],
+        ),
+        (S::Receiving { input, .. }, Event::ReceiveSuccess { cursor, messages }) => go(
+            receiving(input, *cursor),
+            vec![Invocation::EmitMessages {
+                messages: messages.clone(),
+                cursor: *cursor,
+            }],
+        ),
+        (S::Receiving { input, cursor }, Event::ReceiveFailure { reason }) => go(
+            S::ReceiveReconnecting {
+                input: input.clone(),
+                cursor: *cursor,
+                attempts: 1,
+                reason: reason.clone(),
+            },
+            vec![error_status(StatusCategory::UnexpectedDisconnect, input, reason)],
+        ),
+        (S::Receiving { input, cursor }, Event::Disconnect) => go(
+            S::ReceiveStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+        (S::Receiving { input, .. }, Event::UnsubscribeAll) => go(
+            S::Unsubscribed,
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+
+        // ReceiveReconnecting
+        (S::ReceiveReconnecting { cursor, .. }, Event::SubscriptionChanged { input }) => go(
+            receiving(input, *cursor),
+            vec![status(StatusCategory::SubscriptionChanged, input)],
+        ),
+        (S::ReceiveReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => go(
+            receiving(input, *cursor),
+            vec![status(StatusCategory::SubscriptionChanged, input)],
+        ),
+        (S::ReceiveReconnecting { input, .. }, Event::ReceiveReconnectSuccess { cursor, messages }) => {
+            go(
+                receiving(input, *cursor),
+                vec![
+                    status(StatusCategory::Reconnected, input),
+                    Invocation::EmitMessages {
+                        messages: messages.clone(),
+                        cursor: *cursor,
+                    },
+                ],
+            )
+        }
+        (
+            S::ReceiveReconnecting {
+                input,
+                cursor,
+                attempts,
+                ..
+            },
+            Event::ReceiveReconnectFailure { reason },
+        ) => go(
+            S::ReceiveReconnecting {
+                input: input.clone(),
+                cursor: *cursor,
+                attempts: attempts.saturating_add(1),
+                reason: reason.clone(),
+            },
+            vec![],
+        ),
+        (S::ReceiveReconnecting { input, cursor, .. }, Event::ReceiveReconnectGiveup { reason }) => go(
+            S::ReceiveFailed {
+                input: input.clone(),
+                cursor: *cursor,
+                reason: reason.clone(),
+            },
+            vec![error_status(StatusCategory::ConnectionError, input, reason)],
+        ),
+        (S::ReceiveReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
+            go(handshaking(input, Some(given.unwrap_or(*cursor))), vec![])
+        }
+        (S::ReceiveReconnecting { input, cursor, .. }, Event::Disconnect) => go(
+            S::ReceiveStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+        (S::ReceiveReconnecting { input, .. }, Event::UnsubscribeAll) => go(
+            S::Unsubscribed,
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+
+        // ReceiveStopped
+        (S::ReceiveStopped { cursor, .. }, Event::SubscriptionChanged { input }) => go(
+            S::ReceiveStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![],
+        ),
+        (S::ReceiveStopped { .. }, Event::SubscriptionRestored { input, cursor }) => go(
+            S::ReceiveStopped {
+                input: input.clone(),
+                cursor: *cursor,
+            },
+            vec![],
+        ),
+        (S::ReceiveStopped { input, cursor }, Event::Reconnect { cursor: given }) => {
+            go(handshaking(input, Some(given.unwrap_or(*cursor))), vec![])
+        }
+        (S::ReceiveStopped { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
+
+        // ReceiveFailed
+        (S::ReceiveFailed { cursor, .. }, Event::SubscriptionChanged { input }) => {
+            go(handshaking(input, Some(*cursor)), vec![])
+        }
+        (S::ReceiveFailed { .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(handshaking(input, Some(*cursor)), vec![])
+        }
+        (S::ReceiveFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
+            go(handshaking(input, Some(given.unwrap_or(*cursor))), vec![])
+        }
+        (S::ReceiveFailed { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
+
+        _ => None,
+    }
+}
+
+/// The subscribe engine as a [`Machine`], for the driver, the trace and the diagrams.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubscribeMachine;
+
+impl Machine for SubscribeMachine {
+    type State = State;
+    type Event = Event;
+    type Invocation = Invocation;
+    const NAME: &'static str = "subscribe";
+
+    fn initial() -> State {
+        State::Unsubscribed
+    }
+
+    fn transition(state: &State, event: &Event) -> Option<Transition<State, Invocation>> {
+        transition(state, event)
+    }
+
+    fn on_exit(state: &State) -> Vec<Invocation> {
+        match state {
+            State::Handshaking { .. } => vec![Invocation::CancelHandshake],
+            State::HandshakeReconnecting { .. } => vec![Invocation::CancelHandshakeReconnect],
+            State::Receiving { .. } => vec![Invocation::CancelReceiveMessages],
+            State::ReceiveReconnecting { .. } => vec![Invocation::CancelReceiveReconnect],
+            _ => vec![],
+        }
+    }
+
+    fn on_entry(state: &State) -> Vec<Invocation> {
+        match state {
+            State::Handshaking { input, cursor } => vec![Invocation::Handshake {
+                input: input.clone(),
+                cursor: *cursor,
+            }],
+            State::HandshakeReconnecting {
+                input,
+                cursor,
+                attempts,
+                reason,
+            } => vec![Invocation::HandshakeReconnect {
+                input: input.clone(),
+                cursor: *cursor,
+                attempts: *attempts,
+                reason: reason.clone(),
+            }],
+            State::Receiving { input, cursor } => vec![Invocation::ReceiveMessages {
+                input: input.clone(),
+                cursor: *cursor,
+            }],
+            State::ReceiveReconnecting {
+                input,
+                cursor,
+                attempts,
+                reason,
+            } => vec![Invocation::ReceiveReconnect {
+                input: input.clone(),
+                cursor: *cursor,
+                attempts: *attempts,
+                reason: reason.clone(),
+            }],
+            _ => vec![],
+        }
+    }
+
+    fn state_name(state: &State) -> &'static str {
+        state.name()
+    }
+
+    fn event_name(event: &Event) -> &'static str {
+        event.name()
+    }
+
+    fn invocation_name(invocation: &Invocation) -> &'static str {
+        invocation.name()
+    }
+
+    fn lifecycle(invocation: &Invocation) -> Lifecycle {
+        invocation.lifecycle()
+    }
+
+    fn sample_states() -> Vec<State> {
+        let input = Input::channels(["a"]);
+        let cursor = Cursor::new(17_000_000_000_000_000, 1);
+        let reason = Reason::new(ErrorKind::Network, "connection reset");
+        vec![
+            State::Unsubscribed,
+            State::Handshaking {
+                input: input.clone(),
+                cursor: None,
+            },
+            State::HandshakeReconnecting {
+                input: input.clone(),
+                cursor: None,
+                attempts: 1,
+                reason: reason.clone(),
+            },
+            State::HandshakeStopped {
+                input: input.clone(),
+                cursor: None,
+            },
+            State::HandshakeFailed {
+                input: input.clone(),
+                cursor: None,
+                reason: reason.clone(),
+            },
+            State::Receiving {
+                input: input.clone(),
+                cursor,
+            },
+            State::ReceiveReconnecting {
+                input: input.clone(),
+                cursor,
+                attempts: 1,
+                reason: reason.clone(),
+            },
+            State::ReceiveStopped {
+                input: input.clone(),
+                cursor,
+            },
+            State::ReceiveFailed {
+                input,
+                cursor,
+                reason,
+            },
+        ]
+    }
+
+    fn sample_events() -> Vec<Event> {
+        let input = Input::channels(["a", "b"]);
+        let cursor = Cursor::new(17_000_000_000_000_001, 2);
+        let reason = Reason::new(ErrorKind::Timeout, "timed out");
+        let messages: Messages = Arc::from(Vec::new());
+        vec![
+            Event::SubscriptionChanged {
+                input: input.clone(),
+            },
+            Event::SubscriptionChanged {
+                input: Input::default(),
+            },
+            Event::SubscriptionRestored { input, cursor },
+            Event::HandshakeSuccess { cursor },
+            Event::HandshakeFailure {
+                reason: reason.clone(),
+            },
+            Event::HandshakeReconnectSuccess { cursor },
+            Event::HandshakeReconnectFailure {
+                reason: reason.clone(),
+            },
+            Event::HandshakeReconnectGiveup {
+                reason: reason.clone(),
+            },
+            Event::ReceiveSuccess {
+                cursor,
+                messages: messages.clone(),
+            },
+            Event::ReceiveFailure {
+                reason: reason.clone(),
+            },
+            Event::ReceiveReconnectSuccess { cursor, messages },
+            Event::ReceiveReconnectFailure {
+                reason: reason.clone(),
+            },
+            Event::ReceiveReconnectGiveup { reason },
+            Event::Disconnect,
+            Event::Reconnect { cursor: None },
+            Event::UnsubscribeAll,
+        ]
+    }
+}
