@@ -1,0 +1,97 @@
+//! `/__faults`: the fault-injection admin endpoint, served only when enabled.
+//!
+//! `GET /__faults` lists pending faults. `POST /__faults` takes one command or an array:
+//!
+//! ```text
+//! {"endpoint":"subscribe","fault":"status","status":503,"retry_after":2,"times":3}
+//! {"endpoint":"publish","fault":"delay","ms":500}
+//! {"fault":"reset"} {"fault":"truncated"} {"fault":"non_json"} {"fault":"hang"}
+//! {"endpoint":"publish","fault":"store_then_fail","status":500} {"fault":"store_then_reset"}
+//! {"action":"drop_long_polls"} {"action":"clear"}
+//! {"action":"restart_listener","down_ms":1000}
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::response::Reply;
+use super::App;
+use crate::faults::Fault;
+
+/// Longest a listener restart may keep the port closed.
+const MAX_DOWN: Duration = Duration::from_secs(60);
+
+/// Most faults one rule may apply to.
+const MAX_TIMES: u32 = 10_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Command {
+    Fault(Fault),
+    Action {
+        action: String,
+        #[serde(default)]
+        down_ms: u64,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Commands {
+    One(Command),
+    Many(Vec<Command>),
+}
+
+pub(super) fn handle(app: &App, method: &Method, body: &[u8]) -> Reply {
+    if *method == Method::GET {
+        return Reply::ok(&json!({"status": 200, "faults": app.faults.pending()}));
+    }
+    let commands = match serde_json::from_slice::<Commands>(body) {
+        Ok(Commands::One(command)) => vec![command],
+        Ok(Commands::Many(commands)) => commands,
+        Err(e) => {
+            return Reply::error_details(
+                StatusCode::BAD_REQUEST,
+                "faults",
+                "Invalid fault command",
+                &e.to_string(),
+            )
+        }
+    };
+    for command in commands {
+        match command {
+            Command::Fault(mut fault) => {
+                fault.times = fault.times.min(MAX_TIMES);
+                app.faults.inject(fault);
+            }
+            Command::Action { action, down_ms } => match action.as_str() {
+                "clear" => app.faults.clear(),
+                "drop_long_polls" => app.faults.drop_long_polls(),
+                "restart_listener" => {
+                    let Some(listener) = app.listener.get().and_then(|weak| weak.upgrade()) else {
+                        return Reply::error(
+                            StatusCode::CONFLICT,
+                            "faults",
+                            "No listener to restart",
+                        );
+                    };
+                    let down = Duration::from_millis(down_ms).min(MAX_DOWN);
+                    Arc::clone(&listener).bounce(down);
+                }
+                other => {
+                    return Reply::error_details(
+                        StatusCode::BAD_REQUEST,
+                        "faults",
+                        "Unknown action",
+                        other,
+                    )
+                }
+            },
+        }
+    }
+    Reply::ok(&json!({"status": 200, "message": "OK", "faults": app.faults.pending()}))
+}

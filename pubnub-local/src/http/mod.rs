@@ -1,0 +1,271 @@
+//! The HTTP layer: parse a request, call the hub, format the answer. Routing is done by hand
+//! in [`routes`] (one axum fallback handler) because PubNub's path rules — split before
+//! decoding, raw commas in channel lists, `+` never a space — are not axum's.
+
+mod admin;
+mod groups;
+mod presence;
+mod publish;
+mod record;
+mod response;
+mod routes;
+mod subscribe;
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+
+use crate::faults::{FaultAction, FaultController};
+use crate::hub::Hub;
+
+pub use record::RecordedRequest;
+pub(crate) use record::Recorder;
+use response::{accepts_gzip, finish, Reply};
+use routes::{Query, Route, RouteError};
+
+/// Largest request body read; bigger bodies get 413. `/v2/publish` allows 2 MiB messages.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024 + 1024;
+
+/// Longest a `hang` fault holds a request when the client never gives up.
+const MAX_HANG: Duration = Duration::from_secs(3600);
+
+/// Longest a `delay` fault waits.
+const MAX_DELAY: Duration = Duration::from_secs(600);
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    /// When set, only these publish/subscribe keys are accepted.
+    pub(crate) allowed_keys: Option<HashSet<String>>,
+    /// Whether `/__faults` is served.
+    pub(crate) admin: bool,
+    /// Longest request URI (path and query) before 414; publish computes its own limit.
+    pub(crate) max_uri_len: usize,
+}
+
+/// Lets the admin endpoint stop and restart the listener it is served by.
+pub(crate) trait ListenerControl: Send + Sync {
+    /// Stops listening, waits `down`, listens again on the same address.
+    fn bounce(self: Arc<Self>, down: Duration);
+}
+
+/// Shared state of every request.
+pub(crate) struct App {
+    pub(crate) hub: Hub,
+    pub(crate) faults: FaultController,
+    pub(crate) options: Options,
+    pub(crate) recorder: Option<Recorder>,
+    /// Cancelled at graceful shutdown: long-polls answer at once, hung requests close.
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) listener: OnceLock<Weak<dyn ListenerControl>>,
+}
+
+/// Inserted into each request by the connection that carries it, so a fault can close that
+/// connection without answering.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnControl {
+    pub(crate) kill: CancellationToken,
+}
+
+/// What a handler decided.
+pub(crate) enum Outcome {
+    Reply(Reply),
+    /// Close the connection without a response.
+    Reset,
+}
+
+impl From<Reply> for Outcome {
+    fn from(reply: Reply) -> Outcome {
+        Outcome::Reply(reply)
+    }
+}
+
+impl App {
+    fn key_allowed(&self, key: &str) -> bool {
+        self.options
+            .allowed_keys
+            .as_ref()
+            .is_none_or(|keys| keys.contains(key))
+    }
+}
+
+/// The router serving the whole PubNub surface from one fallback handler.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    Router::new().fallback(handle).with_state(app)
+}
+
+async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    let conn = request.extensions().get::<ConnControl>().cloned();
+    let (parts, body) = request.into_parts();
+    if parts.method == Method::OPTIONS {
+        // CORS preflight: the headers are the answer.
+        return finish(
+            Reply {
+                status: StatusCode::OK,
+                body: Vec::new(),
+                retry_after: None,
+            },
+            false,
+        );
+    }
+    let accept_gzip = accepts_gzip(&parts.headers);
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        let reply = Reply::error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Balancer",
+            "Request Entity Too Large.",
+        );
+        return finish(reply, accept_gzip);
+    };
+    let path = parts.uri.path();
+    let raw_query = parts.uri.query().unwrap_or("");
+    if let Some(recorder) = &app.recorder {
+        recorder.record(parts.method.as_str(), path, raw_query, &body);
+    }
+    let outcome = serve(&app, &parts.method, path, raw_query, body).await;
+    match outcome {
+        Outcome::Reply(reply) => {
+            tracing::debug!(method = %parts.method, path, status = reply.status.as_u16(), "request");
+            finish(reply, accept_gzip)
+        }
+        Outcome::Reset => {
+            tracing::debug!(method = %parts.method, path, "request: connection dropped");
+            reset(conn).await
+        }
+    }
+}
+
+/// Closes the request's connection without an answer. Without a connection (the router used
+/// in memory) the best imitation is a body that fails while it is read.
+async fn reset(conn: Option<ConnControl>) -> Response {
+    if let Some(conn) = conn {
+        conn.kill.cancel();
+        // The connection task drops this future together with the connection.
+        std::future::pending::<()>().await;
+    }
+    let failing = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "pubnub-local: connection reset (fault)",
+        ))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: Bytes) -> Outcome {
+    let route = match Route::parse(method, path) {
+        Ok(route) => route,
+        Err(RouteError::NotFound) => return Reply::not_found(path).into(),
+        Err(RouteError::MethodNotAllowed) => {
+            return Reply::error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Balancer",
+                "Method Not Allowed",
+            )
+            .into()
+        }
+    };
+    if route == Route::Admin {
+        if !app.options.admin {
+            return Reply::not_found(path).into();
+        }
+        return admin::handle(app, method, &body).into();
+    }
+    let service = route.service();
+    let Ok(query) = Query::parse(raw_query) else {
+        return Reply::error(StatusCode::BAD_REQUEST, service, "Could Not Parse Request").into();
+    };
+    let publishes = matches!(route, Route::Publish { .. } | Route::Signal { .. });
+    // Publish answers "Message Too Large" for long URIs itself, as the service does.
+    if !publishes && path.len() + raw_query.len() + 1 > app.options.max_uri_len {
+        return Reply::error(StatusCode::URI_TOO_LONG, "Balancer", "Request URI Too Long").into();
+    }
+    let fault = route.endpoint().and_then(|e| app.faults.take(e));
+    if let Some(fault) = &fault {
+        tracing::info!(?fault, path, "injecting fault");
+    }
+    match &fault {
+        Some(FaultAction::Status {
+            status,
+            retry_after,
+        }) => {
+            let status = error_status(*status);
+            let message = status.canonical_reason().unwrap_or("Injected fault");
+            let mut reply = Reply::error(status, service, message);
+            reply.retry_after = *retry_after;
+            return reply.into();
+        }
+        Some(FaultAction::Delay { ms }) => {
+            tokio::time::sleep(Duration::from_millis(*ms).min(MAX_DELAY)).await;
+        }
+        Some(FaultAction::Reset) => return Outcome::Reset,
+        Some(FaultAction::Hang) => {
+            tokio::select! {
+                _ = app.shutdown.cancelled() => {}
+                _ = tokio::time::sleep(MAX_HANG) => {}
+            }
+            return Outcome::Reset;
+        }
+        _ => {}
+    }
+    let outcome = dispatch(app, &route, &query, &body).await;
+    let Outcome::Reply(mut reply) = outcome else {
+        return outcome;
+    };
+    match fault {
+        Some(FaultAction::Truncated) => {
+            let half = reply.body.len() / 2;
+            reply.body.truncate(half);
+        }
+        Some(FaultAction::NonJson) => {
+            reply.status = StatusCode::OK;
+            reply.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
+        }
+        Some(FaultAction::StoreThenFail { status }) if reply.status.is_success() => {
+            let status = error_status(status);
+            let message = status.canonical_reason().unwrap_or("Injected fault");
+            reply = Reply::error(status, service, message);
+        }
+        Some(FaultAction::StoreThenReset) if reply.status.is_success() => return Outcome::Reset,
+        _ => {}
+    }
+    reply.into()
+}
+
+/// An injected status must be an error status; anything else becomes 500.
+fn error_status(status: u16) -> StatusCode {
+    match StatusCode::from_u16(status) {
+        Ok(code) if code.is_client_error() || code.is_server_error() => code,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn dispatch(app: &App, route: &Route<'_>, query: &Query, body: &Bytes) -> Outcome {
+    match *route {
+        Route::Time => Reply::ok(&serde_json::json!([app.hub.now().0])).into(),
+        Route::Publish { .. } | Route::Signal { .. } => {
+            publish::handle(app, route, query, body).into()
+        }
+        Route::Subscribe { sub_key, channels } => {
+            subscribe::handle(app, sub_key, channels, query).await
+        }
+        Route::Heartbeat { .. }
+        | Route::Leave { .. }
+        | Route::HereNow { .. }
+        | Route::GlobalHereNow { .. }
+        | Route::WhereNow { .. }
+        | Route::SetState { .. }
+        | Route::GetState { .. } => presence::handle(app, route, query).into(),
+        Route::Group { .. } | Route::DeleteGroup { .. } | Route::ListGroups { .. } => {
+            groups::handle(app, route, query).into()
+        }
+        Route::Admin => Reply::not_found("/__faults").into(),
+    }
+}

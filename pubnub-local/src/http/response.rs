@@ -1,0 +1,202 @@
+//! Response bodies in the service's shapes, and the headers every response carries.
+
+use std::io::Write;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::hub::Timetoken;
+
+/// Bodies at least this large are gzipped when the client accepts gzip.
+const GZIP_MIN_BYTES: usize = 1024;
+
+/// A finished answer before headers are added.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Vec<u8>,
+    pub(crate) retry_after: Option<u32>,
+}
+
+impl Reply {
+    pub(crate) fn json(status: StatusCode, value: &Value) -> Reply {
+        Reply {
+            status,
+            body: value.to_string().into_bytes(),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn ok(value: &Value) -> Reply {
+        Reply::json(StatusCode::OK, value)
+    }
+
+    /// `[1,"Sent","<tt>"]`.
+    pub(crate) fn sent(tt: Timetoken) -> Reply {
+        Reply::ok(&json!([1, "Sent", tt.to_string()]))
+    }
+
+    /// The publish service's array error: `400 [0,"<message>","<tt>"]`.
+    pub(crate) fn publish_error(message: &str, tt: Timetoken) -> Reply {
+        Reply::json(
+            StatusCode::BAD_REQUEST,
+            &json!([0, message, tt.to_string()]),
+        )
+    }
+
+    /// The object error most services use.
+    pub(crate) fn error(status: StatusCode, service: &str, message: &str) -> Reply {
+        Reply::json(
+            status,
+            &json!({
+                "status": status.as_u16(),
+                "error": true,
+                "service": service,
+                "message": message,
+            }),
+        )
+    }
+
+    /// An object error with an explanation for the developer reading the response.
+    pub(crate) fn error_details(
+        status: StatusCode,
+        service: &str,
+        message: &str,
+        details: &str,
+    ) -> Reply {
+        Reply::json(
+            status,
+            &json!({
+                "status": status.as_u16(),
+                "error": true,
+                "service": service,
+                "message": message,
+                "details": details,
+            }),
+        )
+    }
+
+    pub(crate) fn not_found(path: &str) -> Reply {
+        Reply::error(
+            StatusCode::NOT_FOUND,
+            "Balancer",
+            &format!("Not found: '{}'", truncate_for_message(path)),
+        )
+    }
+
+    /// `{"status":400,"message":"Invalid Subscribe Key",…}` (PROTOCOL.md §2.5).
+    pub(crate) fn invalid_sub_key() -> Reply {
+        Reply::json(
+            StatusCode::BAD_REQUEST,
+            &json!({
+                "message": "Invalid Subscribe Key",
+                "error": true,
+                "service": "Access Manager",
+                "status": 400,
+            }),
+        )
+    }
+}
+
+fn truncate_for_message(path: &str) -> String {
+    path.chars().take(200).collect()
+}
+
+/// The headers of every response: content type, CORS, no caching, keep-alive.
+pub(crate) fn common_headers(headers: &mut HeaderMap) {
+    let pairs = [
+        (header::CONTENT_TYPE, "text/javascript; charset=\"UTF-8\""),
+        (header::CACHE_CONTROL, "no-cache, no-store, must-revalidate"),
+        (header::CONNECTION, "keep-alive"),
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            "GET, POST, DELETE, OPTIONS",
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Origin, X-Requested-With, Content-Type, Content-Encoding, Accept",
+        ),
+        (header::ACCESS_CONTROL_EXPOSE_HEADERS, "*"),
+        (header::SERVER, "pubnub-local"),
+    ];
+    for (name, value) in pairs {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+}
+
+/// Turns a reply into a response; gzips the body when the request accepts it.
+pub(crate) fn finish(reply: Reply, accept_gzip: bool) -> Response {
+    let mut body = reply.body;
+    let mut gzipped = false;
+    if accept_gzip && body.len() >= GZIP_MIN_BYTES {
+        if let Some(compressed) = gzip(&body) {
+            body = compressed;
+            gzipped = true;
+        }
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = reply.status;
+    let headers = response.headers_mut();
+    common_headers(headers);
+    if gzipped {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    if let Some(seconds) = reply.retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn gzip(data: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(data).ok()?;
+    encoder.finish().ok()
+}
+
+/// Whether an `Accept-Encoding` header admits gzip.
+pub(crate) fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation() {
+        let mut headers = HeaderMap::new();
+        assert!(!accepts_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0.9"),
+        );
+        assert!(accepts_gzip(&headers));
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&headers));
+    }
+
+    #[test]
+    fn bodies() {
+        assert_eq!(
+            Reply::publish_error("Invalid JSON", Timetoken(17)).body,
+            br#"[0,"Invalid JSON","17"]"#
+        );
+        assert_eq!(Reply::sent(Timetoken(5)).body, br#"[1,"Sent","5"]"#);
+    }
+}

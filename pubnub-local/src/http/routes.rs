@@ -1,0 +1,423 @@
+//! Request paths and query strings: routing, percent-decoding and list splitting, done by hand
+//! so that the rules of PROTOCOL.md §10.2 hold exactly: split the path on `/` before decoding,
+//! split channel lists on a raw `,` before decoding, decode query lists before splitting, and
+//! never read `+` as a space.
+
+use axum::http::Method;
+
+use crate::faults::Endpoint;
+
+/// A recognised request, with path segments still percent-encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route<'a> {
+    Time,
+    Publish {
+        pub_key: &'a str,
+        sub_key: &'a str,
+        channel: &'a str,
+        /// The GET message segment; `None` for POST (the body is the message).
+        message: Option<&'a str>,
+        /// `/v2/publish`: the large-message form.
+        v2: bool,
+    },
+    Signal {
+        pub_key: &'a str,
+        sub_key: &'a str,
+        channel: &'a str,
+        message: &'a str,
+    },
+    Subscribe {
+        sub_key: &'a str,
+        channels: &'a str,
+    },
+    Heartbeat {
+        sub_key: &'a str,
+        channels: &'a str,
+    },
+    Leave {
+        sub_key: &'a str,
+        channels: &'a str,
+    },
+    HereNow {
+        sub_key: &'a str,
+        channels: &'a str,
+    },
+    GlobalHereNow {
+        sub_key: &'a str,
+    },
+    WhereNow {
+        sub_key: &'a str,
+        uuid: &'a str,
+    },
+    SetState {
+        sub_key: &'a str,
+        channels: &'a str,
+        uuid: &'a str,
+    },
+    GetState {
+        sub_key: &'a str,
+        channels: &'a str,
+        uuid: &'a str,
+    },
+    Group {
+        sub_key: &'a str,
+        group: &'a str,
+    },
+    DeleteGroup {
+        sub_key: &'a str,
+        group: &'a str,
+    },
+    ListGroups {
+        sub_key: &'a str,
+    },
+    Admin,
+}
+
+/// Why no route matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteError {
+    NotFound,
+    MethodNotAllowed,
+}
+
+impl<'a> Route<'a> {
+    /// Matches a raw (still encoded) path.
+    pub(crate) fn parse(method: &Method, path: &'a str) -> Result<Route<'a>, RouteError> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let get = *method == Method::GET;
+        let post = *method == Method::POST;
+        let route = match segments.as_slice() {
+            ["", "time", "0"] => Route::Time,
+            ["", "publish", pk, sk, "0", ch, "0", msg] => {
+                return only(
+                    get,
+                    Route::Publish {
+                        pub_key: pk,
+                        sub_key: sk,
+                        channel: ch,
+                        message: Some(msg),
+                        v2: false,
+                    },
+                )
+            }
+            ["", "publish", pk, sk, "0", ch, "0"] | ["", "v2", "publish", pk, sk, "0", ch, "0"] => {
+                return only(
+                    post,
+                    Route::Publish {
+                        pub_key: pk,
+                        sub_key: sk,
+                        channel: ch,
+                        message: None,
+                        v2: segments[1] == "v2",
+                    },
+                )
+            }
+            ["", "signal", pk, sk, "0", ch, "0", msg] => Route::Signal {
+                pub_key: pk,
+                sub_key: sk,
+                channel: ch,
+                message: msg,
+            },
+            ["", "v2", "subscribe", sk, chs, "0"] => Route::Subscribe {
+                sub_key: sk,
+                channels: chs,
+            },
+            ["", "v2", "presence", key, rest @ ..] if is_sub_key_word(key) => {
+                presence_route(rest).ok_or(RouteError::NotFound)?
+            }
+            ["", "v1", "channel-registration", "sub-key", sk, "channel-group"] => {
+                Route::ListGroups { sub_key: sk }
+            }
+            ["", "v1", "channel-registration", "sub-key", sk, "channel-group", g] => Route::Group {
+                sub_key: sk,
+                group: g,
+            },
+            ["", "v1", "channel-registration", "sub-key", sk, "channel-group", g, "remove"] => {
+                Route::DeleteGroup {
+                    sub_key: sk,
+                    group: g,
+                }
+            }
+            ["", "__faults"] => {
+                return if get || post {
+                    Ok(Route::Admin)
+                } else {
+                    Err(RouteError::MethodNotAllowed)
+                }
+            }
+            _ => return Err(RouteError::NotFound),
+        };
+        only(get, route)
+    }
+
+    /// The fault-injection group of this route; `None` for the admin endpoint.
+    pub(crate) fn endpoint(&self) -> Option<Endpoint> {
+        Some(match self {
+            Route::Time => Endpoint::Time,
+            Route::Publish { .. } => Endpoint::Publish,
+            Route::Signal { .. } => Endpoint::Signal,
+            Route::Subscribe { .. } => Endpoint::Subscribe,
+            Route::Heartbeat { .. }
+            | Route::Leave { .. }
+            | Route::HereNow { .. }
+            | Route::GlobalHereNow { .. }
+            | Route::WhereNow { .. }
+            | Route::SetState { .. }
+            | Route::GetState { .. } => Endpoint::Presence,
+            Route::Group { .. } | Route::DeleteGroup { .. } | Route::ListGroups { .. } => {
+                Endpoint::ChannelGroups
+            }
+            Route::Admin => return None,
+        })
+    }
+
+    /// The name of the service that answers this route, for error bodies.
+    pub(crate) fn service(&self) -> &'static str {
+        match self.endpoint() {
+            Some(Endpoint::Presence) => "Presence",
+            Some(Endpoint::ChannelGroups) => "channel-registry",
+            Some(Endpoint::Subscribe) => "Subscribe",
+            Some(Endpoint::Publish | Endpoint::Signal) => "Publish",
+            _ => "Balancer",
+        }
+    }
+}
+
+fn only(allowed: bool, route: Route<'_>) -> Result<Route<'_>, RouteError> {
+    if allowed {
+        Ok(route)
+    } else {
+        Err(RouteError::MethodNotAllowed)
+    }
+}
+
+/// Both spellings are in production use (PROTOCOL.md §0).
+fn is_sub_key_word(segment: &str) -> bool {
+    segment == "sub-key" || segment == "sub_key"
+}
+
+fn presence_route<'a>(rest: &[&'a str]) -> Option<Route<'a>> {
+    Some(match rest {
+        [sk] => Route::GlobalHereNow { sub_key: sk },
+        [sk, "channel", chs] => Route::HereNow {
+            sub_key: sk,
+            channels: chs,
+        },
+        [sk, "channel", chs, "heartbeat"] => Route::Heartbeat {
+            sub_key: sk,
+            channels: chs,
+        },
+        [sk, "channel", chs, "leave"] => Route::Leave {
+            sub_key: sk,
+            channels: chs,
+        },
+        [sk, "channel", chs, "uuid", uuid] => Route::GetState {
+            sub_key: sk,
+            channels: chs,
+            uuid,
+        },
+        [sk, "channel", chs, "uuid", uuid, "data"] => Route::SetState {
+            sub_key: sk,
+            channels: chs,
+            uuid,
+        },
+        [sk, "uuid", uuid] => Route::WhereNow { sub_key: sk, uuid },
+        _ => return None,
+    })
+}
+
+/// A percent-encoded string that does not decode to UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DecodeError;
+
+/// Decodes `%XX` escapes into bytes. A `%` not followed by two hex digits stays as it is
+/// (lenient, like most servers); `+` stays a plus.
+pub(crate) fn percent_decode_bytes(input: &str) -> Vec<u8> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Decodes `%XX` escapes and requires UTF-8.
+pub(crate) fn percent_decode(input: &str) -> Result<String, DecodeError> {
+    String::from_utf8(percent_decode_bytes(input)).map_err(|_| DecodeError)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A channel-list path segment: `,` alone means none; otherwise split on raw commas, then
+/// decode each name. Empty names (from `a,,b`) are dropped.
+pub(crate) fn path_list(segment: &str) -> Result<Vec<String>, DecodeError> {
+    segment
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect()
+}
+
+/// A comma-list query value, already decoded: split and drop empty names.
+pub(crate) fn query_list(value: Option<&str>) -> Vec<String> {
+    value
+        .into_iter()
+        .flat_map(|v| v.split(','))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Decoded query parameters, in order. Unknown parameters are kept and ignored by handlers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    pub(crate) fn parse(raw: &str) -> Result<Query, DecodeError> {
+        let mut pairs = Vec::new();
+        for part in raw.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = part.split_once('=').unwrap_or((part, ""));
+            pairs.push((percent_decode(key)?, percent_decode(value)?));
+        }
+        Ok(Query { pairs })
+    }
+
+    /// The first value of `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `1` or `true` (any case) are true.
+    pub(crate) fn flag(&self, name: &str) -> bool {
+        self.get(name)
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+    }
+
+    /// A JSON value in a query parameter. Old SDKs encoded spaces as `+`; inside JSON a `+`
+    /// outside a string can only be whitespace, so on a parse failure retry with `+` as space.
+    pub(crate) fn json(&self, name: &str) -> Option<Result<serde_json::Value, ()>> {
+        let raw = self.get(name)?;
+        Some(
+            serde_json::from_str(raw)
+                .or_else(|_| serde_json::from_str(&raw.replace('+', " ")))
+                .map_err(|_| ()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoding() {
+        assert_eq!(percent_decode("a%2Fb+c%20d").unwrap(), "a/b+c d");
+        assert_eq!(percent_decode("100%").unwrap(), "100%");
+        assert_eq!(percent_decode("%zz%4").unwrap(), "%zz%4");
+        assert_eq!(percent_decode("%E2%9C%93").unwrap(), "✓");
+        assert_eq!(percent_decode("%FF"), Err(DecodeError));
+    }
+
+    #[test]
+    fn lists() {
+        assert_eq!(path_list(",").unwrap(), Vec::<String>::new());
+        assert_eq!(path_list("a,b%2Cc").unwrap(), vec!["a", "b,c"]);
+        let q = Query::parse("channel-group=g1%2Cg2&add=a,b&flag=TRUE&x").unwrap();
+        assert_eq!(query_list(q.get("channel-group")), vec!["g1", "g2"]);
+        assert_eq!(query_list(q.get("add")), vec!["a", "b"]);
+        assert!(q.flag("flag"));
+        assert_eq!(q.get("x"), Some(""));
+        assert!(Query::parse("a=%FF").is_err());
+    }
+
+    #[test]
+    fn json_params_tolerate_plus_for_space() {
+        let q =
+            Query::parse("old=%7B%22b%22%3A+%22q+w%22%7D&new=%7B%22b%22%3A%22q+w%22%7D&bad=%7B")
+                .unwrap();
+        // Not JSON as sent, so `+` was a space (old Python); valid JSON keeps its plus.
+        assert_eq!(q.json("old"), Some(Ok(serde_json::json!({"b": "q w"}))));
+        assert_eq!(q.json("new"), Some(Ok(serde_json::json!({"b": "q+w"}))));
+        assert_eq!(q.json("bad"), Some(Err(())));
+        assert_eq!(q.json("none"), None);
+    }
+
+    #[test]
+    fn routing() {
+        let get = Method::GET;
+        assert_eq!(Route::parse(&get, "/time/0"), Ok(Route::Time));
+        assert_eq!(
+            Route::parse(&get, "/v2/presence/sub_key/s/channel/a,b/heartbeat"),
+            Ok(Route::Heartbeat {
+                sub_key: "s",
+                channels: "a,b"
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v2/presence/sub-key/s/uuid/u%2F1"),
+            Ok(Route::WhereNow {
+                sub_key: "s",
+                uuid: "u%2F1"
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/v2/publish/p/s/0/c/0"),
+            Ok(Route::Publish {
+                pub_key: "p",
+                sub_key: "s",
+                channel: "c",
+                message: None,
+                v2: true
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/publish/p/s/0/c/0/1"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Route::parse(&get, "/publish/p/s/0/../0/1"),
+            Ok(Route::Publish {
+                pub_key: "p",
+                sub_key: "s",
+                channel: "..",
+                message: Some("1"),
+                v2: false
+            })
+        );
+        for missing in [
+            "/",
+            "",
+            "/time",
+            "/time/0/",
+            "/v2/subscribe/s/c",
+            "/publish/p/s/0/a/b/0/1",
+        ] {
+            assert_eq!(
+                Route::parse(&get, missing),
+                Err(RouteError::NotFound),
+                "{missing}"
+            );
+        }
+    }
+}

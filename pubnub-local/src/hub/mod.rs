@@ -1,0 +1,288 @@
+//! The in-memory PubNub core: channels, buffers, cursors, presence, channel groups, filters.
+//!
+//! Nothing here knows about HTTP. The HTTP layer parses a request, calls one [`Hub`] method and
+//! formats the answer; a deterministic simulation can call the same methods directly on a
+//! paused tokio clock.
+//!
+//! All state sits behind one mutex that is never held across an `.await`. Every message gets
+//! its timetoken and enters its channel buffer under that lock, so buffers are sorted and a
+//! long-poll that found nothing newer than its cursor cannot miss a message published before
+//! it registered as a waiter.
+//!
+//! Data is separated by subscribe key, as on the real service.
+
+mod channels;
+mod groups;
+mod presence;
+mod subscribe;
+mod timetoken;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+pub use channels::{
+    parse_subscribe_channel, validate_plain, ChannelTarget, EventKind, Message, NameError,
+    MAX_NAME_CHARS, PRESENCE_SUFFIX,
+};
+pub use groups::{GroupError, MAX_CHANNELS_PER_GROUP};
+pub use presence::{ChannelOccupancy, HereNow, Occupant, PresenceError};
+pub use subscribe::{Delivery, SubscribeError, SubscribeRequest, SubscribeResponse};
+pub use timetoken::Timetoken;
+
+use channels::ChannelBuffer;
+use timetoken::Clock;
+
+/// Settings of a [`Hub`].
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// How long a receive long-poll waits for a message before answering with no messages.
+    pub hold: Duration,
+    /// How many recent messages each channel keeps for catch-up subscribes.
+    pub buffer_size: usize,
+    /// Most messages in one subscribe response; the cursor then points at the last one sent.
+    pub max_messages_per_response: usize,
+    /// Occupancy above which a channel switches from per-user presence events to `interval`.
+    pub announce_max: usize,
+    /// Period of `interval` presence events.
+    pub presence_interval: Duration,
+    /// Presence timeout when a request sends no `heartbeat`.
+    pub default_presence_timeout: Duration,
+    /// Region reported in cursors (`r`) when the client sent no `tr`.
+    pub region: u32,
+    /// First timetoken; `None` reads the wall clock once at start.
+    pub start_timetoken: Option<Timetoken>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            hold: Duration::from_secs(280),
+            buffer_size: 100,
+            max_messages_per_response: 100,
+            announce_max: 20,
+            presence_interval: Duration::from_secs(10),
+            default_presence_timeout: Duration::from_secs(300),
+            region: 1,
+            start_timetoken: None,
+        }
+    }
+}
+
+/// What to publish: a message or a signal, and its optional envelope fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Publish {
+    /// Target channel (a plain name).
+    pub channel: String,
+    /// The payload, already parsed.
+    pub payload: Value,
+    /// [`EventKind::Message`] or [`EventKind::Signal`].
+    pub kind: EventKind,
+    /// Publisher uuid, delivered as `i`.
+    pub publisher: Option<String>,
+    /// `meta`, delivered as `u` and seen by filter expressions.
+    pub meta: Option<Value>,
+    /// `seqn`, delivered as `s`.
+    pub seqn: Option<i64>,
+    /// `custom_message_type`, delivered as `cmt`.
+    pub custom_message_type: Option<String>,
+    /// `false` for fire (`store=0&norep=true`): accepted and given a timetoken, never delivered.
+    pub deliver: bool,
+}
+
+impl Publish {
+    /// A plain message with no optional fields.
+    pub fn message(channel: impl Into<String>, payload: Value) -> Publish {
+        Publish {
+            channel: channel.into(),
+            payload,
+            kind: EventKind::Message,
+            publisher: None,
+            meta: None,
+            seqn: None,
+            custom_message_type: None,
+            deliver: true,
+        }
+    }
+
+    /// A signal with no optional fields.
+    pub fn signal(channel: impl Into<String>, payload: Value) -> Publish {
+        Publish {
+            kind: EventKind::Signal,
+            ..Publish::message(channel, payload)
+        }
+    }
+}
+
+/// Why a publish was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// The channel name is not a valid plain channel name.
+    #[error("invalid channel: {0}")]
+    InvalidChannel(#[from] NameError),
+    /// [`EventKind::Presence`] cannot be published by clients.
+    #[error("presence events cannot be published")]
+    PresenceKind,
+}
+
+/// The shared in-memory server state. Cheap to clone: every clone is the same hub.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: HubConfig,
+    state: Mutex<State>,
+}
+
+struct State {
+    clock: Clock,
+    spaces: HashMap<String, KeySpace>,
+    next_waiter: u64,
+    next_interval: tokio::time::Instant,
+}
+
+/// Everything that belongs to one subscribe key.
+#[derive(Default)]
+struct KeySpace {
+    channels: HashMap<String, ChannelBuffer>,
+    groups: BTreeMap<String, BTreeSet<String>>,
+    presence: presence::PresenceSpace,
+    /// Waiting long-polls by the subscription name they wait on (channel, pattern or group).
+    waiters: HashMap<String, HashMap<u64, Arc<Notify>>>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new(HubConfig::default())
+    }
+}
+
+impl Hub {
+    /// A new, empty hub. Its clock starts now (or at `config.start_timetoken`).
+    pub fn new(config: HubConfig) -> Hub {
+        let state = State {
+            clock: Clock::new(config.start_timetoken),
+            spaces: HashMap::new(),
+            next_waiter: 0,
+            next_interval: tokio::time::Instant::now() + config.presence_interval,
+        };
+        Hub {
+            inner: Arc::new(Inner {
+                config,
+                state: Mutex::new(state),
+            }),
+        }
+    }
+
+    /// The hub's settings.
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code path panics while holding the lock; if one ever did, the state is still
+        // consistent enough for a test server, so keep serving rather than cascade panics.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The current cursor, as a handshake or `/time/0` would return it.
+    pub fn now(&self) -> Timetoken {
+        self.lock().clock.cursor()
+    }
+
+    /// Publishes a message or signal and returns its timetoken.
+    ///
+    /// Size limits depend on the wire form and are checked by the HTTP layer.
+    pub fn publish(&self, sub_key: &str, publish: Publish) -> Result<Timetoken, PublishError> {
+        validate_plain(&publish.channel)?;
+        if publish.kind == EventKind::Presence {
+            return Err(PublishError::PresenceKind);
+        }
+        let mut state = self.lock();
+        let State { clock, spaces, .. } = &mut *state;
+        let timetoken = clock.issue();
+        if !publish.deliver {
+            return Ok(timetoken);
+        }
+        let message = Message {
+            channel: publish.channel,
+            timetoken,
+            payload: publish.payload,
+            kind: publish.kind,
+            publisher: publish.publisher,
+            meta: publish.meta,
+            seqn: publish.seqn,
+            custom_message_type: publish.custom_message_type,
+        };
+        let space = spaces.entry(sub_key.to_string()).or_default();
+        space.append(message, self.inner.config.buffer_size);
+        Ok(timetoken)
+    }
+
+    /// Number of receive long-polls currently waiting, over all keys. Tests use it to know a
+    /// long-poll has parked before they publish or advance time.
+    pub fn waiting_subscribers(&self) -> usize {
+        let state = self.lock();
+        let mut ids = std::collections::HashSet::new();
+        for space in state.spaces.values() {
+            for waiters in space.waiters.values() {
+                ids.extend(waiters.keys().copied());
+            }
+        }
+        ids.len()
+    }
+}
+
+impl KeySpace {
+    /// Stores a message and wakes every long-poll that may want it.
+    fn append(&mut self, message: Message, capacity: usize) {
+        let mut names = channels::wildcard_names(&message.channel);
+        let base = message.channel.strip_suffix(PRESENCE_SUFFIX);
+        for (group, members) in &self.groups {
+            match base {
+                Some(base) if members.contains(base) => {
+                    names.push(format!("{group}{PRESENCE_SUFFIX}"))
+                }
+                None if members.contains(&message.channel) => names.push(group.clone()),
+                _ => {}
+            }
+        }
+        names.push(message.channel.clone());
+        let channel = message.channel.clone();
+        self.channels
+            .entry(channel)
+            .or_default()
+            .push(Arc::new(message), capacity);
+        for name in names {
+            if let Some(waiters) = self.waiters.get(&name) {
+                for notify in waiters.values() {
+                    notify.notify_one();
+                }
+            }
+        }
+    }
+
+    /// Channels of a group, or none for an unknown group.
+    fn group_members(&self, group: &str) -> impl Iterator<Item = &String> {
+        self.groups.get(group).into_iter().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,40 @@
+//! A PubNub-compatible HTTP server for offline development, tests and fault injection.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use pubnub_local::faults::{Endpoint, Fault};
+//! use std::time::Duration;
+//!
+//! let server = pubnub_local::Server::builder()
+//!     .hold(Duration::from_secs(5))
+//!     .record_requests(true)
+//!     .start()
+//!     .await?;
+//! println!("point the SDK's origin at {}", server.url());
+//! server.faults().inject(Fault::status(503).on(Endpoint::Subscribe).times(2));
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Architecture
+//!
+//! - [`hub`]: the in-memory core (channels, buffers, cursors, presence, groups). No HTTP;
+//!   time comes from `tokio::time`, so paused-clock tests drive hold expiry and timeouts.
+//! - `http` (private): parse request → call the hub → format the response, plus fault
+//!   injection and request recording.
+//! - [`filter`]: the `filter-expr` language.
+//! - [`faults`]: bounded fault rules and the controller shared with the HTTP layer.
+//! - [`Server`] / [`ServerHandle`]: listener and connections (hyper HTTP/1.1), graceful
+//!   shutdown, stop/restart of the listener.
+#![warn(missing_docs)]
+
+pub mod faults;
+pub mod filter;
+mod http;
+pub mod hub;
+mod server;
+
+pub use faults::{Endpoint, Fault, FaultAction, FaultController};
+pub use http::RecordedRequest;
+pub use hub::{Hub, HubConfig, Timetoken};
+pub use server::{InMemoryServer, Server, ServerBuilder, ServerHandle};

@@ -1,0 +1,171 @@
+//! `pubnub-local`: run the server from the command line.
+//!
+//! The first line on stdout is exactly `listening on http://ADDR` (with the real port when
+//! `:0` was asked for), so scripts can read the URL; logs go to stderr.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use pubnub_local::Server;
+
+const USAGE: &str = "\
+usage: pubnub-local [options]
+
+  --bind ADDR           address to listen on (default 127.0.0.1:8090; port 0 = any free port)
+  --hold SECS           subscribe long-poll hold time (default 280)
+  --buffer N            messages kept per channel for catch-up (default 100)
+  --announce-max N      occupancy above which presence uses interval events (default 20)
+  --presence-interval SECS   period of interval events (default 10)
+  --allowed-key KEY     accept only these keys (repeatable; default: any key)
+  --faults              serve the POST /__faults fault-injection endpoint
+  --record              keep the last 10,000 requests (library use only; costs memory)
+  -h, --help            this text
+
+Logging: RUST_LOG (default info), to stderr.
+";
+
+#[derive(Debug)]
+struct Args {
+    bind: SocketAddr,
+    hold: Duration,
+    buffer: usize,
+    announce_max: usize,
+    presence_interval: Duration,
+    allowed_keys: Vec<String>,
+    faults: bool,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut parsed = Args {
+        bind: SocketAddr::from(([127, 0, 0, 1], 8090)),
+        hold: Duration::from_secs(280),
+        buffer: 100,
+        announce_max: 20,
+        presence_interval: Duration::from_secs(10),
+        allowed_keys: Vec::new(),
+        faults: false,
+    };
+    while let Some(arg) = args.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = || -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--bind" => {
+                let v = value()?;
+                parsed.bind = v.parse().map_err(|_| format!("bad address {v:?}"))?;
+            }
+            "--hold" => parsed.hold = Duration::from_secs(number(&flag, &value()?)?),
+            "--buffer" => parsed.buffer = number(&flag, &value()?)? as usize,
+            "--announce-max" => parsed.announce_max = number(&flag, &value()?)? as usize,
+            "--presence-interval" => {
+                parsed.presence_interval = Duration::from_secs(number(&flag, &value()?)?.max(1))
+            }
+            "--allowed-key" => parsed.allowed_keys.push(value()?),
+            "--faults" => parsed.faults = true,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(Some(parsed))
+}
+
+fn number(flag: &str, value: &str) -> Result<u64, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag}: {value:?} is not a whole number"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("pubnub-local: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+
+    let mut builder = Server::builder()
+        .bind(args.bind)
+        .hold(args.hold)
+        .buffer_size(args.buffer)
+        .announce_max(args.announce_max)
+        .presence_interval(args.presence_interval)
+        .faults(args.faults);
+    if !args.allowed_keys.is_empty() {
+        builder = builder.allowed_keys(args.allowed_keys);
+    }
+    let server = match builder.start().await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("pubnub-local: cannot listen on {}: {e}", args.bind);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {}", server.url());
+    let _ = stdout.flush();
+    drop(stdout);
+
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot wait for Ctrl-C; shutting down");
+    }
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(list: &[&str]) -> Result<Option<Args>, String> {
+        parse_args(list.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn arguments() {
+        let args = parse(&[
+            "--bind",
+            "127.0.0.1:0",
+            "--hold=5",
+            "--faults",
+            "--allowed-key",
+            "k",
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(args.bind.port(), 0);
+        assert_eq!(args.hold, Duration::from_secs(5));
+        assert!(args.faults);
+        assert_eq!(args.allowed_keys, vec!["k"]);
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(parse(&["--bind"]).is_err());
+        assert!(parse(&["--hold", "x"]).is_err());
+        assert!(parse(&["--nope"]).is_err());
+    }
+}

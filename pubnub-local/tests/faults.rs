@@ -1,0 +1,265 @@
+//! Fault injection, the admin endpoint, listener stop/restart, shutdown and recording.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{client, get, handshake, post, server, until};
+use pubnub_local::{Endpoint, Fault};
+use serde_json::json;
+
+#[tokio::test]
+async fn status_faults_are_bounded_and_carry_retry_after() {
+    let server = server().await;
+    server.faults().inject(
+        Fault::status(503)
+            .on(Endpoint::Time)
+            .times(2)
+            .retry_after(3),
+    );
+    for _ in 0..2 {
+        let answer = get(&server, "/time/0").await;
+        assert_eq!(answer.status, 503);
+        assert_eq!(answer.headers["retry-after"], "3");
+        assert_eq!(answer.json()["status"], json!(503));
+    }
+    assert_eq!(get(&server, "/time/0").await.status, 200);
+    assert!(server.faults().pending().is_empty());
+}
+
+#[tokio::test]
+async fn faults_only_hit_their_endpoint_group() {
+    let server = server().await;
+    server
+        .faults()
+        .inject(Fault::status(500).on(Endpoint::Signal));
+    assert_eq!(get(&server, "/publish/demo/demo/0/c/0/1").await.status, 200);
+    assert_eq!(get(&server, "/signal/demo/demo/0/c/0/1").await.status, 500);
+    server
+        .faults()
+        .inject(Fault::status(429).on(Endpoint::ChannelGroups));
+    assert_eq!(get(&server, "/time/0").await.status, 200);
+    let answer = get(
+        &server,
+        "/v1/channel-registration/sub-key/demo/channel-group",
+    )
+    .await;
+    assert_eq!(answer.status, 429);
+    assert_eq!(answer.json()["service"], json!("channel-registry"));
+}
+
+#[tokio::test]
+async fn delay_then_serve() {
+    let server = server().await;
+    server
+        .faults()
+        .inject(Fault::delay(Duration::from_millis(150)).on(Endpoint::Time));
+    let start = Instant::now();
+    assert_eq!(get(&server, "/time/0").await.status, 200);
+    assert!(start.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn reset_truncated_non_json_and_hang() {
+    let server = server().await;
+    let url = format!("{}/time/0", server.url());
+    server.faults().inject(Fault::reset().on(Endpoint::Time));
+    let error = client()
+        .get(&url)
+        .send()
+        .await
+        .expect_err("connection closed");
+    assert!(!error.is_status());
+
+    server
+        .faults()
+        .inject(Fault::truncated().on(Endpoint::Time));
+    let answer = get(&server, "/time/0").await;
+    assert_eq!(answer.status, 200);
+    assert!(serde_json::from_str::<serde_json::Value>(&answer.text).is_err());
+    assert!(answer.text.starts_with("[1"));
+
+    server.faults().inject(Fault::non_json().on(Endpoint::Time));
+    let answer = get(&server, "/time/0").await;
+    assert_eq!(answer.status, 200);
+    assert!(answer.text.starts_with("<html>"));
+
+    server.faults().inject(Fault::hang().on(Endpoint::Time));
+    let quick = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let error = quick.get(&url).send().await.expect_err("client times out");
+    assert!(error.is_timeout());
+    assert_eq!(get(&server, "/time/0").await.status, 200);
+}
+
+#[tokio::test]
+async fn store_then_fail_delivers_the_message_anyway() {
+    let server = server().await;
+    let cursor = handshake(&server, "dup", "").await;
+    server
+        .faults()
+        .inject(Fault::store_then_fail(500).on(Endpoint::Publish));
+    let answer = get(&server, "/publish/demo/demo/0/dup/0/%22once%22?seqn=1").await;
+    assert_eq!(answer.status, 500);
+    server.faults().inject(Fault::store_then_reset());
+    let error = client()
+        .get(format!(
+            "{}/publish/demo/demo/0/dup/0/%22twice%22",
+            server.url()
+        ))
+        .send()
+        .await;
+    assert!(error.is_err());
+    let body = get(&server, &format!("/v2/subscribe/demo/dup/0?tt={cursor}"))
+        .await
+        .json();
+    let payloads: Vec<_> = body["m"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["d"].clone())
+        .collect();
+    assert_eq!(payloads, vec![json!("once"), json!("twice")]);
+}
+
+#[tokio::test]
+async fn drop_long_polls_closes_only_open_ones() {
+    let server = server().await;
+    let cursor = handshake(&server, "lp", "").await;
+    let long_client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}/v2/subscribe/demo/lp/0?tt={cursor}", server.url());
+    let poll = tokio::spawn(long_client.get(&url).send());
+    let hub = server.hub();
+    until(|| hub.waiting_subscribers() == 1).await;
+    server.faults().drop_long_polls();
+    assert!(poll.await.unwrap().is_err(), "closed without a response");
+    // The next long-poll works normally.
+    let body = get(&server, &format!("/v2/subscribe/demo/lp/0?tt={cursor}"))
+        .await
+        .json();
+    assert_eq!(body["m"], json!([]));
+}
+
+#[tokio::test]
+async fn stop_and_restart_the_listener_on_the_same_port() {
+    let server = server().await;
+    let addr = server.addr();
+    let cursor = handshake(&server, "sr", "").await;
+    let url = format!("{}/v2/subscribe/demo/sr/0?tt={cursor}", server.url());
+    let poll = tokio::spawn(client().get(url).send());
+    let hub = server.hub();
+    until(|| hub.waiting_subscribers() == 1).await;
+    server.stop_listener().await;
+    assert!(poll.await.unwrap().is_err(), "open connections are dropped");
+    let refused = client()
+        .get(format!("{}/time/0", server.url()))
+        .send()
+        .await;
+    assert!(refused.is_err(), "nothing listens");
+    server.restart_listener().await.unwrap();
+    assert_eq!(server.addr(), addr);
+    assert_eq!(get(&server, "/time/0").await.status, 200);
+}
+
+#[tokio::test]
+async fn admin_endpoint_only_when_enabled() {
+    let off = pubnub_local::Server::builder().start().await.unwrap();
+    let answer = post(&off, "/__faults", br#"{"fault":"reset"}"#.to_vec()).await;
+    assert_eq!(answer.status, 404);
+
+    let server = server().await;
+    let commands = br#"[
+        {"endpoint":"time","fault":"status","status":502,"times":1},
+        {"endpoint":"publish","fault":"store_then_fail","status":503}
+    ]"#;
+    let answer = post(&server, "/__faults", commands.to_vec()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["faults"].as_array().unwrap().len(), 2);
+    assert_eq!(get(&server, "/time/0").await.status, 502);
+    let listed = get(&server, "/__faults").await.json();
+    assert_eq!(listed["faults"][0]["fault"], json!("store_then_fail"));
+    post(&server, "/__faults", br#"{"action":"clear"}"#.to_vec()).await;
+    assert!(server.faults().pending().is_empty());
+    for bad in [
+        &b"nope"[..],
+        br#"{"fault":"explode"}"#,
+        br#"{"action":"explode"}"#,
+    ] {
+        assert_eq!(post(&server, "/__faults", bad.to_vec()).await.status, 400);
+    }
+    let answer = post(
+        &server,
+        "/__faults",
+        br#"{"action":"restart_listener","down_ms":100}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    // The restart completes on its own; wait for the port to answer again.
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = client()
+            .get(format!("{}/time/0", server.url()))
+            .send()
+            .await
+        {
+            if r.status() == 200 && start.elapsed() >= Duration::from_millis(100) {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "listener came back"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn graceful_shutdown_answers_open_long_polls() {
+    let server = common::builder()
+        .hold(Duration::from_secs(60))
+        .start()
+        .await
+        .unwrap();
+    let cursor = handshake(&server, "sd", "").await;
+    let url = format!("{}/v2/subscribe/demo/sd/0?tt={cursor}", server.url());
+    let poll = tokio::spawn(client().get(url).send());
+    let hub = server.hub();
+    until(|| hub.waiting_subscribers() == 1).await;
+    let start = Instant::now();
+    server.shutdown().await;
+    let response = poll.await.unwrap().expect("answered, not dropped");
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(body, json!({"t": {"t": cursor, "r": 1}, "m": []}));
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn requests_are_recorded_raw() {
+    let server = server().await;
+    get(
+        &server,
+        "/publish/demo/demo/0/a%2Cb/0/%22x%22?meta=%7B%7D&uuid=me",
+    )
+    .await;
+    post(
+        &server,
+        "/publish/demo/demo/0/c/0?uuid=me",
+        b"\"body\"".to_vec(),
+    )
+    .await;
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].method, "GET");
+    assert_eq!(requests[0].path, "/publish/demo/demo/0/a%2Cb/0/%22x%22");
+    assert_eq!(requests[0].query, "meta=%7B%7D&uuid=me");
+    assert_eq!(requests[0].query_param("meta").as_deref(), Some("{}"));
+    assert_eq!(requests[0].path_segments()[4], "a,b");
+    assert_eq!(requests[1].body, b"\"body\"");
+    server.clear_requests();
+    assert!(server.requests().is_empty());
+}
