@@ -22,7 +22,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::fs::write(&dot, diagram.to_stamped_dot())?;
         std::fs::write(dir.join(format!("{name}.md")), diagram.to_mermaid())?;
         let svg = dir.join(format!("{name}.svg"));
-        match Command::new("dot").arg("-Tsvg").arg(&dot).arg("-o").arg(&svg).status() {
+        match Command::new("dot")
+            .arg("-Tsvg")
+            .arg(&dot)
+            .arg("-o")
+            .arg(&svg)
+            .status()
+        {
             Ok(status) if status.success() => println!("wrote {}", svg.display()),
             Ok(status) => return Err(format!("dot failed for {name}: {status}").into()),
             Err(_) => println!("Graphviz `dot` not found: {name}.svg not regenerated"),

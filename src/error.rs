@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+/// The boxed underlying cause of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What went wrong, coarse enough to match on.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,5 +119,243 @@ impl fmt::Display for Reason {
             write!(f, ": {}", self.message)?;
         }
         Ok(())
+    }
+}
+
+/// The one error type of the SDK: what happened ([`Error::kind`]), a short message, the HTTP
+/// status and `Retry-After` of the server's answer when there was one, and the underlying cause.
+///
+/// It never holds a secret: messages are the server's error text or a short description, and
+/// errors from the HTTP stack are stored without their URL (which carries the `auth` parameter).
+///
+/// ```
+/// use pubnub_engine::{Error, ErrorKind};
+///
+/// let error = Error::new(ErrorKind::InvalidArgument, "channel name is empty");
+/// assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+/// assert_eq!(error.to_string(), "invalid argument: channel name is empty");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{}", Text(self))]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    status: Option<u16>,
+    retry_after: Option<u32>,
+    #[source]
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// An error of `kind` with a short description. The HTTP status is the one `kind` implies.
+    ///
+    /// Custom [`Transport`](crate::Transport)s use this to report failures, e.g.
+    /// `Error::new(ErrorKind::Network, "connection reset")`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            status: kind.status(),
+            retry_after: None,
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `source`.
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// An invalid argument: the request was not sent.
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// An undecodable server answer.
+    pub(crate) fn decode(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Decode, message)
+    }
+
+    /// An error about an HTTP answer: `kind` with the answer's `status`.
+    pub(crate) fn answer(kind: ErrorKind, status: u16, message: impl Into<String>) -> Self {
+        Error {
+            status: Some(status),
+            ..Error::new(kind, message)
+        }
+    }
+
+    /// The same error with the server's `Retry-After`, in seconds.
+    pub(crate) fn with_retry_after(mut self, seconds: Option<u32>) -> Self {
+        self.retry_after = seconds;
+        self
+    }
+
+    /// The same error with another kind (e.g. a 414 on publish is a message too large).
+    pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status of the server's answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The server's `Retry-After`, in seconds, when it sent one.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.retry_after
+    }
+
+    /// The short description: the server's error text or what the client rejected.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The comparable summary the state machines carry.
+    pub fn reason(&self) -> Reason {
+        Reason {
+            kind: self.kind,
+            status: self.status,
+            retry_after: self.retry_after,
+            message: self.message.clone(),
+        }
+    }
+
+    /// Whether a retry policy would retry this failure (see [`crate::retry::is_transient`]).
+    pub fn is_transient(&self) -> bool {
+        crate::retry::is_transient(&self.reason())
+    }
+}
+
+/// The text of an [`Error`]: the same as its [`Reason`]'s, without cloning the message.
+struct Text<'a>(&'a Error);
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let error = self.0;
+        match (&error.kind, error.status) {
+            (ErrorKind::Http { .. }, _) | (_, None) => write!(f, "{}", error.kind)?,
+            (kind, Some(status)) => write!(f, "{kind} (HTTP {status})")?,
+        }
+        if !error.message.is_empty() {
+            write!(f, ": {}", error.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    /// Connect, DNS and reset failures, and bodies cut short by the connection closing, are
+    /// [`ErrorKind::Network`]; timeouts [`ErrorKind::Timeout`]; bodies that arrived but could not
+    /// be decoded (a corrupt gzip stream) [`ErrorKind::Decode`]. The URL is dropped: it carries
+    /// the `auth` parameter.
+    fn from(error: reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            ErrorKind::Timeout
+        } else if error.is_builder() {
+            ErrorKind::InvalidArgument
+        } else if error.is_decode() && !connection_lost(&error) {
+            ErrorKind::Decode
+        } else {
+            ErrorKind::Network
+        };
+        let message = match kind {
+            ErrorKind::Timeout => "request timed out",
+            ErrorKind::InvalidArgument => "request could not be built",
+            ErrorKind::Decode => "response body could not be read",
+            _ if error.is_connect() => "could not connect",
+            _ => "connection failed",
+        };
+        Error::new(kind, message).with_source(error.without_url())
+    }
+}
+
+/// True when the chain holds an I/O error of a lost connection (reset, early end of the
+/// body): the body was lost on the network rather than being undecodable.
+fn connection_lost(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind as Io;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                Io::UnexpectedEof
+                    | Io::ConnectionReset
+                    | Io::ConnectionAborted
+                    | Io::BrokenPipe
+                    | Io::NotConnected
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_matches_reason() {
+        let cases = [
+            (
+                Error::new(ErrorKind::Timeout, "request timed out"),
+                "timeout: request timed out",
+            ),
+            (
+                Error::answer(ErrorKind::Http { status: 500 }, 500, "Internal"),
+                "HTTP 500: Internal",
+            ),
+            (
+                Error::answer(ErrorKind::AccessDenied, 403, "Forbidden"),
+                "access denied (HTTP 403): Forbidden",
+            ),
+            (
+                Error::answer(ErrorKind::MessageTooLarge, 400, "Message Too Large"),
+                "message too large (HTTP 400): Message Too Large",
+            ),
+            (Error::new(ErrorKind::Closed, ""), "client closed"),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+            assert_eq!(error.reason().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn reason_carries_status_and_retry_after() {
+        let error = Error::answer(ErrorKind::Http { status: 429 }, 429, "Too many requests.")
+            .with_retry_after(Some(7));
+        let reason = error.reason();
+        assert_eq!(reason.kind, ErrorKind::Http { status: 429 });
+        assert_eq!(reason.status, Some(429));
+        assert_eq!(reason.retry_after, Some(7));
+        assert_eq!(reason.message, "Too many requests.");
+        assert!(error.is_transient());
+        assert!(!Error::invalid("empty channel").is_transient());
+    }
+
+    #[test]
+    fn source_is_kept() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let error = Error::new(ErrorKind::Network, "connection failed").with_source(io);
+        assert_eq!(error.source().map(|s| s.to_string()), Some("reset".into()));
+        assert!(Error::invalid("x").source().is_none());
+    }
+
+    #[test]
+    fn error_is_send_sync_and_small() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<Error>();
+        assert!(std::mem::size_of::<Error>() <= 80);
     }
 }

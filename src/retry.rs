@@ -52,7 +52,7 @@ impl RetryPolicy {
     }
 
     /// The delay before retry number `attempt` (1-based) after a failure for `reason`, or `None`
-    /// to give up. `jitter` is added to the computed delay; draw it from [`Jitter::next`].
+    /// to give up. `jitter` is added to the computed delay; draw it from [`Jitter::next_delay`].
     pub fn delay(&self, attempt: u32, reason: &Reason, jitter: Duration) -> Option<Duration> {
         let max_retries = match *self {
             RetryPolicy::None => return None,
@@ -92,7 +92,9 @@ impl Default for RetryPolicy {
 pub fn is_transient(reason: &Reason) -> bool {
     match reason.kind {
         ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Decode => true,
-        ErrorKind::Http { status } => status == 408 || status == 429 || (500..=599).contains(&status),
+        ErrorKind::Http { status } => {
+            status == 408 || status == 429 || (500..=599).contains(&status)
+        }
         ErrorKind::AccessDenied
         | ErrorKind::MessageTooLarge
         | ErrorKind::InvalidArgument
@@ -195,7 +197,7 @@ impl Jitter {
     }
 
     /// The next jitter value, in [0, 1 s) with millisecond resolution.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_delay(&mut self) -> Duration {
         let Some(state) = self.state.as_mut() else {
             return Duration::ZERO;
         };
@@ -208,3 +210,7 @@ impl Jitter {
         Duration::from_millis(r % 1000)
     }
 }
+
+#[cfg(test)]
+#[path = "retry_tests.rs"]
+mod tests;

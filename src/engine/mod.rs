@@ -5,6 +5,12 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+pub(crate) mod driver;
+pub mod trace;
+
+pub use driver::Snapshot;
+pub use trace::TraceEntry;
+
 /// The channels and channel groups an engine works on, sorted so that request URLs are
 /// deterministic.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -63,7 +69,11 @@ impl Input {
     /// The names in both `self` and `other`.
     pub fn intersection(&self, other: &Input) -> Input {
         Input {
-            channels: self.channels.intersection(&other.channels).cloned().collect(),
+            channels: self
+                .channels
+                .intersection(&other.channels)
+                .cloned()
+                .collect(),
             groups: self.groups.intersection(&other.groups).cloned().collect(),
         }
     }

@@ -222,7 +222,10 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
     match (state, event) {
         (S::HeartbeatInactive, Event::Joined { input }) => go(heartbeating(input.clone()), vec![]),
 
-        (S::Heartbeating { input } | S::HeartbeatCooldown { input }, Event::Joined { input: x })
+        (
+            S::Heartbeating { input } | S::HeartbeatCooldown { input },
+            Event::Joined { input: x },
+        )
         | (S::HeartbeatReconnecting { input, .. }, Event::Joined { input: x })
         | (S::HeartbeatFailed { input, .. }, Event::Joined { input: x }) => {
             go(heartbeating(input.union(x)), vec![])
@@ -287,7 +290,10 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
             },
             vec![],
         ),
-        (S::HeartbeatReconnecting { input, .. } | S::HeartbeatFailed { input, .. }, Event::Reconnect)
+        (
+            S::HeartbeatReconnecting { input, .. } | S::HeartbeatFailed { input, .. },
+            Event::Reconnect,
+        )
         | (S::HeartbeatStopped { input }, Event::Reconnect) => {
             go(heartbeating(input.clone()), vec![])
         }
@@ -423,3 +429,7 @@ impl Machine for PresenceMachine {
         ]
     }
 }
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

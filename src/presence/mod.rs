@@ -1,3 +1,6 @@
-//! The presence engine: heartbeats and leave as a pure state machine.
+//! The presence engine: heartbeats and leave as a pure state machine, and the presence REST
+//! requests.
 
+pub(crate) mod effects;
 pub mod machine;
+pub mod rest;

@@ -44,3 +44,225 @@ pub struct Envelope {
     /// The publisher's sequence number (`s`).
     pub seqn: Option<u32>,
 }
+
+/// A parsed subscribe response: the next cursor and the envelopes, in response order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscribeResponse {
+    /// The cursor to poll from next (`t`).
+    pub cursor: Cursor,
+    /// The envelopes (`m`).
+    pub messages: Vec<Envelope>,
+}
+
+/// Why a subscribe response could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeError(pub String);
+
+impl std::fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed subscribe response: {}", self.0)
+    }
+}
+
+impl std::error::Error for EnvelopeError {}
+
+/// Parses a subscribe response body (PROTOCOL.md §5.4). Never panics: anything that is not a
+/// well-formed response is an [`EnvelopeError`].
+pub fn parse(body: &[u8]) -> Result<SubscribeResponse, EnvelopeError> {
+    let wire: wire::Response =
+        serde_json::from_slice(body).map_err(|e| EnvelopeError(e.to_string()))?;
+    let messages = wire
+        .m
+        .into_iter()
+        .map(wire::Message::into_envelope)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SubscribeResponse {
+        cursor: wire.t.into(),
+        messages,
+    })
+}
+
+mod wire {
+    //! The JSON shape, lenient where PubNub's services and SDKs disagree: timetokens as strings
+    //! or numbers, `e` as a number or a numeric string, `b` and `m` optional.
+
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::{Envelope, EnvelopeError, EnvelopeKind};
+    use crate::engine::{Cursor, PRESENCE_SUFFIX};
+
+    #[derive(Deserialize)]
+    pub(super) struct Response {
+        pub(super) t: WireCursor,
+        #[serde(default)]
+        pub(super) m: Vec<Message>,
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct WireCursor {
+        #[serde(deserialize_with = "number_or_string")]
+        t: u64,
+        #[serde(default)]
+        r: u32,
+    }
+
+    impl From<WireCursor> for Cursor {
+        fn from(c: WireCursor) -> Cursor {
+            Cursor::new(c.t, c.r)
+        }
+    }
+
+    #[derive(Deserialize)]
+    pub(super) struct Message {
+        b: Option<String>,
+        c: String,
+        #[serde(default)]
+        d: Value,
+        #[serde(default, deserialize_with = "optional_number_or_string")]
+        e: Option<u64>,
+        i: Option<String>,
+        p: WireCursor,
+        s: Option<u32>,
+        u: Option<Value>,
+        cmt: Option<String>,
+    }
+
+    impl Message {
+        pub(super) fn into_envelope(self) -> Result<Envelope, EnvelopeError> {
+            let kind = match self.e {
+                None | Some(0) if self.c.ends_with(PRESENCE_SUFFIX) => EnvelopeKind::Presence,
+                None | Some(0) => EnvelopeKind::Message,
+                Some(1) => EnvelopeKind::Signal,
+                Some(2) => EnvelopeKind::Objects,
+                Some(3) => EnvelopeKind::MessageAction,
+                Some(4) => EnvelopeKind::File,
+                Some(other) => {
+                    return Err(EnvelopeError(format!("unknown envelope type e={other}")))
+                }
+            };
+            Ok(Envelope {
+                kind,
+                subscription: self.b.unwrap_or_else(|| self.c.clone()),
+                channel: self.c,
+                published: self.p.into(),
+                publisher: self.i,
+                payload: self.d,
+                meta: self.u,
+                custom_message_type: self.cmt,
+                seqn: self.s,
+            })
+        }
+    }
+
+    struct NumberOrString;
+
+    impl Visitor<'_> for NumberOrString {
+        type Value = u64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an unsigned integer or a string of digits")
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom("negative number"))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+            v.parse().map_err(|_| E::custom("not a number"))
+        }
+    }
+
+    fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(NumberOrString)
+    }
+
+    fn optional_number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Option::<Value>::deserialize(d)?
+            .map(|v| match v {
+                Value::Number(n) => n.as_u64().ok_or_else(|| de::Error::custom("bad number")),
+                Value::String(s) => s.parse().map_err(|_| de::Error::custom("not a number")),
+                _ => Err(de::Error::custom("expected a number")),
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_recorded_exchange() {
+        let body = br#"{"t":{"t":"14818963573055360","r":12},"m":[{"a":"2","f":0,"i":"pub","s":1,
+            "p":{"t":"14818963573025400","r":12},"k":"sub-c","c":"ch","d":"hey"}]}"#;
+        let r = parse(body).unwrap();
+        assert_eq!(r.cursor, Cursor::new(14818963573055360, 12));
+        let m = &r.messages[0];
+        assert_eq!(m.kind, EnvelopeKind::Message);
+        assert_eq!(m.channel, "ch");
+        assert_eq!(m.subscription, "ch", "b defaults to c");
+        assert_eq!(m.published, Cursor::new(14818963573025400, 12));
+        assert_eq!(m.publisher.as_deref(), Some("pub"));
+        assert_eq!(m.payload, json!("hey"));
+        assert_eq!(m.seqn, Some(1));
+    }
+
+    #[test]
+    fn classifies_every_kind_and_accepts_lenient_forms() {
+        let body = br#"{"t":{"t":17000000000000001,"r":1},"m":[
+            {"a":"1","f":0,"e":1,"p":{"t":"1","r":1},"k":"k","c":"c","d":"sig","b":"c"},
+            {"a":"1","f":0,"e":"2","p":{"t":"2","r":1},"k":"k","c":"c","d":{}},
+            {"a":"1","f":0,"e":3,"p":{"t":"3","r":1},"k":"k","c":"c","d":{}},
+            {"a":"1","f":0,"e":4,"p":{"t":"4","r":1},"k":"k","c":"c","d":{}},
+            {"a":"2","f":0,"p":{"t":"5","r":1},"k":"k","c":"c-pnpres","d":{"action":"join"},"b":"g-pnpres"},
+            {"a":"1","f":0,"p":{"t":"6","r":1},"k":"k","c":"a.b","d":1,"b":"a.*","u":{"x":1},"cmt":"chat"}]}"#;
+        let r = parse(body).unwrap();
+        let kinds: Vec<_> = r.messages.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EnvelopeKind::Signal,
+                EnvelopeKind::Objects,
+                EnvelopeKind::MessageAction,
+                EnvelopeKind::File,
+                EnvelopeKind::Presence,
+                EnvelopeKind::Message
+            ]
+        );
+        assert_eq!(r.messages[4].subscription, "g-pnpres");
+        assert_eq!(r.messages[5].subscription, "a.*");
+        assert_eq!(r.messages[5].meta, Some(json!({"x":1})));
+        assert_eq!(r.messages[5].custom_message_type.as_deref(), Some("chat"));
+    }
+
+    #[test]
+    fn missing_m_is_an_empty_batch() {
+        let r = parse(br#"{"t":{"t":"17000000000000000","r":4}}"#).unwrap();
+        assert!(r.messages.is_empty());
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors_not_panics() {
+        for body in [
+            &b""[..],
+            b"not json",
+            b"[1,\"Sent\",\"1\"]",
+            b"{\"t\":{\"t\":\"abc\",\"r\":1},\"m\":[]}",
+            b"{\"t\":{\"t\":\"-1\",\"r\":1},\"m\":[]}",
+            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\"}]}",
+            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\",\"p\":{\"t\":\"1\"},\"e\":99}]}",
+            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\",\"p\":{\"t\":\"1\"},\"e\":[1]}]}",
+            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\",\"p\":{\"t\":\"1\"",
+            b"{\"t\":{\"t\":\"99999999999999999999999\",\"r\":1}}",
+        ] {
+            assert!(parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+}

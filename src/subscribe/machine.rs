@@ -380,7 +380,9 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
     };
 
     match (state, event) {
-        (S::Unsubscribed, Event::SubscriptionChanged { input }) => go(handshaking(input, None), vec![]),
+        (S::Unsubscribed, Event::SubscriptionChanged { input }) => {
+            go(handshaking(input, None), vec![])
+        }
         (S::Unsubscribed, Event::SubscriptionRestored { input, cursor }) => {
             go(handshaking(input, Some(*cursor)), vec![])
         }
@@ -424,10 +426,12 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
         (S::HandshakeReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => {
             go(handshaking(input, Some(*cursor)), vec![])
         }
-        (S::HandshakeReconnecting { input, .. }, Event::HandshakeReconnectSuccess { cursor }) => go(
-            receiving(input, *cursor),
-            vec![status(StatusCategory::Connected, input)],
-        ),
+        (S::HandshakeReconnecting { input, .. }, Event::HandshakeReconnectSuccess { cursor }) => {
+            go(
+                receiving(input, *cursor),
+                vec![status(StatusCategory::Connected, input)],
+            )
+        }
         (
             S::HandshakeReconnecting {
                 input,
@@ -445,16 +449,17 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
             },
             vec![],
         ),
-        (S::HandshakeReconnecting { input, cursor, .. }, Event::HandshakeReconnectGiveup { reason }) => {
-            go(
-                S::HandshakeFailed {
-                    input: input.clone(),
-                    cursor: *cursor,
-                    reason: reason.clone(),
-                },
-                vec![error_status(StatusCategory::ConnectionError, input, reason)],
-            )
-        }
+        (
+            S::HandshakeReconnecting { input, cursor, .. },
+            Event::HandshakeReconnectGiveup { reason },
+        ) => go(
+            S::HandshakeFailed {
+                input: input.clone(),
+                cursor: *cursor,
+                reason: reason.clone(),
+            },
+            vec![error_status(StatusCategory::ConnectionError, input, reason)],
+        ),
         (S::HandshakeReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
             go(handshaking(input, given.or(*cursor)), vec![])
         }
@@ -525,7 +530,11 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
                 attempts: 1,
                 reason: reason.clone(),
             },
-            vec![error_status(StatusCategory::UnexpectedDisconnect, input, reason)],
+            vec![error_status(
+                StatusCategory::UnexpectedDisconnect,
+                input,
+                reason,
+            )],
         ),
         (S::Receiving { input, cursor }, Event::Disconnect) => go(
             S::ReceiveStopped {
@@ -548,18 +557,19 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
             receiving(input, *cursor),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::ReceiveReconnecting { input, .. }, Event::ReceiveReconnectSuccess { cursor, messages }) => {
-            go(
-                receiving(input, *cursor),
-                vec![
-                    status(StatusCategory::Reconnected, input),
-                    Invocation::EmitMessages {
-                        messages: messages.clone(),
-                        cursor: *cursor,
-                    },
-                ],
-            )
-        }
+        (
+            S::ReceiveReconnecting { input, .. },
+            Event::ReceiveReconnectSuccess { cursor, messages },
+        ) => go(
+            receiving(input, *cursor),
+            vec![
+                status(StatusCategory::Reconnected, input),
+                Invocation::EmitMessages {
+                    messages: messages.clone(),
+                    cursor: *cursor,
+                },
+            ],
+        ),
         (
             S::ReceiveReconnecting {
                 input,
@@ -577,7 +587,10 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
             },
             vec![],
         ),
-        (S::ReceiveReconnecting { input, cursor, .. }, Event::ReceiveReconnectGiveup { reason }) => go(
+        (
+            S::ReceiveReconnecting { input, cursor, .. },
+            Event::ReceiveReconnectGiveup { reason },
+        ) => go(
             S::ReceiveFailed {
                 input: input.clone(),
                 cursor: *cursor,
@@ -805,3 +818,7 @@ impl Machine for SubscribeMachine {
         ]
     }
 }
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

@@ -1,4 +1,12 @@
-//! The subscribe engine: the long-poll loop as a pure state machine.
+//! The subscribe engine and everything around it: the pure machine, its effects, the
+//! subscription manager, entities, subscriptions, listeners and streams.
 
+pub(crate) mod effects;
 pub mod envelope;
+pub mod events;
+pub(crate) mod legacy;
+pub mod listeners;
 pub mod machine;
+pub(crate) mod manager;
+pub mod subscriber;
+pub mod subscription;

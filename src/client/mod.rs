@@ -1,0 +1,276 @@
+//! [`PubNub`], the client: a cheap `Clone` around shared state, the entry point of every
+//! request builder.
+
+mod core;
+mod state;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigBuilder};
+use crate::error::Error;
+use crate::subscribe::listeners::{Listener, DEFAULT_STREAM_CAPACITY};
+use crate::subscribe::subscriber::{ListenerId, StatusStream, Subscriber, TraceStream};
+use crate::transport::{ReqwestTransport, Transport};
+
+pub(crate) use self::core::Core;
+
+/// The future of a request builder: what `.await` on a builder runs.
+pub type RequestFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
+
+/// Implements `IntoFuture` for a request builder through its `async fn send(self)`.
+macro_rules! into_future {
+    ($builder:ty, $output:ty) => {
+        impl std::future::IntoFuture for $builder {
+            type Output = Result<$output, $crate::error::Error>;
+            type IntoFuture = $crate::client::RequestFuture<$output>;
+
+            fn into_future(self) -> Self::IntoFuture {
+                Box::pin(self.send())
+            }
+        }
+    };
+}
+pub(crate) use into_future;
+
+/// A PubNub client. Cloning it is cheap: clones share one configuration, one transport (and
+/// so one connection pool), the publish sequence number and the presence state.
+///
+/// `Debug` never shows the secret key or the auth key/token.
+///
+/// ```no_run
+/// use pubnub_engine::PubNub;
+///
+/// # async fn run() -> Result<(), pubnub_engine::Error> {
+/// let pubnub = PubNub::builder("sub-c-…", "user-1")
+///     .publish_key("pub-c-…")
+///     .build_client()?;
+/// let sent = pubnub.publish().channel("chat").message(&"hello").await?;
+/// println!("published at {}", sent.timetoken);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct PubNub {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What clones of one client share.
+pub(crate) struct Inner {
+    /// What requests and the engines' effects need.
+    pub(crate) core: Arc<Core>,
+    /// The subscribe and presence engines, subscriptions and listeners.
+    pub(crate) subscriber: Subscriber,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: unsubscribe (so the leave is queued); the engines then drain
+    /// their queues, cancel every effect and end their tasks.
+    fn drop(&mut self) {
+        self.subscriber.shutdown_on_drop();
+    }
+}
+
+impl PubNub {
+    /// A client with `config`, sending through the configured transport or, by default, HTTP to
+    /// the configured origin over the process-wide connection pool.
+    pub fn new(config: Config) -> Result<PubNub, Error> {
+        let transport = match config.transport() {
+            Some(transport) => Arc::clone(transport),
+            None => Arc::new(ReqwestTransport::new(config.origin())?) as Arc<dyn Transport>,
+        };
+        let core = Arc::new(Core::new(config, transport));
+        let subscriber = Subscriber::new(core.clone());
+        Ok(PubNub {
+            inner: Arc::new(Inner { core, subscriber }),
+        })
+    }
+
+    /// A configuration builder; finish it with [`ConfigBuilder::build_client`].
+    pub fn builder(subscribe_key: impl Into<String>, user_id: impl Into<String>) -> ConfigBuilder {
+        Config::builder(subscribe_key, user_id)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        self.inner.core.config()
+    }
+
+    /// The user id sent as `uuid` on every request.
+    pub fn user_id(&self) -> &str {
+        self.config().user_id()
+    }
+
+    /// The shared core that requests and effects use.
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.inner.core
+    }
+
+    pub(crate) fn subscriber(&self) -> &Subscriber {
+        &self.inner.subscriber
+    }
+
+    /// Adds a client-level listener: every status, and every update of every subscription
+    /// (legacy subscriptions deliver only here). Returns an id for [`PubNub::remove_listener`].
+    pub fn add_listener(&self, listener: Listener) -> ListenerId {
+        self.subscriber().add_listener(listener)
+    }
+
+    /// Removes a listener added with [`PubNub::add_listener`]; false if it was not there.
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        self.subscriber().remove_listener(id)
+    }
+
+    /// A bounded stream of statuses (`Connected`, `UnexpectedDisconnect`, `Reconnected`, …).
+    pub fn status_stream(&self) -> StatusStream {
+        self.subscriber().status_stream(DEFAULT_STREAM_CAPACITY)
+    }
+
+    /// The engines' trace from now on: every event (`from --EVENT--> to`) and invocation, in
+    /// dispatch order. Draw one onto the state diagram with
+    /// [`Diagram::highlight`](crate::diagram::Diagram::highlight).
+    pub fn trace(&self) -> TraceStream {
+        self.subscriber().trace()
+    }
+
+    /// Stops the subscribe loop and heartbeats, keeping subscriptions and the cursor; the
+    /// presence engine sends a leave. Resume with [`PubNub::reconnect`].
+    pub fn disconnect(&self) {
+        if let Some(manager) = self.subscriber().manager() {
+            manager.disconnect();
+        }
+    }
+
+    /// Restarts the subscribe loop from the kept cursor (skipping any remaining back-off).
+    pub fn reconnect(&self) {
+        if let Some(manager) = self.subscriber().manager() {
+            manager.reconnect(None);
+        }
+    }
+
+    /// Restarts the subscribe loop from `timetoken` (17 digits).
+    pub fn reconnect_from(&self, timetoken: u64) -> Result<(), Error> {
+        crate::validate::timetoken(timetoken)?;
+        if let Some(manager) = self.subscriber().manager() {
+            manager.reconnect(Some(timetoken));
+        }
+        Ok(())
+    }
+
+    /// Unsubscribes every subscription and forgets the cursor: the next subscribe starts with a
+    /// fresh handshake. A leave is sent for every channel and group.
+    pub fn unsubscribe_all(&self) {
+        self.subscriber().unsubscribe_all();
+    }
+
+    /// Closes the client gracefully: unsubscribes everything, sends the leave, cancels every
+    /// effect and waits until every task of the client has ended. Requests still work after
+    /// it; subscribing fails with [`ErrorKind::Closed`](crate::ErrorKind::Closed).
+    pub async fn close(&self) {
+        self.subscriber().close().await;
+    }
+
+    /// The state of the subscribe engine, once the events queued before have been handled
+    /// (`None` before the first subscribe or after close).
+    pub async fn subscribe_state(&self) -> Option<crate::subscribe::machine::State> {
+        let manager = self.subscriber().manager()?;
+        Some(manager.subscribe_engine().inspect().await?.state)
+    }
+
+    /// The state of the presence engine (`None` when it is off, before the first subscribe or
+    /// after close).
+    pub async fn presence_state(&self) -> Option<crate::presence::machine::State> {
+        let manager = self.subscriber().manager()?;
+        Some(manager.presence_engine()?.inspect().await?.state)
+    }
+
+    /// Diagnostics for tests: the kinds of managed effects running in the subscribe and
+    /// presence engines (at most one of each kind).
+    #[doc(hidden)]
+    pub async fn running_effects(&self) -> Vec<&'static str> {
+        let Some(manager) = self.subscriber().manager() else {
+            return Vec::new();
+        };
+        let mut running = Vec::new();
+        if let Some(s) = manager.subscribe_engine().inspect().await {
+            running.extend(s.running);
+        }
+        if let Some(presence) = manager.presence_engine() {
+            if let Some(s) = presence.inspect().await {
+                running.extend(s.running);
+            }
+        }
+        running
+    }
+
+    /// Diagnostics for tests: the tracker of every task this client spawned.
+    #[doc(hidden)]
+    pub fn task_tracker(&self) -> tokio_util::task::TaskTracker {
+        self.subscriber().tracker().clone()
+    }
+
+    /// Diagnostics for tests: (subscriptions, channel and group names) still registered.
+    #[doc(hidden)]
+    pub fn registry_size(&self) -> (usize, usize) {
+        self.subscriber().registry_size()
+    }
+}
+
+impl fmt::Debug for PubNub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PubNub")
+            .field("config", self.config())
+            .field("transport", self.inner.core.transport())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConfigBuilder {
+    /// Builds the configuration and a client with it: `PubNub::new(self.build()?)`.
+    pub fn build_client(self) -> Result<PubNub, Error> {
+        PubNub::new(self.build()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Input;
+    use serde_json::json;
+
+    fn client() -> PubNub {
+        PubNub::builder("sub", "me")
+            .auth_token("TOKEN-SECRET")
+            .secret_key("sec-SECRET")
+            .build_client()
+            .unwrap()
+    }
+
+    #[test]
+    fn is_clone_send_sync_and_static() {
+        fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+        assert_traits::<PubNub>();
+    }
+
+    #[test]
+    fn debug_has_no_secrets() {
+        let debug = format!("{:?}", client());
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("ReqwestTransport"), "{debug}");
+    }
+
+    #[test]
+    fn clones_share_the_core() {
+        let pubnub = client();
+        let clone = pubnub.clone();
+        assert_eq!(pubnub.core().next_seqn(), 1);
+        assert_eq!(clone.core().next_seqn(), 2);
+        clone
+            .core()
+            .store_presence_state(&["a".into()], &[], &json!({"k": 1}));
+        let state = pubnub.core().presence_state_value(&Input::channels(["a"]));
+        assert_eq!(state, Some(json!({"a": {"k": 1}})));
+    }
+}

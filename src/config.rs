@@ -1,0 +1,446 @@
+//! [`Config`]: keys, identity, origin, presence, retry and timeouts, validated once at build
+//! time so that every request can rely on them.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::retry::RetryConfig;
+use crate::transport::Transport;
+use crate::validate;
+
+/// PubNub's default origin.
+pub const DEFAULT_ORIGIN: &str = "ps.pndsn.com";
+/// The smallest presence timeout the service accepts; smaller values are raised to it.
+pub const MIN_PRESENCE_TIMEOUT: u32 = 20;
+/// The longest request timeout accepted: anything longer is a mistake, not a policy.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The configuration of a [`PubNub`](crate::PubNub) client. Build it with [`Config::builder`].
+///
+/// `Debug` never shows the secret key or the auth key/token.
+///
+/// ```
+/// use pubnub_engine::Config;
+///
+/// let config = Config::builder("sub-c-123", "user-1")
+///     .publish_key("pub-c-456")
+///     .origin("http://127.0.0.1:8090")
+///     .heartbeat_interval(60)
+///     .build()?;
+/// assert_eq!(config.origin(), "http://127.0.0.1:8090");
+/// assert!(!config.is_secure());
+/// assert_eq!(config.presence_timeout(), 300);
+/// # Ok::<(), pubnub_engine::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Config {
+    subscribe_key: String,
+    publish_key: Option<String>,
+    secret_key: Option<String>,
+    auth_key: Option<String>,
+    auth_token: Option<String>,
+    user_id: String,
+    origin: String,
+    secure: bool,
+    presence_timeout: u32,
+    heartbeat_interval: u32,
+    suppress_leave_events: bool,
+    filter_expression: Option<String>,
+    retry: RetryConfig,
+    subscribe_request_timeout: Duration,
+    non_subscribe_request_timeout: Duration,
+    request_message_count_threshold: u32,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl Config {
+    /// A builder with the two required values and every default.
+    pub fn builder(subscribe_key: impl Into<String>, user_id: impl Into<String>) -> ConfigBuilder {
+        ConfigBuilder {
+            subscribe_key: subscribe_key.into(),
+            publish_key: None,
+            secret_key: None,
+            auth_key: None,
+            auth_token: None,
+            user_id: user_id.into(),
+            origin: DEFAULT_ORIGIN.to_owned(),
+            secure: true,
+            presence_timeout: 300,
+            heartbeat_interval: 0,
+            suppress_leave_events: false,
+            filter_expression: None,
+            retry: RetryConfig::default(),
+            subscribe_request_timeout: Duration::from_secs(310),
+            non_subscribe_request_timeout: Duration::from_secs(10),
+            request_message_count_threshold: 100,
+            transport: None,
+        }
+    }
+
+    /// The subscribe key.
+    pub fn subscribe_key(&self) -> &str {
+        &self.subscribe_key
+    }
+
+    /// The publish key, if any: publish, fire and signal need it.
+    pub fn publish_key(&self) -> Option<&str> {
+        self.publish_key.as_deref()
+    }
+
+    /// True when a secret key is configured (the key itself is never handed out).
+    pub fn has_secret_key(&self) -> bool {
+        self.secret_key.is_some()
+    }
+
+    /// The credential sent as `auth`: the token when one is set, else the auth key.
+    pub(crate) fn auth(&self) -> Option<&str> {
+        self.auth_token.as_deref().or(self.auth_key.as_deref())
+    }
+
+    /// The user id, sent as `uuid` on every request.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// The base URL requests go to, e.g. `https://ps.pndsn.com`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// True when requests use TLS.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Seconds without a heartbeat after which the service reports this user as gone.
+    pub fn presence_timeout(&self) -> u32 {
+        self.presence_timeout
+    }
+
+    /// Seconds between heartbeats; 0 turns the presence engine off.
+    pub fn heartbeat_interval(&self) -> u32 {
+        self.heartbeat_interval
+    }
+
+    /// True when no `leave` is sent on unsubscribe.
+    pub fn suppress_leave_events(&self) -> bool {
+        self.suppress_leave_events
+    }
+
+    /// The subscribe filter expression, if any.
+    pub fn filter_expression(&self) -> Option<&str> {
+        self.filter_expression.as_deref()
+    }
+
+    /// The retry policy: automatic for subscribe and heartbeat, opt-in for other requests.
+    pub fn retry(&self) -> &RetryConfig {
+        &self.retry
+    }
+
+    /// How long a subscribe long-poll may take.
+    pub fn subscribe_request_timeout(&self) -> Duration {
+        self.subscribe_request_timeout
+    }
+
+    /// How long every other request may take.
+    pub fn non_subscribe_request_timeout(&self) -> Duration {
+        self.non_subscribe_request_timeout
+    }
+
+    /// How many messages in one subscribe response trigger a `RequestMessageCountExceeded` status.
+    pub fn request_message_count_threshold(&self) -> u32 {
+        self.request_message_count_threshold
+    }
+
+    /// The transport set with [`ConfigBuilder::transport`], if any.
+    pub fn transport(&self) -> Option<&Arc<dyn Transport>> {
+        self.transport.as_ref()
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |set: bool| if set { Some("***") } else { None };
+        f.debug_struct("Config")
+            .field("subscribe_key", &self.subscribe_key)
+            .field("publish_key", &self.publish_key)
+            .field("secret_key", &hidden(self.secret_key.is_some()))
+            .field("auth_key", &hidden(self.auth_key.is_some()))
+            .field("auth_token", &hidden(self.auth_token.is_some()))
+            .field("user_id", &self.user_id)
+            .field("origin", &self.origin)
+            .field("presence_timeout", &self.presence_timeout)
+            .field("heartbeat_interval", &self.heartbeat_interval)
+            .field("suppress_leave_events", &self.suppress_leave_events)
+            .field("filter_expression", &self.filter_expression)
+            .field("retry", &self.retry)
+            .field("subscribe_request_timeout", &self.subscribe_request_timeout)
+            .field(
+                "non_subscribe_request_timeout",
+                &self.non_subscribe_request_timeout,
+            )
+            .field(
+                "request_message_count_threshold",
+                &self.request_message_count_threshold,
+            )
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
+
+/// Builds a [`Config`]; [`ConfigBuilder::build`] checks every value.
+#[must_use = "a builder does nothing until `build` is called"]
+#[derive(Clone)]
+pub struct ConfigBuilder {
+    subscribe_key: String,
+    publish_key: Option<String>,
+    secret_key: Option<String>,
+    auth_key: Option<String>,
+    auth_token: Option<String>,
+    user_id: String,
+    origin: String,
+    secure: bool,
+    presence_timeout: u32,
+    heartbeat_interval: u32,
+    suppress_leave_events: bool,
+    filter_expression: Option<String>,
+    retry: RetryConfig,
+    subscribe_request_timeout: Duration,
+    non_subscribe_request_timeout: Duration,
+    request_message_count_threshold: u32,
+    transport: Option<Arc<dyn Transport>>,
+}
+
+impl ConfigBuilder {
+    /// The publish key (needed for publish, fire and signal).
+    pub fn publish_key(mut self, key: impl Into<String>) -> Self {
+        self.publish_key = Some(key.into());
+        self
+    }
+
+    /// The secret key. It is kept out of `Debug` and logs; request signing is not implemented
+    /// yet, so it is not sent either.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = Some(key.into());
+        self
+    }
+
+    /// A legacy Access Manager auth key, sent as `auth` unless a token is set.
+    pub fn auth_key(mut self, key: impl Into<String>) -> Self {
+        self.auth_key = Some(key.into());
+        self
+    }
+
+    /// An Access Manager v3 token, sent as `auth` in preference to an auth key.
+    pub fn auth_token(mut self, token: impl Into<String>) -> Self {
+        self.auth_token = Some(token.into());
+        self
+    }
+
+    /// The origin: a host (`ps.pndsn.com`), `host:port`, or a URL (`http://127.0.0.1:8090`),
+    /// whose scheme then decides TLS over [`secure`](Self::secure). Default `ps.pndsn.com`.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = origin.into();
+        self
+    }
+
+    /// Whether to use TLS when the origin has no scheme. Default true.
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// The presence timeout in seconds (default 300); values under 20 are raised to 20.
+    pub fn presence_timeout(mut self, seconds: u32) -> Self {
+        self.presence_timeout = seconds;
+        self
+    }
+
+    /// Seconds between heartbeats (default 0: the presence engine is off). Must be smaller
+    /// than the presence timeout; `presence_timeout / 2 - 1` is the usual choice.
+    pub fn heartbeat_interval(mut self, seconds: u32) -> Self {
+        self.heartbeat_interval = seconds;
+        self
+    }
+
+    /// Send no `leave` on unsubscribe. Default false.
+    pub fn suppress_leave_events(mut self, suppress: bool) -> Self {
+        self.suppress_leave_events = suppress;
+        self
+    }
+
+    /// A subscribe filter expression, e.g. `meta.priority == "high"` (PROTOCOL.md §11).
+    pub fn filter_expression(mut self, expression: impl Into<String>) -> Self {
+        self.filter_expression = Some(expression.into());
+        self
+    }
+
+    /// The retry configuration (default: [`RetryConfig::default`]). It applies automatically to
+    /// subscribe and heartbeat; other requests use its policy only when they opt in with
+    /// `.retry(true)`.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How long a subscribe long-poll may take (default 310 s; more than 0, at most an hour).
+    pub fn subscribe_request_timeout(mut self, timeout: Duration) -> Self {
+        self.subscribe_request_timeout = timeout;
+        self
+    }
+
+    /// How long any other request may take (default 10 s; more than 0, at most an hour).
+    pub fn non_subscribe_request_timeout(mut self, timeout: Duration) -> Self {
+        self.non_subscribe_request_timeout = timeout;
+        self
+    }
+
+    /// Messages in one subscribe response that trigger `RequestMessageCountExceeded` (default 100).
+    pub fn request_message_count_threshold(mut self, count: u32) -> Self {
+        self.request_message_count_threshold = count;
+        self
+    }
+
+    /// The transport every request goes through, instead of HTTP to the origin: for tests
+    /// that count requests and for simulations against an in-memory server.
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// The checked configuration, or an [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)
+    /// error naming the first bad value.
+    pub fn build(self) -> Result<Config, Error> {
+        key("subscribe key", &self.subscribe_key)?;
+        if let Some(publish_key) = &self.publish_key {
+            key("publish key", publish_key)?;
+        }
+        for (what, value) in [
+            ("secret key", &self.secret_key),
+            ("auth key", &self.auth_key),
+            ("auth token", &self.auth_token),
+        ] {
+            if value.as_deref().is_some_and(str::is_empty) {
+                return Err(Error::invalid(format!("{what} is empty")));
+            }
+        }
+        validate::user_id(&self.user_id)?;
+        let (origin, secure) = resolve_origin(&self.origin, self.secure)?;
+        let presence_timeout = self.presence_timeout.max(MIN_PRESENCE_TIMEOUT);
+        if self.heartbeat_interval >= presence_timeout {
+            return Err(Error::invalid(format!(
+                "heartbeat interval {} s must be smaller than the presence timeout {presence_timeout} s",
+                self.heartbeat_interval
+            )));
+        }
+        if self
+            .filter_expression
+            .as_deref()
+            .is_some_and(|e| e.trim().is_empty())
+        {
+            return Err(Error::invalid("filter expression is empty"));
+        }
+        timeout("subscribe request timeout", self.subscribe_request_timeout)?;
+        timeout(
+            "non-subscribe request timeout",
+            self.non_subscribe_request_timeout,
+        )?;
+        if self.request_message_count_threshold == 0 {
+            return Err(Error::invalid(
+                "request message count threshold must be at least 1",
+            ));
+        }
+        Ok(Config {
+            subscribe_key: self.subscribe_key,
+            publish_key: self.publish_key,
+            secret_key: self.secret_key,
+            auth_key: self.auth_key,
+            auth_token: self.auth_token,
+            user_id: self.user_id,
+            origin,
+            secure,
+            presence_timeout,
+            heartbeat_interval: self.heartbeat_interval,
+            suppress_leave_events: self.suppress_leave_events,
+            filter_expression: self.filter_expression,
+            retry: self.retry,
+            subscribe_request_timeout: self.subscribe_request_timeout,
+            non_subscribe_request_timeout: self.non_subscribe_request_timeout,
+            request_message_count_threshold: self.request_message_count_threshold,
+            transport: self.transport,
+        })
+    }
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigBuilder")
+            .field("subscribe_key", &self.subscribe_key)
+            .field("user_id", &self.user_id)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key: non-empty, printable, no whitespace (keys go into paths).
+fn key(what: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::invalid(format!("{what} is empty")));
+    }
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::invalid(format!(
+            "{what} contains whitespace or a control character"
+        )));
+    }
+    Ok(())
+}
+
+/// A timeout that is neither zero nor absurdly long.
+fn timeout(what: &str, value: Duration) -> Result<(), Error> {
+    if value.is_zero() || value > MAX_TIMEOUT {
+        return Err(Error::invalid(format!(
+            "{what} {value:?} must be more than 0 and at most one hour"
+        )));
+    }
+    Ok(())
+}
+
+/// The base URL (`scheme://host[:port]`) and TLS flag of an origin given as a host,
+/// `host:port` or a URL.
+fn resolve_origin(origin: &str, secure: bool) -> Result<(String, bool), Error> {
+    let bad = |why: &str| Error::invalid(format!("origin {origin:?} {why}"));
+    let trimmed = origin.trim();
+    let (scheme, rest) = match trimmed.split_once("://") {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "https" => ("https", rest),
+            "http" => ("http", rest),
+            _ => return Err(bad("must use http or https")),
+        },
+        None if secure => ("https", trimmed),
+        None => ("http", trimmed),
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if authority
+        .chars()
+        .any(|c| matches!(c, '/' | '?' | '#' | '@' | '\\') || c.is_whitespace() || c.is_control())
+    {
+        return Err(bad("must be host[:port] without a path, query or user"));
+    }
+    let url = reqwest::Url::parse(&format!("{scheme}://{authority}"))
+        .map_err(|e| bad("is not a valid host[:port]").with_source(e))?;
+    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
+    let base = match url.port() {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    };
+    Ok((base, scheme == "https"))
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

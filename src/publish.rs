@@ -1,0 +1,377 @@
+//! Publish, fire and signal (PROTOCOL.md §2–4): builders that check everything they can before
+//! sending, so a request the service would refuse is never sent.
+
+use std::future::IntoFuture;
+
+use serde::Serialize;
+
+use crate::client::{PubNub, RequestFuture};
+use crate::error::{Error, ErrorKind};
+use crate::retry::Endpoint;
+use crate::transport::{encode, response, Method, Request};
+use crate::validate;
+
+/// The largest message, counted as PubNub does: the escaped channel plus the escaped message
+/// (GET) or the body (POST), PROTOCOL.md §2.6.
+pub const MAX_MESSAGE_SIZE: usize = 32 * 1024;
+/// The largest signal payload: the bytes of its JSON.
+pub const MAX_SIGNAL_SIZE: usize = 64;
+
+/// The answer to a publish, fire or signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublishResult {
+    /// When the service accepted the message (17 digits, 100 ns units since the Unix epoch);
+    /// subscribers see it as the message's publish timetoken.
+    pub timetoken: u64,
+}
+
+/// What the three request kinds share.
+#[derive(Debug)]
+struct Params {
+    pubnub: PubNub,
+    channel: String,
+    /// The message as JSON, or why it could not be serialised.
+    message: Option<Result<String, Error>>,
+    meta: Option<Result<String, Error>>,
+    custom_message_type: Option<String>,
+    should_store: Option<bool>,
+    ttl: Option<u32>,
+    use_post: bool,
+    retry: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Publish,
+    Fire,
+    Signal,
+}
+
+impl Params {
+    fn new(pubnub: &PubNub) -> Self {
+        Params {
+            pubnub: pubnub.clone(),
+            channel: String::new(),
+            message: None,
+            meta: None,
+            custom_message_type: None,
+            should_store: None,
+            ttl: None,
+            use_post: false,
+            retry: false,
+        }
+    }
+
+    fn message<T: Serialize + ?Sized>(&mut self, message: &T) {
+        self.message =
+            Some(serde_json::to_string(message).map_err(|e| {
+                Error::invalid("message cannot be serialised to JSON").with_source(e)
+            }));
+    }
+
+    fn meta<T: Serialize + ?Sized>(&mut self, meta: &T) {
+        self.meta = Some(match serde_json::to_value(meta) {
+            Ok(value) if value.is_object() => Ok(value.to_string()),
+            Ok(_) => Err(Error::invalid("meta must serialise to a JSON object")),
+            Err(e) => Err(Error::invalid("meta cannot be serialised to JSON").with_source(e)),
+        });
+    }
+
+    /// Checks everything and builds the request, or says why it cannot be sent.
+    fn request(self, kind: Kind) -> Result<(PubNub, Endpoint, Request, bool), Error> {
+        let config = self.pubnub.config();
+        let publish_key = config
+            .publish_key()
+            .ok_or_else(|| Error::invalid("a publish key is required to publish"))?;
+        validate::publish_channel(&self.channel)?;
+        let message = self
+            .message
+            .ok_or_else(|| Error::invalid("message is missing"))??;
+        let meta = self.meta.transpose()?;
+        if let Some(cmt) = &self.custom_message_type {
+            validate::custom_message_type(cmt)?;
+        }
+        let use_post = self.use_post && kind != Kind::Signal;
+        check_size(kind, &self.channel, &message, use_post)?;
+
+        let service = if kind == Kind::Signal {
+            "signal"
+        } else {
+            "publish"
+        };
+        let mut path = format!(
+            "/{service}/{}/{}/0/{}/0",
+            encode::encode(publish_key),
+            self.pubnub.core().sub_key_segment(),
+            encode::encode(&self.channel),
+        );
+        let mut body = None;
+        if use_post {
+            body = Some(message.into_bytes());
+        } else {
+            path.push('/');
+            encode::encode_into(&mut path, &message);
+        }
+        let core = self.pubnub.core();
+        let (endpoint, store, norep) = match kind {
+            Kind::Publish => (Endpoint::Publish, self.should_store, false),
+            Kind::Fire => (Endpoint::Publish, Some(false), true),
+            Kind::Signal => (Endpoint::Signal, None, false),
+        };
+        let method = if use_post { Method::Post } else { Method::Get };
+        let mut request = core
+            .request(method, path)
+            .param_opt("store", store.map(|s| if s { "1" } else { "0" }))
+            .param_opt(
+                "ttl",
+                self.ttl
+                    .filter(|_| kind == Kind::Publish)
+                    .map(|t| t.to_string()),
+            )
+            .param_opt("norep", norep.then_some("true"))
+            .param_opt("meta", meta.filter(|_| kind != Kind::Signal))
+            .param_opt("custom_message_type", self.custom_message_type)
+            .param_opt(
+                "seqn",
+                (kind != Kind::Signal).then(|| core.next_seqn().to_string()),
+            );
+        request.body = body;
+        Ok((self.pubnub, endpoint, request, self.retry))
+    }
+
+    async fn send(self, kind: Kind) -> Result<PublishResult, Error> {
+        let (pubnub, endpoint, request, retry) = self.request(kind)?;
+        pubnub
+            .core()
+            .execute(endpoint, request, retry, |answer| {
+                let json = response::check(answer).map_err(|error| {
+                    // A URI too long on publish is the message being too large.
+                    if error.status() == Some(414) {
+                        error.with_kind(ErrorKind::MessageTooLarge)
+                    } else {
+                        error
+                    }
+                })?;
+                let timetoken = response::publish_timetoken(&json)?;
+                Ok(PublishResult { timetoken })
+            })
+            .await
+    }
+}
+
+/// The size rules of PROTOCOL.md §2.6 (publish, fire) and §4 (signal).
+fn check_size(kind: Kind, channel: &str, message: &str, use_post: bool) -> Result<(), Error> {
+    let (size, limit) = match kind {
+        Kind::Signal => (message.len(), MAX_SIGNAL_SIZE),
+        _ if use_post => (
+            encode::encoded_len(channel) + message.len(),
+            MAX_MESSAGE_SIZE,
+        ),
+        _ => (
+            encode::encoded_len(channel) + encode::encoded_len(message),
+            MAX_MESSAGE_SIZE,
+        ),
+    };
+    if size > limit {
+        let what = if kind == Kind::Signal {
+            "signal"
+        } else {
+            "message"
+        };
+        return Err(Error::new(
+            ErrorKind::MessageTooLarge,
+            format!("{what} is {size} bytes, more than the {limit} allowed"),
+        ));
+    }
+    Ok(())
+}
+
+/// Shared setters: the same doc and body on the three builders.
+macro_rules! common_setters {
+    () => {
+        /// The channel to send to (required).
+        pub fn channel(mut self, channel: impl Into<String>) -> Self {
+            self.params.channel = channel.into();
+            self
+        }
+
+        /// The payload (required): anything `Serialize`, serialised to JSON now. A
+        /// serialisation error is returned when the request is awaited.
+        pub fn message<T: Serialize + ?Sized>(mut self, message: &T) -> Self {
+            self.params.message(message);
+            self
+        }
+
+        /// A custom message type, 3 to 50 characters of `A-Z a-z 0-9 _ -`
+        /// (`cmt` on the subscriber's side).
+        pub fn custom_message_type(mut self, value: impl Into<String>) -> Self {
+            self.params.custom_message_type = Some(value.into());
+            self
+        }
+
+        /// Retry transient failures with the client's retry configuration (default: no).
+        pub fn retry(mut self, retry: bool) -> Self {
+            self.params.retry = retry;
+            self
+        }
+    };
+}
+
+/// A publish request; `.await` it. Created by [`PubNub::publish`].
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Publish {
+    params: Params,
+}
+
+impl Publish {
+    common_setters!();
+
+    /// Metadata for filter expressions (`u` on the subscriber's side): anything that
+    /// serialises to a JSON object.
+    pub fn meta<T: Serialize + ?Sized>(mut self, meta: &T) -> Self {
+        self.params.meta(meta);
+        self
+    }
+
+    /// Store the message in history (`store=1`) or not (`store=0`); default: the key's setting.
+    pub fn should_store(mut self, store: bool) -> Self {
+        self.params.should_store = Some(store);
+        self
+    }
+
+    /// Hours to keep the stored message (`ttl`); 0 is the key's default.
+    pub fn ttl(mut self, hours: u32) -> Self {
+        self.params.ttl = Some(hours);
+        self
+    }
+
+    /// Send the message as a POST body instead of in the URL.
+    pub fn use_post(mut self, use_post: bool) -> Self {
+        self.params.use_post = use_post;
+        self
+    }
+}
+
+impl IntoFuture for Publish {
+    type Output = Result<PublishResult, Error>;
+    type IntoFuture = RequestFuture<PublishResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.params.send(Kind::Publish))
+    }
+}
+
+/// A fire request: a publish that is neither stored nor delivered to subscribers, only to
+/// Functions (`store=0&norep=true`). Created by [`PubNub::fire`].
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Fire {
+    params: Params,
+}
+
+impl Fire {
+    common_setters!();
+
+    /// Metadata, as for [`Publish::meta`].
+    pub fn meta<T: Serialize + ?Sized>(mut self, meta: &T) -> Self {
+        self.params.meta(meta);
+        self
+    }
+
+    /// Send the message as a POST body instead of in the URL.
+    pub fn use_post(mut self, use_post: bool) -> Self {
+        self.params.use_post = use_post;
+        self
+    }
+}
+
+impl IntoFuture for Fire {
+    type Output = Result<PublishResult, Error>;
+    type IntoFuture = RequestFuture<PublishResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.params.send(Kind::Fire))
+    }
+}
+
+/// A signal: a small (≤ 64 bytes of JSON), unstored message. Created by [`PubNub::signal`].
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct SendSignal {
+    params: Params,
+}
+
+impl SendSignal {
+    common_setters!();
+}
+
+impl IntoFuture for SendSignal {
+    type Output = Result<PublishResult, Error>;
+    type IntoFuture = RequestFuture<PublishResult>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.params.send(Kind::Signal))
+    }
+}
+
+impl PubNub {
+    /// Publishes a message to a channel.
+    ///
+    /// ```no_run
+    /// # async fn run(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+    /// use serde_json::json;
+    /// let sent = pubnub
+    ///     .publish()
+    ///     .channel("chat")
+    ///     .message(&json!({"text": "hi"}))
+    ///     .meta(&json!({"priority": "high"}))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn publish(&self) -> Publish {
+        Publish {
+            params: Params::new(self),
+        }
+    }
+
+    /// Fires a message: like publish, but only Functions see it.
+    pub fn fire(&self) -> Fire {
+        Fire {
+            params: Params::new(self),
+        }
+    }
+
+    /// Sends a signal: a message of at most 64 bytes of JSON, never stored.
+    pub fn signal(&self) -> SendSignal {
+        SendSignal {
+            params: Params::new(self),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_follow_the_escaped_form() {
+        // GET: 1 + (3 + limit-4 + 3) escaped for a string of plain letters.
+        let fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 7));
+        assert!(check_size(Kind::Publish, "c", &fits, false).is_ok());
+        let over = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 6));
+        let error = check_size(Kind::Publish, "c", &over, false).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+        // Escaping triples the cost of reserved characters over GET, not over POST.
+        let spaces = format!("\"{}\"", " ".repeat(MAX_MESSAGE_SIZE / 3));
+        assert!(check_size(Kind::Publish, "c", &spaces, false).is_err());
+        assert!(check_size(Kind::Publish, "c", &spaces, true).is_ok());
+        // Signals count JSON bytes: "…" with 62 letters is 64 bytes.
+        assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(62)), false).is_ok());
+        assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(63)), false).is_err());
+        let two_byte = |n: usize| format!("\"{}\"", "é".repeat(n));
+        assert!(check_size(Kind::Signal, "c", &two_byte(31), false).is_ok());
+        assert!(check_size(Kind::Signal, "c", &two_byte(32), false).is_err());
+    }
+}

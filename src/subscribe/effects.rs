@@ -1,0 +1,243 @@
+//! What each subscribe invocation does: the handshake and long-poll requests, their retries,
+//! and the delivery of statuses and messages.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::client::Core;
+use crate::engine::driver::{Dispatch, Effects};
+use crate::engine::{Cursor, Input};
+use crate::error::{Error, Reason};
+use crate::retry::{Endpoint, Jitter};
+use crate::status::{Status, StatusCategory};
+use crate::subscribe::envelope::{self, SubscribeResponse};
+use crate::subscribe::events::Update;
+use crate::subscribe::listeners::Listeners;
+use crate::subscribe::machine::{Event, Invocation, Messages, SubscribeMachine};
+use crate::subscribe::manager::Registry;
+use crate::subscribe::subscriber::ClientListeners;
+use crate::transport::encode;
+use crate::transport::{Method, Request};
+
+/// The subscribe engine's effects.
+pub(crate) struct SubscribeEffects {
+    pub(crate) core: Arc<Core>,
+    pub(crate) registry: Arc<Mutex<Registry>>,
+    pub(crate) listeners: Arc<ClientListeners>,
+    pub(crate) jitter: Mutex<Jitter>,
+}
+
+/// The subscribe request for `input` from `cursor` (`tt=0` for a handshake, never with `tr`).
+pub(crate) fn request(core: &Core, input: &Input, cursor: Option<Cursor>) -> Request {
+    let config = core.config();
+    let channels = if input.channels.is_empty() {
+        ",".to_string()
+    } else {
+        encode::name_list(input.channels.iter().map(String::as_str))
+    };
+    let path = format!(
+        "/v2/subscribe/{}/{channels}/0",
+        encode::encode(config.subscribe_key())
+    );
+    let mut request = core.request(Method::Get, path);
+    request.timeout = config.subscribe_request_timeout();
+    match cursor {
+        Some(c) if c.timetoken != 0 => {
+            request.query.push(("tt", c.timetoken.to_string()));
+            if c.region != 0 {
+                request.query.push(("tr", c.region.to_string()));
+            }
+        }
+        _ => request.query.push(("tt", "0".to_string())),
+    }
+    if !input.groups.is_empty() {
+        let groups: Vec<&str> = input.groups.iter().map(String::as_str).collect();
+        request.query.push(("channel-group", groups.join(",")));
+    }
+    request
+        .query
+        .push(("heartbeat", config.presence_timeout().to_string()));
+    if let Some(state) = core.presence_state_for(&input.without_presence()) {
+        request.query.push(("state", state));
+    }
+    if let Some(filter) = config.filter_expression() {
+        request.query.push(("filter-expr", filter.to_string()));
+    }
+    request
+}
+
+/// Sends a subscribe request and parses the answer into a cursor and envelopes.
+pub(crate) async fn subscribe(
+    core: &Core,
+    input: &Input,
+    cursor: Option<Cursor>,
+) -> Result<SubscribeResponse, Error> {
+    let response = core.send(request(core, input, cursor)).await?;
+    if response.is_success() {
+        if let Ok(parsed) = envelope::parse(&response.body) {
+            return Ok(parsed);
+        }
+    }
+    // Not an envelope: an error answer (possibly a 200 whose body reports one), or garbage.
+    crate::transport::response::check(&response)?;
+    Err(Error::decode(format!(
+        "malformed subscribe response ({} bytes)",
+        response.body.len()
+    )))
+}
+
+impl SubscribeEffects {
+    fn delay(&self, attempts: u32, reason: &Reason) -> Option<Duration> {
+        let jitter = self
+            .jitter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_delay();
+        self.core
+            .config()
+            .retry()
+            .delay(Endpoint::Subscribe, attempts, reason, jitter)
+    }
+
+    fn emit_status(&self, status: &Status) {
+        self.listeners.status(status);
+    }
+
+    /// Routes each envelope to the subscriptions its match (`b`) names, at most once per
+    /// subscription, in response order; client-level listeners see every update once.
+    fn emit_messages(&self, messages: &Messages, cursor: Cursor) {
+        let threshold = self.core.config().request_message_count_threshold() as usize;
+        if threshold > 0 && messages.len() >= threshold {
+            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+            let status = Status::new(
+                StatusCategory::RequestMessageCountExceeded,
+                &registry.input(),
+            );
+            drop(registry);
+            self.emit_status(&status);
+        }
+        // Collect targets under the lock, deliver without it: callbacks may (un)subscribe.
+        let targets: Vec<Vec<Arc<Listeners>>> = {
+            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+            messages
+                .iter()
+                .map(|m| {
+                    registry
+                        .routes(&m.subscription)
+                        .iter()
+                        .map(|(_, l)| l.clone())
+                        .collect()
+                })
+                .collect()
+        };
+        for (message, targets) in messages.iter().zip(targets) {
+            let update = match Update::from_envelope(message) {
+                Ok(update) => update,
+                Err(e) => {
+                    tracing::warn!(channel = %message.channel, "skipped an undecodable event: {e}");
+                    continue;
+                }
+            };
+            self.listeners.update(&update);
+            for listeners in targets {
+                listeners.deliver(&update);
+            }
+        }
+        tracing::trace!(
+            count = messages.len(),
+            timetoken = cursor.timetoken,
+            "delivered"
+        );
+    }
+}
+
+impl Effects<SubscribeMachine> for SubscribeEffects {
+    fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
+        let core = self.core.clone();
+        match invocation {
+            Invocation::Handshake { input, cursor } => Dispatch::Async(Box::pin(async move {
+                Some(match subscribe(&core, &input, None).await {
+                    Ok(r) => Event::HandshakeSuccess {
+                        cursor: handshake_cursor(cursor, r.cursor),
+                    },
+                    Err(e) => Event::HandshakeFailure { reason: e.reason() },
+                })
+            })),
+            Invocation::HandshakeReconnect {
+                input,
+                cursor,
+                attempts,
+                reason,
+            } => {
+                let Some(delay) = self.delay(attempts, &reason) else {
+                    return Dispatch::Async(Box::pin(async move {
+                        Some(Event::HandshakeReconnectGiveup { reason })
+                    }));
+                };
+                Dispatch::Async(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    Some(match subscribe(&core, &input, None).await {
+                        Ok(r) => Event::HandshakeReconnectSuccess {
+                            cursor: handshake_cursor(cursor, r.cursor),
+                        },
+                        Err(e) => Event::HandshakeReconnectFailure { reason: e.reason() },
+                    })
+                }))
+            }
+            Invocation::ReceiveMessages { input, cursor } => {
+                Dispatch::Async(Box::pin(async move {
+                    Some(match subscribe(&core, &input, Some(cursor)).await {
+                        Ok(r) => Event::ReceiveSuccess {
+                            cursor: r.cursor,
+                            messages: r.messages.into(),
+                        },
+                        Err(e) => Event::ReceiveFailure { reason: e.reason() },
+                    })
+                }))
+            }
+            Invocation::ReceiveReconnect {
+                input,
+                cursor,
+                attempts,
+                reason,
+            } => {
+                let Some(delay) = self.delay(attempts, &reason) else {
+                    return Dispatch::Async(Box::pin(async move {
+                        Some(Event::ReceiveReconnectGiveup { reason })
+                    }));
+                };
+                Dispatch::Async(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    Some(match subscribe(&core, &input, Some(cursor)).await {
+                        Ok(r) => Event::ReceiveReconnectSuccess {
+                            cursor: r.cursor,
+                            messages: r.messages.into(),
+                        },
+                        Err(e) => Event::ReceiveReconnectFailure { reason: e.reason() },
+                    })
+                }))
+            }
+            Invocation::EmitStatus(status) => {
+                self.emit_status(&status);
+                Dispatch::Done
+            }
+            Invocation::EmitMessages { messages, cursor } => {
+                self.emit_messages(&messages, cursor);
+                Dispatch::Done
+            }
+            Invocation::CancelHandshake
+            | Invocation::CancelHandshakeReconnect
+            | Invocation::CancelReceiveMessages
+            | Invocation::CancelReceiveReconnect => Dispatch::Done,
+        }
+    }
+}
+
+/// The cursor after a handshake: the catch-up timetoken when one was given, else the server's,
+/// always in the server's region (ENGINE.md §1.3).
+fn handshake_cursor(catch_up: Option<Cursor>, server: Cursor) -> Cursor {
+    Cursor::new(
+        catch_up.map_or(server.timetoken, |c| c.timetoken),
+        server.region,
+    )
+}

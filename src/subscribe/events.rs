@@ -1,0 +1,502 @@
+//! What subscribers receive: typed messages, signals, presence and other events, decoded once
+//! from an [`Envelope`] and handed to every matching subscription.
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::PRESENCE_SUFFIX;
+use crate::error::{Error, ErrorKind};
+use crate::subscribe::envelope::{Envelope, EnvelopeKind};
+
+/// A message published to a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// The channel it was published to.
+    pub channel: String,
+    /// The subscription it matched: the channel, a wildcard pattern or a channel group.
+    pub subscription: String,
+    /// The publish timetoken.
+    pub timetoken: u64,
+    /// The publisher's user id, when it sent one.
+    pub publisher: Option<String>,
+    /// The payload, as published.
+    pub message: Value,
+    /// The publisher's `meta`.
+    pub user_metadata: Option<Value>,
+    /// The custom message type.
+    pub custom_message_type: Option<String>,
+    /// The publisher's sequence number (`seqn`), used for de-duplication.
+    pub seqn: Option<u32>,
+}
+
+impl Message {
+    /// The payload as the caller's own type.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(&self.message).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))
+    }
+}
+
+/// A signal: a small, unstored message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signal {
+    /// The channel it was sent to.
+    pub channel: String,
+    /// The subscription it matched.
+    pub subscription: String,
+    /// The timetoken.
+    pub timetoken: u64,
+    /// The sender's user id.
+    pub publisher: Option<String>,
+    /// The payload.
+    pub message: Value,
+    /// The custom message type.
+    pub custom_message_type: Option<String>,
+}
+
+impl Signal {
+    /// The payload as the caller's own type.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        T::deserialize(&self.message).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))
+    }
+}
+
+/// What a presence event announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PresenceAction {
+    /// A user joined.
+    Join,
+    /// A user left.
+    Leave,
+    /// A user stopped heartbeating and timed out.
+    Timeout,
+    /// A user changed their state.
+    StateChange,
+    /// A periodic summary (interval mode), with deltas.
+    Interval,
+}
+
+/// A presence event on a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresenceEvent {
+    /// What happened.
+    pub event: PresenceAction,
+    /// The user it concerns (absent for `Interval`).
+    pub uuid: Option<String>,
+    /// Unix seconds.
+    pub timestamp: u64,
+    /// How many users are present.
+    pub occupancy: u64,
+    /// The user's state (`data` on the wire).
+    pub state: Option<Value>,
+    /// Users who joined since the last interval.
+    pub joined: Vec<String>,
+    /// Users who left since the last interval.
+    pub left: Vec<String>,
+    /// Users who timed out since the last interval.
+    pub timedout: Vec<String>,
+    /// The deltas were too large to send: call `here_now`.
+    pub here_now_refresh: bool,
+    /// The channel (without `-pnpres`).
+    pub channel: String,
+    /// The subscription it matched (without `-pnpres`).
+    pub subscription: String,
+    /// The timetoken of the event.
+    pub timetoken: u64,
+}
+
+/// A message action (reaction, receipt…) added or removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageAction {
+    /// The channel.
+    pub channel: String,
+    /// The subscription it matched.
+    pub subscription: String,
+    /// The timetoken of the event.
+    pub timetoken: u64,
+    /// Who added or removed it.
+    pub publisher: Option<String>,
+    /// `added` or `removed`.
+    pub event: String,
+    /// The timetoken of the message it applies to.
+    pub message_timetoken: u64,
+    /// The timetoken of the action.
+    pub action_timetoken: u64,
+    /// The action's type, e.g. `reaction`.
+    pub action_type: String,
+    /// The action's value.
+    pub value: String,
+}
+
+/// A file shared on a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileEvent {
+    /// The channel.
+    pub channel: String,
+    /// The subscription it matched.
+    pub subscription: String,
+    /// The timetoken.
+    pub timetoken: u64,
+    /// Who shared it.
+    pub publisher: Option<String>,
+    /// The message sent with the file.
+    pub message: Option<Value>,
+    /// The file's id.
+    pub file_id: String,
+    /// The file's name.
+    pub file_name: String,
+}
+
+/// An App Context (objects) event: channel, user or membership metadata set or deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppContextEvent {
+    /// The channel.
+    pub channel: String,
+    /// The subscription it matched.
+    pub subscription: String,
+    /// The timetoken.
+    pub timetoken: u64,
+    /// `set` or `delete`.
+    pub event: String,
+    /// `channel`, `uuid` or `membership`.
+    pub object_type: String,
+    /// The object's data.
+    pub data: Value,
+}
+
+/// Anything a subscription can receive.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// A message.
+    Message(Message),
+    /// A signal.
+    Signal(Signal),
+    /// A presence event.
+    Presence(PresenceEvent),
+    /// A message action.
+    MessageAction(MessageAction),
+    /// A file.
+    File(FileEvent),
+    /// An App Context event.
+    AppContext(AppContextEvent),
+}
+
+impl Update {
+    /// The channel this update happened on.
+    pub fn channel(&self) -> &str {
+        match self {
+            Update::Message(m) => &m.channel,
+            Update::Signal(s) => &s.channel,
+            Update::Presence(p) => &p.channel,
+            Update::MessageAction(a) => &a.channel,
+            Update::File(f) => &f.channel,
+            Update::AppContext(o) => &o.channel,
+        }
+    }
+
+    /// Decodes an envelope. Returns an error for payloads whose shape does not fit their kind
+    /// (a malformed presence event, say); the caller logs and skips those.
+    pub fn from_envelope(envelope: &Envelope) -> Result<Update, Error> {
+        let e = envelope;
+        let channel = e.channel.clone();
+        let subscription = e.subscription.clone();
+        let timetoken = e.published.timetoken;
+        let decode = |what: &str, err: serde_json::Error| {
+            Error::new(
+                ErrorKind::Decode,
+                format!("malformed {what} on {channel}: {err}"),
+            )
+        };
+        Ok(match e.kind {
+            EnvelopeKind::Message => Update::Message(Message {
+                channel,
+                subscription,
+                timetoken,
+                publisher: e.publisher.clone(),
+                message: e.payload.clone(),
+                user_metadata: e.meta.clone(),
+                custom_message_type: e.custom_message_type.clone(),
+                seqn: e.seqn,
+            }),
+            EnvelopeKind::Signal => Update::Signal(Signal {
+                channel,
+                subscription,
+                timetoken,
+                publisher: e.publisher.clone(),
+                message: e.payload.clone(),
+                custom_message_type: e.custom_message_type.clone(),
+            }),
+            EnvelopeKind::Presence => {
+                let p = WirePresence::deserialize(&e.payload)
+                    .map_err(|err| decode("presence event", err))?;
+                let strip = |s: &str| s.strip_suffix(PRESENCE_SUFFIX).unwrap_or(s).to_string();
+                Update::Presence(PresenceEvent {
+                    event: p.action,
+                    uuid: p.uuid,
+                    timestamp: p.timestamp,
+                    occupancy: p.occupancy,
+                    state: p.data,
+                    joined: p.join,
+                    left: p.leave,
+                    timedout: p.timeout,
+                    here_now_refresh: p.here_now_refresh,
+                    channel: strip(&e.channel),
+                    subscription: strip(&e.subscription),
+                    timetoken,
+                })
+            }
+            EnvelopeKind::MessageAction => {
+                let a = WireAction::deserialize(&e.payload)
+                    .map_err(|err| decode("message action", err))?;
+                Update::MessageAction(MessageAction {
+                    channel,
+                    subscription,
+                    timetoken,
+                    publisher: e.publisher.clone(),
+                    event: a.event,
+                    message_timetoken: a.data.message_timetoken,
+                    action_timetoken: a.data.action_timetoken,
+                    action_type: a.data.action_type,
+                    value: a.data.value,
+                })
+            }
+            EnvelopeKind::File => {
+                let f =
+                    WireFile::deserialize(&e.payload).map_err(|err| decode("file event", err))?;
+                Update::File(FileEvent {
+                    channel,
+                    subscription,
+                    timetoken,
+                    publisher: e.publisher.clone(),
+                    message: f.message,
+                    file_id: f.file.id,
+                    file_name: f.file.name,
+                })
+            }
+            EnvelopeKind::Objects => {
+                let o = WireObjects::deserialize(&e.payload)
+                    .map_err(|err| decode("App Context event", err))?;
+                Update::AppContext(AppContextEvent {
+                    channel,
+                    subscription,
+                    timetoken,
+                    event: o.event,
+                    object_type: o.object_type,
+                    data: o.data,
+                })
+            }
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct WirePresence {
+    #[serde(deserialize_with = "presence_action")]
+    action: PresenceAction,
+    uuid: Option<String>,
+    #[serde(default)]
+    timestamp: u64,
+    #[serde(default)]
+    occupancy: u64,
+    data: Option<Value>,
+    #[serde(default)]
+    join: Vec<String>,
+    #[serde(default)]
+    leave: Vec<String>,
+    #[serde(default)]
+    timeout: Vec<String>,
+    #[serde(default)]
+    here_now_refresh: bool,
+}
+
+fn presence_action<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PresenceAction, D::Error> {
+    let action = String::deserialize(d)?;
+    Ok(match action.as_str() {
+        "join" => PresenceAction::Join,
+        "leave" => PresenceAction::Leave,
+        "timeout" => PresenceAction::Timeout,
+        "state-change" => PresenceAction::StateChange,
+        "interval" => PresenceAction::Interval,
+        other => {
+            return Err(serde::de::Error::custom(format!(
+                "unknown presence action {other:?}"
+            )))
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct WireAction {
+    event: String,
+    data: WireActionData,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireActionData {
+    #[serde(deserialize_with = "timetoken")]
+    message_timetoken: u64,
+    #[serde(deserialize_with = "timetoken")]
+    action_timetoken: u64,
+    #[serde(rename = "type")]
+    action_type: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+struct WireFile {
+    message: Option<Value>,
+    file: WireFileInfo,
+}
+
+#[derive(Deserialize)]
+struct WireFileInfo {
+    id: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct WireObjects {
+    event: String,
+    #[serde(rename = "type")]
+    object_type: String,
+    #[serde(default)]
+    data: Value,
+}
+
+fn timetoken<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => s.parse().map_err(serde::de::Error::custom),
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| serde::de::Error::custom("timetoken out of range")),
+        _ => Err(serde::de::Error::custom("expected a timetoken")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Cursor;
+    use serde_json::json;
+
+    fn envelope(kind: EnvelopeKind, channel: &str, b: &str, payload: Value) -> Envelope {
+        Envelope {
+            kind,
+            channel: channel.into(),
+            subscription: b.into(),
+            published: Cursor::new(17000000000000001, 1),
+            publisher: Some("u1".into()),
+            payload,
+            meta: Some(json!({"m": 1})),
+            custom_message_type: None,
+            seqn: Some(7),
+        }
+    }
+
+    #[test]
+    fn decodes_messages_and_user_types() {
+        let e = envelope(EnvelopeKind::Message, "a.b", "a.*", json!({"n": 5}));
+        let Update::Message(m) = Update::from_envelope(&e).unwrap() else {
+            panic!("not a message")
+        };
+        assert_eq!(m.subscription, "a.*");
+        assert_eq!(m.seqn, Some(7));
+        #[derive(Deserialize, PartialEq, Debug)]
+        struct N {
+            n: u32,
+        }
+        assert_eq!(m.deserialize::<N>().unwrap(), N { n: 5 });
+        assert_eq!(
+            m.deserialize::<String>().unwrap_err().kind(),
+            ErrorKind::Decode
+        );
+    }
+
+    #[test]
+    fn decodes_presence_with_state_and_deltas() {
+        let e = envelope(
+            EnvelopeKind::Presence,
+            "room-pnpres",
+            "g-pnpres",
+            json!({"action":"interval","timestamp":1567099526,"occupancy":2,
+                   "join":["x"],"leave":["y"],"here_now_refresh":true}),
+        );
+        let Update::Presence(p) = Update::from_envelope(&e).unwrap() else {
+            panic!("not presence")
+        };
+        assert_eq!(p.event, PresenceAction::Interval);
+        assert_eq!((p.channel.as_str(), p.subscription.as_str()), ("room", "g"));
+        assert_eq!(
+            (p.joined, p.left),
+            (vec!["x".to_string()], vec!["y".to_string()])
+        );
+        assert!(p.here_now_refresh);
+        let e = envelope(
+            EnvelopeKind::Presence,
+            "room-pnpres",
+            "room-pnpres",
+            json!({"action":"state-change","uuid":"u","timestamp":1,"occupancy":1,"data":{"k":"v"}}),
+        );
+        let Update::Presence(p) = Update::from_envelope(&e).unwrap() else {
+            panic!("not presence")
+        };
+        assert_eq!(p.state, Some(json!({"k":"v"})));
+    }
+
+    #[test]
+    fn decodes_actions_files_and_objects() {
+        let a = envelope(
+            EnvelopeKind::MessageAction,
+            "c",
+            "c",
+            json!({"source":"actions","version":"1.0","event":"added","data":{
+                "messageTimetoken":"15725459448096144","actionTimetoken":"15725459793173220",
+                "type":"reaction","value":"winky_face"}}),
+        );
+        assert!(matches!(
+            Update::from_envelope(&a).unwrap(),
+            Update::MessageAction(MessageAction {
+                message_timetoken: 15725459448096144,
+                ..
+            })
+        ));
+        let f = envelope(
+            EnvelopeKind::File,
+            "c",
+            "c",
+            json!({"message":"hi","file":{"id":"5a3e","name":"x.jpg"}}),
+        );
+        assert!(matches!(
+            Update::from_envelope(&f).unwrap(),
+            Update::File(FileEvent { .. })
+        ));
+        let o = envelope(
+            EnvelopeKind::Objects,
+            "c",
+            "c",
+            json!({"source":"objects","version":"2.0","event":"set","type":"uuid","data":{"id":"u"}}),
+        );
+        assert!(matches!(
+            Update::from_envelope(&o).unwrap(),
+            Update::AppContext(_)
+        ));
+    }
+
+    #[test]
+    fn malformed_event_payloads_are_errors() {
+        for (kind, payload) in [
+            (EnvelopeKind::Presence, json!("join")),
+            (EnvelopeKind::Presence, json!({"action":"dance"})),
+            (EnvelopeKind::MessageAction, json!({"event":"added"})),
+            (EnvelopeKind::File, json!({"file":{}})),
+            (EnvelopeKind::Objects, json!([])),
+        ] {
+            let e = envelope(kind, "c-pnpres", "c-pnpres", payload);
+            assert_eq!(
+                Update::from_envelope(&e).unwrap_err().kind(),
+                ErrorKind::Decode
+            );
+        }
+    }
+}

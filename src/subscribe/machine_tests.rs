@@ -1,0 +1,1278 @@
+//! The subscribe machine against ENGINE.md §1, written from the specification.
+//!
+//! The table has one row per row of §1.4 (RECONNECT rows twice: with and without a cursor), with
+//! distinct inputs, cursors, reasons and attempts so that every piece of data is traced from the
+//! event or the old state to the new state and the invocations. The expected values are built
+//! here, never with the machine's own helpers.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::{transition, Event, Invocation, Messages, State, SubscribeMachine};
+use crate::engine::{Cursor, Input, Lifecycle, Machine};
+use crate::error::{ErrorKind, Reason};
+use crate::status::{Status, StatusCategory};
+use crate::subscribe::envelope::{Envelope, EnvelopeKind};
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: every value distinct, so a mix-up shows.
+
+/// `I`: the current input.
+fn i() -> Input {
+    Input::new(["a", "b-pnpres"], ["g1"])
+}
+
+/// `I'`: the event's input.
+fn i2() -> Input {
+    Input::new(["c"], ["g2", "g2-pnpres"])
+}
+
+/// `c?`: a user catch-up cursor kept by the handshake states.
+const C: Cursor = Cursor::new(16_900_000_000_000_000, 0);
+/// `k`: the cursor kept by the receive states.
+const K: Cursor = Cursor::new(17_000_000_000_000_100, 3);
+/// `s`: the cursor carried by an event.
+const S: Cursor = Cursor::new(17_000_000_000_000_200, 7);
+/// `r`: the cursor given to RECONNECT.
+const R: Cursor = Cursor::new(17_000_000_000_000_300, 9);
+/// `n`: the attempts of a reconnecting state.
+const N: u32 = 3;
+
+/// `e`: the reason kept by a state.
+fn e() -> Reason {
+    Reason::http(503, "service unavailable")
+}
+
+/// `e'`: the reason carried by an event.
+fn e2() -> Reason {
+    Reason::new(ErrorKind::Timeout, "timed out")
+}
+
+fn envelope(channel: &str, timetoken: u64, payload: serde_json::Value) -> Envelope {
+    Envelope {
+        kind: EnvelopeKind::Message,
+        channel: channel.to_owned(),
+        subscription: channel.to_owned(),
+        published: Cursor::new(timetoken, 7),
+        publisher: Some("publisher-1".to_owned()),
+        payload,
+        meta: None,
+        custom_message_type: None,
+        seqn: Some(1),
+    }
+}
+
+/// `m`: the messages of a response.
+fn m() -> Messages {
+    Arc::from(vec![
+        envelope("a", 17_000_000_000_000_150, json!({"text": "one"})),
+        envelope("a", 17_000_000_000_000_160, json!("two")),
+    ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// States, invocations and statuses, built from §1.1, §1.3 and §1.5.
+
+fn handshaking(input: Input, cursor: Option<Cursor>) -> State {
+    State::Handshaking { input, cursor }
+}
+
+fn hs_reconnecting(input: Input, cursor: Option<Cursor>, attempts: u32, reason: Reason) -> State {
+    State::HandshakeReconnecting {
+        input,
+        cursor,
+        attempts,
+        reason,
+    }
+}
+
+fn hs_stopped(input: Input, cursor: Option<Cursor>) -> State {
+    State::HandshakeStopped { input, cursor }
+}
+
+fn hs_failed(input: Input, cursor: Option<Cursor>, reason: Reason) -> State {
+    State::HandshakeFailed {
+        input,
+        cursor,
+        reason,
+    }
+}
+
+fn receiving(input: Input, cursor: Cursor) -> State {
+    State::Receiving { input, cursor }
+}
+
+fn rx_reconnecting(input: Input, cursor: Cursor, attempts: u32, reason: Reason) -> State {
+    State::ReceiveReconnecting {
+        input,
+        cursor,
+        attempts,
+        reason,
+    }
+}
+
+fn rx_stopped(input: Input, cursor: Cursor) -> State {
+    State::ReceiveStopped { input, cursor }
+}
+
+fn rx_failed(input: Input, cursor: Cursor, reason: Reason) -> State {
+    State::ReceiveFailed {
+        input,
+        cursor,
+        reason,
+    }
+}
+
+fn handshake(input: Input, cursor: Option<Cursor>) -> Invocation {
+    Invocation::Handshake { input, cursor }
+}
+
+fn handshake_reconnect(
+    input: Input,
+    cursor: Option<Cursor>,
+    attempts: u32,
+    reason: Reason,
+) -> Invocation {
+    Invocation::HandshakeReconnect {
+        input,
+        cursor,
+        attempts,
+        reason,
+    }
+}
+
+fn receive(input: Input, cursor: Cursor) -> Invocation {
+    Invocation::ReceiveMessages { input, cursor }
+}
+
+fn receive_reconnect(input: Input, cursor: Cursor, attempts: u32, reason: Reason) -> Invocation {
+    Invocation::ReceiveReconnect {
+        input,
+        cursor,
+        attempts,
+        reason,
+    }
+}
+
+fn emit_messages(messages: Messages, cursor: Cursor) -> Invocation {
+    Invocation::EmitMessages { messages, cursor }
+}
+
+fn status_of(category: StatusCategory, input: &Input, error: Option<Reason>) -> Invocation {
+    Invocation::EmitStatus(Status {
+        category,
+        error,
+        channels: input.channels.iter().cloned().collect(),
+        groups: input.groups.iter().cloned().collect(),
+    })
+}
+
+/// EMIT_STATUS(category) for `input`, with no error.
+fn status(category: StatusCategory, input: &Input) -> Invocation {
+    status_of(category, input, None)
+}
+
+/// EMIT_STATUS(category(reason)) for `input`.
+fn error_status(category: StatusCategory, input: &Input, reason: Reason) -> Invocation {
+    status_of(category, input, Some(reason))
+}
+
+use Invocation::{
+    CancelHandshake, CancelHandshakeReconnect, CancelReceiveMessages, CancelReceiveReconnect,
+};
+use StatusCategory::{
+    Connected, ConnectionError, Disconnected, Reconnected, SubscriptionChanged,
+    UnexpectedDisconnect,
+};
+
+// ---------------------------------------------------------------------------------------------
+// The table.
+
+struct Row {
+    name: &'static str,
+    from: State,
+    event: Event,
+    to: State,
+    invocations: Vec<Invocation>,
+}
+
+fn row(
+    name: &'static str,
+    from: State,
+    event: Event,
+    to: State,
+    invocations: Vec<Invocation>,
+) -> Row {
+    Row {
+        name,
+        from,
+        event,
+        to,
+        invocations,
+    }
+}
+
+fn changed(input: Input) -> Event {
+    Event::SubscriptionChanged { input }
+}
+
+fn restored(input: Input, cursor: Cursor) -> Event {
+    Event::SubscriptionRestored { input, cursor }
+}
+
+fn reconnect(cursor: Option<Cursor>) -> Event {
+    Event::Reconnect { cursor }
+}
+
+/// Every row of ENGINE.md §1.4, in the order of the document.
+fn table() -> Vec<Row> {
+    vec![
+        // Unsubscribed
+        row(
+            "Unsubscribed --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', None}",
+            State::Unsubscribed,
+            changed(i2()),
+            handshaking(i2(), None),
+            vec![handshake(i2(), None)],
+        ),
+        row(
+            "Unsubscribed --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            State::Unsubscribed,
+            restored(i2(), S),
+            handshaking(i2(), Some(S)),
+            vec![handshake(i2(), Some(S))],
+        ),
+        // Handshaking
+        row(
+            "Handshaking{I,c} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', c} (cursor survives)",
+            handshaking(i(), Some(C)),
+            changed(i2()),
+            handshaking(i2(), Some(C)),
+            vec![CancelHandshake, handshake(i2(), Some(C))],
+        ),
+        row(
+            "Handshaking{I,c} --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            handshaking(i(), Some(C)),
+            restored(i2(), S),
+            handshaking(i2(), Some(S)),
+            vec![CancelHandshake, handshake(i2(), Some(S))],
+        ),
+        row(
+            "Handshaking{I,c} --HANDSHAKE_SUCCESS(s)--> Receiving{I, s}",
+            handshaking(i(), Some(C)),
+            Event::HandshakeSuccess { cursor: S },
+            receiving(i(), S),
+            vec![CancelHandshake, status(Connected, &i()), receive(i(), S)],
+        ),
+        row(
+            "Handshaking{I,c} --HANDSHAKE_FAILURE(e)--> HandshakeReconnecting{I, c, 1, e}",
+            handshaking(i(), Some(C)),
+            Event::HandshakeFailure { reason: e() },
+            hs_reconnecting(i(), Some(C), 1, e()),
+            vec![
+                CancelHandshake,
+                handshake_reconnect(i(), Some(C), 1, e()),
+            ],
+        ),
+        row(
+            "Handshaking{I,c} --DISCONNECT--> HandshakeStopped{I, c}",
+            handshaking(i(), Some(C)),
+            Event::Disconnect,
+            hs_stopped(i(), Some(C)),
+            vec![CancelHandshake, status(Disconnected, &i())],
+        ),
+        row(
+            "Handshaking --UNSUBSCRIBE_ALL--> Unsubscribed",
+            handshaking(i(), Some(C)),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![CancelHandshake, status(Disconnected, &i())],
+        ),
+        // HandshakeReconnecting
+        row(
+            "HandshakeReconnecting{I,c,n,e} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', c}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            changed(i2()),
+            handshaking(i2(), Some(C)),
+            vec![CancelHandshakeReconnect, handshake(i2(), Some(C))],
+        ),
+        row(
+            "HandshakeReconnecting --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            restored(i2(), S),
+            handshaking(i2(), Some(S)),
+            vec![CancelHandshakeReconnect, handshake(i2(), Some(S))],
+        ),
+        row(
+            "HandshakeReconnecting{I,c,n,e} --HANDSHAKE_RECONNECT_SUCCESS(s)--> Receiving{I, s}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            Event::HandshakeReconnectSuccess { cursor: S },
+            receiving(i(), S),
+            vec![
+                CancelHandshakeReconnect,
+                status(Connected, &i()),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "HandshakeReconnecting{I,c,n,e} --HANDSHAKE_RECONNECT_FAILURE(e')--> \
+             HandshakeReconnecting{I, c, n+1, e'}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            Event::HandshakeReconnectFailure { reason: e2() },
+            hs_reconnecting(i(), Some(C), N + 1, e2()),
+            vec![
+                CancelHandshakeReconnect,
+                handshake_reconnect(i(), Some(C), N + 1, e2()),
+            ],
+        ),
+        row(
+            "HandshakeReconnecting{I,c,n,e} --HANDSHAKE_RECONNECT_GIVEUP(e')--> \
+             HandshakeFailed{I, c, e'}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            Event::HandshakeReconnectGiveup { reason: e2() },
+            hs_failed(i(), Some(C), e2()),
+            vec![
+                CancelHandshakeReconnect,
+                error_status(ConnectionError, &i(), e2()),
+            ],
+        ),
+        row(
+            "HandshakeReconnecting{I,c,n,e} --RECONNECT(r)--> Handshaking{I, r}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![CancelHandshakeReconnect, handshake(i(), Some(R))],
+        ),
+        row(
+            "HandshakeReconnecting{I,c,n,e} --RECONNECT(None)--> Handshaking{I, c}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            reconnect(None),
+            handshaking(i(), Some(C)),
+            vec![CancelHandshakeReconnect, handshake(i(), Some(C))],
+        ),
+        row(
+            "HandshakeReconnecting{I,c,n,e} --DISCONNECT--> HandshakeStopped{I, c}",
+            hs_reconnecting(i(), Some(C), N, e()),
+            Event::Disconnect,
+            hs_stopped(i(), Some(C)),
+            vec![CancelHandshakeReconnect, status(Disconnected, &i())],
+        ),
+        row(
+            "HandshakeReconnecting --UNSUBSCRIBE_ALL--> Unsubscribed",
+            hs_reconnecting(i(), Some(C), N, e()),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![CancelHandshakeReconnect, status(Disconnected, &i())],
+        ),
+        // HandshakeStopped
+        row(
+            "HandshakeStopped{I,c} --SUBSCRIPTION_CHANGED(I')--> HandshakeStopped{I', c}",
+            hs_stopped(i(), Some(C)),
+            changed(i2()),
+            hs_stopped(i2(), Some(C)),
+            vec![],
+        ),
+        row(
+            "HandshakeStopped --SUBSCRIPTION_RESTORED(I', s)--> HandshakeStopped{I', Some(s)}",
+            hs_stopped(i(), Some(C)),
+            restored(i2(), S),
+            hs_stopped(i2(), Some(S)),
+            vec![],
+        ),
+        row(
+            "HandshakeStopped{I,c} --RECONNECT(r)--> Handshaking{I, r}",
+            hs_stopped(i(), Some(C)),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![handshake(i(), Some(R))],
+        ),
+        row(
+            "HandshakeStopped{I,c} --RECONNECT(None)--> Handshaking{I, c}",
+            hs_stopped(i(), Some(C)),
+            reconnect(None),
+            handshaking(i(), Some(C)),
+            vec![handshake(i(), Some(C))],
+        ),
+        row(
+            "HandshakeStopped --UNSUBSCRIBE_ALL--> Unsubscribed",
+            hs_stopped(i(), Some(C)),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![],
+        ),
+        // HandshakeFailed
+        row(
+            "HandshakeFailed{I,c,e} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', c}",
+            hs_failed(i(), Some(C), e()),
+            changed(i2()),
+            handshaking(i2(), Some(C)),
+            vec![handshake(i2(), Some(C))],
+        ),
+        row(
+            "HandshakeFailed --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            hs_failed(i(), Some(C), e()),
+            restored(i2(), S),
+            handshaking(i2(), Some(S)),
+            vec![handshake(i2(), Some(S))],
+        ),
+        row(
+            "HandshakeFailed{I,c,e} --RECONNECT(r)--> Handshaking{I, r}",
+            hs_failed(i(), Some(C), e()),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![handshake(i(), Some(R))],
+        ),
+        row(
+            "HandshakeFailed{I,c,e} --RECONNECT(None)--> Handshaking{I, c}",
+            hs_failed(i(), Some(C), e()),
+            reconnect(None),
+            handshaking(i(), Some(C)),
+            vec![handshake(i(), Some(C))],
+        ),
+        row(
+            "HandshakeFailed --UNSUBSCRIBE_ALL--> Unsubscribed",
+            hs_failed(i(), Some(C), e()),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![],
+        ),
+        // Receiving
+        row(
+            "Receiving{I,k} --SUBSCRIPTION_CHANGED(I')--> Receiving{I', k} (cursor survives)",
+            receiving(i(), K),
+            changed(i2()),
+            receiving(i2(), K),
+            vec![
+                CancelReceiveMessages,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), K),
+            ],
+        ),
+        row(
+            "Receiving --SUBSCRIPTION_RESTORED(I', s)--> Receiving{I', s}",
+            receiving(i(), K),
+            restored(i2(), S),
+            receiving(i2(), S),
+            vec![
+                CancelReceiveMessages,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), S),
+            ],
+        ),
+        row(
+            "Receiving{I,k} --RECEIVE_SUCCESS(s, m)--> Receiving{I, s}",
+            receiving(i(), K),
+            Event::ReceiveSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            receiving(i(), S),
+            vec![
+                CancelReceiveMessages,
+                emit_messages(m(), S),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "Receiving{I,k} --RECEIVE_FAILURE(e)--> ReceiveReconnecting{I, k, 1, e}",
+            receiving(i(), K),
+            Event::ReceiveFailure { reason: e() },
+            rx_reconnecting(i(), K, 1, e()),
+            vec![
+                CancelReceiveMessages,
+                error_status(UnexpectedDisconnect, &i(), e()),
+                receive_reconnect(i(), K, 1, e()),
+            ],
+        ),
+        row(
+            "Receiving{I,k} --DISCONNECT--> ReceiveStopped{I, k}",
+            receiving(i(), K),
+            Event::Disconnect,
+            rx_stopped(i(), K),
+            vec![CancelReceiveMessages, status(Disconnected, &i())],
+        ),
+        row(
+            "Receiving --UNSUBSCRIBE_ALL--> Unsubscribed",
+            receiving(i(), K),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![CancelReceiveMessages, status(Disconnected, &i())],
+        ),
+        // ReceiveReconnecting
+        row(
+            "ReceiveReconnecting{I,k,n,e} --SUBSCRIPTION_CHANGED(I')--> Receiving{I', k}",
+            rx_reconnecting(i(), K, N, e()),
+            changed(i2()),
+            receiving(i2(), K),
+            vec![
+                CancelReceiveReconnect,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), K),
+            ],
+        ),
+        row(
+            "ReceiveReconnecting --SUBSCRIPTION_RESTORED(I', s)--> Receiving{I', s}",
+            rx_reconnecting(i(), K, N, e()),
+            restored(i2(), S),
+            receiving(i2(), S),
+            vec![
+                CancelReceiveReconnect,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), S),
+            ],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_SUCCESS(s, m)--> Receiving{I, s} \
+             (server cursor)",
+            rx_reconnecting(i(), K, N, e()),
+            Event::ReceiveReconnectSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            receiving(i(), S),
+            vec![
+                CancelReceiveReconnect,
+                status(Reconnected, &i()),
+                emit_messages(m(), S),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_FAILURE(e')--> \
+             ReceiveReconnecting{I, k, n+1, e'}",
+            rx_reconnecting(i(), K, N, e()),
+            Event::ReceiveReconnectFailure { reason: e2() },
+            rx_reconnecting(i(), K, N + 1, e2()),
+            vec![
+                CancelReceiveReconnect,
+                receive_reconnect(i(), K, N + 1, e2()),
+            ],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_GIVEUP(e')--> ReceiveFailed{I, k, e'}",
+            rx_reconnecting(i(), K, N, e()),
+            Event::ReceiveReconnectGiveup { reason: e2() },
+            rx_failed(i(), K, e2()),
+            vec![
+                CancelReceiveReconnect,
+                error_status(ConnectionError, &i(), e2()),
+            ],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --RECONNECT(r)--> Handshaking{I, r}",
+            rx_reconnecting(i(), K, N, e()),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![CancelReceiveReconnect, handshake(i(), Some(R))],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --RECONNECT(None)--> Handshaking{I, Some(k)}",
+            rx_reconnecting(i(), K, N, e()),
+            reconnect(None),
+            handshaking(i(), Some(K)),
+            vec![CancelReceiveReconnect, handshake(i(), Some(K))],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --DISCONNECT--> ReceiveStopped{I, k}",
+            rx_reconnecting(i(), K, N, e()),
+            Event::Disconnect,
+            rx_stopped(i(), K),
+            vec![CancelReceiveReconnect, status(Disconnected, &i())],
+        ),
+        row(
+            "ReceiveReconnecting --UNSUBSCRIBE_ALL--> Unsubscribed",
+            rx_reconnecting(i(), K, N, e()),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![CancelReceiveReconnect, status(Disconnected, &i())],
+        ),
+        // ReceiveStopped
+        row(
+            "ReceiveStopped{I,k} --SUBSCRIPTION_CHANGED(I')--> ReceiveStopped{I', k}",
+            rx_stopped(i(), K),
+            changed(i2()),
+            rx_stopped(i2(), K),
+            vec![],
+        ),
+        row(
+            "ReceiveStopped --SUBSCRIPTION_RESTORED(I', s)--> ReceiveStopped{I', s}",
+            rx_stopped(i(), K),
+            restored(i2(), S),
+            rx_stopped(i2(), S),
+            vec![],
+        ),
+        row(
+            "ReceiveStopped{I,k} --RECONNECT(r)--> Handshaking{I, r}",
+            rx_stopped(i(), K),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![handshake(i(), Some(R))],
+        ),
+        row(
+            "ReceiveStopped{I,k} --RECONNECT(None)--> Handshaking{I, Some(k)}",
+            rx_stopped(i(), K),
+            reconnect(None),
+            handshaking(i(), Some(K)),
+            vec![handshake(i(), Some(K))],
+        ),
+        row(
+            "ReceiveStopped --UNSUBSCRIBE_ALL--> Unsubscribed",
+            rx_stopped(i(), K),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![],
+        ),
+        // ReceiveFailed
+        row(
+            "ReceiveFailed{I,k,e} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', Some(k)}",
+            rx_failed(i(), K, e()),
+            changed(i2()),
+            handshaking(i2(), Some(K)),
+            vec![handshake(i2(), Some(K))],
+        ),
+        row(
+            "ReceiveFailed --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            rx_failed(i(), K, e()),
+            restored(i2(), S),
+            handshaking(i2(), Some(S)),
+            vec![handshake(i2(), Some(S))],
+        ),
+        row(
+            "ReceiveFailed{I,k,e} --RECONNECT(r)--> Handshaking{I, r}",
+            rx_failed(i(), K, e()),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![handshake(i(), Some(R))],
+        ),
+        row(
+            "ReceiveFailed{I,k,e} --RECONNECT(None)--> Handshaking{I, Some(k)}",
+            rx_failed(i(), K, e()),
+            reconnect(None),
+            handshaking(i(), Some(K)),
+            vec![handshake(i(), Some(K))],
+        ),
+        row(
+            "ReceiveFailed --UNSUBSCRIBE_ALL--> Unsubscribed",
+            rx_failed(i(), K, e()),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![],
+        ),
+    ]
+}
+
+/// Rows where the handshake states hold no catch-up cursor: `c? = None` must stay `None`.
+fn table_without_catch_up_cursor() -> Vec<Row> {
+    vec![
+        row(
+            "Handshaking{I,None} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', None}",
+            handshaking(i(), None),
+            changed(i2()),
+            handshaking(i2(), None),
+            vec![CancelHandshake, handshake(i2(), None)],
+        ),
+        row(
+            "Handshaking{I,None} --HANDSHAKE_FAILURE(e)--> HandshakeReconnecting{I, None, 1, e}",
+            handshaking(i(), None),
+            Event::HandshakeFailure { reason: e() },
+            hs_reconnecting(i(), None, 1, e()),
+            vec![CancelHandshake, handshake_reconnect(i(), None, 1, e())],
+        ),
+        row(
+            "Handshaking{I,None} --HANDSHAKE_SUCCESS(s)--> Receiving{I, s}",
+            handshaking(i(), None),
+            Event::HandshakeSuccess { cursor: S },
+            receiving(i(), S),
+            vec![CancelHandshake, status(Connected, &i()), receive(i(), S)],
+        ),
+        row(
+            "HandshakeReconnecting{I,None,n,e} --RECONNECT(None)--> Handshaking{I, None}",
+            hs_reconnecting(i(), None, N, e()),
+            reconnect(None),
+            handshaking(i(), None),
+            vec![CancelHandshakeReconnect, handshake(i(), None)],
+        ),
+        row(
+            "HandshakeReconnecting{I,None,n,e} --RECONNECT(r)--> Handshaking{I, r}",
+            hs_reconnecting(i(), None, N, e()),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![CancelHandshakeReconnect, handshake(i(), Some(R))],
+        ),
+        row(
+            "HandshakeStopped{I,None} --RECONNECT(None)--> Handshaking{I, None}",
+            hs_stopped(i(), None),
+            reconnect(None),
+            handshaking(i(), None),
+            vec![handshake(i(), None)],
+        ),
+        row(
+            "HandshakeFailed{I,None,e} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', None}",
+            hs_failed(i(), None, e()),
+            changed(i2()),
+            handshaking(i2(), None),
+            vec![handshake(i2(), None)],
+        ),
+        row(
+            "HandshakeFailed{I,None,e} --RECONNECT(None)--> Handshaking{I, None}",
+            hs_failed(i(), None, e()),
+            reconnect(None),
+            handshaking(i(), None),
+            vec![handshake(i(), None)],
+        ),
+        // An input of groups only is not empty: it is a subscription, not UNSUBSCRIBE_ALL.
+        row(
+            "Unsubscribed --SUBSCRIPTION_CHANGED(groups only)--> Handshaking",
+            State::Unsubscribed,
+            changed(Input::new(Vec::<String>::new(), ["g9"])),
+            handshaking(Input::new(Vec::<String>::new(), ["g9"]), None),
+            vec![handshake(Input::new(Vec::<String>::new(), ["g9"]), None)],
+        ),
+    ]
+}
+
+fn check_rows(rows: &[Row]) {
+    let mut failures = Vec::new();
+    for r in rows {
+        match transition(&r.from, &r.event) {
+            None => failures.push(format!(
+                "{}\n    expected {:?} with {:?}\n    actual   None (ignored)",
+                r.name,
+                r.to,
+                names(&r.invocations)
+            )),
+            Some(t) => {
+                if t.state != r.to {
+                    failures.push(format!(
+                        "{}: wrong state\n    expected {:?}\n    actual   {:?}",
+                        r.name, r.to, t.state
+                    ));
+                }
+                if t.invocations != r.invocations {
+                    failures.push(format!(
+                        "{}: wrong invocations\n    expected {:?}\n    actual   {:?}\n    \
+                         expected (full) {:?}\n    actual (full)   {:?}",
+                        r.name,
+                        names(&r.invocations),
+                        names(&t.invocations),
+                        r.invocations,
+                        t.invocations
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+fn names(invocations: &[Invocation]) -> Vec<&'static str> {
+    invocations.iter().map(Invocation::name).collect()
+}
+
+#[test]
+fn every_row_of_the_transition_table() {
+    check_rows(&table());
+}
+
+#[test]
+fn handshake_states_without_a_catch_up_cursor() {
+    check_rows(&table_without_catch_up_cursor());
+}
+
+#[test]
+fn the_table_covers_exactly_the_listed_pairs() {
+    let covered: BTreeSet<(&str, &str)> = table()
+        .iter()
+        .map(|r| (r.from.name(), r.event.name()))
+        .collect();
+    assert_eq!(covered, listed());
+    // 46 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states.
+    assert_eq!(table().len(), 46 + 6);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exhaustive walk.
+
+const STATE_NAMES: [&str; 9] = [
+    "Unsubscribed",
+    "Handshaking",
+    "HandshakeReconnecting",
+    "HandshakeStopped",
+    "HandshakeFailed",
+    "Receiving",
+    "ReceiveReconnecting",
+    "ReceiveStopped",
+    "ReceiveFailed",
+];
+
+const EVENT_NAMES: [&str; 15] = [
+    "SUBSCRIPTION_CHANGED",
+    "SUBSCRIPTION_RESTORED",
+    "HANDSHAKE_SUCCESS",
+    "HANDSHAKE_FAILURE",
+    "HANDSHAKE_RECONNECT_SUCCESS",
+    "HANDSHAKE_RECONNECT_FAILURE",
+    "HANDSHAKE_RECONNECT_GIVEUP",
+    "RECEIVE_SUCCESS",
+    "RECEIVE_FAILURE",
+    "RECEIVE_RECONNECT_SUCCESS",
+    "RECEIVE_RECONNECT_FAILURE",
+    "RECEIVE_RECONNECT_GIVEUP",
+    "DISCONNECT",
+    "RECONNECT",
+    "UNSUBSCRIBE_ALL",
+];
+
+const INVOCATION_NAMES: [&str; 10] = [
+    "HANDSHAKE",
+    "HANDSHAKE_RECONNECT",
+    "RECEIVE_MESSAGES",
+    "RECEIVE_RECONNECT",
+    "CANCEL_HANDSHAKE",
+    "CANCEL_HANDSHAKE_RECONNECT",
+    "CANCEL_RECEIVE_MESSAGES",
+    "CANCEL_RECEIVE_RECONNECT",
+    "EMIT_STATUS",
+    "EMIT_MESSAGES",
+];
+
+/// The (state, event) pairs ENGINE.md §1.4 lists; every other pair is ignored.
+fn listed() -> BTreeSet<(&'static str, &'static str)> {
+    const SC: &str = "SUBSCRIPTION_CHANGED";
+    const SR: &str = "SUBSCRIPTION_RESTORED";
+    const UA: &str = "UNSUBSCRIBE_ALL";
+    let pairs: &[(&str, &[&str])] = &[
+        ("Unsubscribed", &[SC, SR]),
+        (
+            "Handshaking",
+            &[
+                SC,
+                SR,
+                "HANDSHAKE_SUCCESS",
+                "HANDSHAKE_FAILURE",
+                "DISCONNECT",
+                UA,
+            ],
+        ),
+        (
+            "HandshakeReconnecting",
+            &[
+                SC,
+                SR,
+                "HANDSHAKE_RECONNECT_SUCCESS",
+                "HANDSHAKE_RECONNECT_FAILURE",
+                "HANDSHAKE_RECONNECT_GIVEUP",
+                "RECONNECT",
+                "DISCONNECT",
+                UA,
+            ],
+        ),
+        ("HandshakeStopped", &[SC, SR, "RECONNECT", UA]),
+        ("HandshakeFailed", &[SC, SR, "RECONNECT", UA]),
+        (
+            "Receiving",
+            &[
+                SC,
+                SR,
+                "RECEIVE_SUCCESS",
+                "RECEIVE_FAILURE",
+                "DISCONNECT",
+                UA,
+            ],
+        ),
+        (
+            "ReceiveReconnecting",
+            &[
+                SC,
+                SR,
+                "RECEIVE_RECONNECT_SUCCESS",
+                "RECEIVE_RECONNECT_FAILURE",
+                "RECEIVE_RECONNECT_GIVEUP",
+                "RECONNECT",
+                "DISCONNECT",
+                UA,
+            ],
+        ),
+        ("ReceiveStopped", &[SC, SR, "RECONNECT", UA]),
+        ("ReceiveFailed", &[SC, SR, "RECONNECT", UA]),
+    ];
+    let set: BTreeSet<_> = pairs
+        .iter()
+        .flat_map(|(state, events)| events.iter().map(move |event| (*state, *event)))
+        .collect();
+    assert_eq!(set.len(), 46, "ENGINE.md §1.4 has 46 rows");
+    set
+}
+
+/// One value of every state variant, handshake states with and without a catch-up cursor.
+fn my_states() -> Vec<State> {
+    vec![
+        State::Unsubscribed,
+        handshaking(i(), Some(C)),
+        handshaking(i(), None),
+        hs_reconnecting(i(), Some(C), N, e()),
+        hs_reconnecting(i(), None, 1, e()),
+        hs_stopped(i(), Some(C)),
+        hs_stopped(i(), None),
+        hs_failed(i(), Some(C), e()),
+        hs_failed(i(), None, e()),
+        receiving(i(), K),
+        rx_reconnecting(i(), K, N, e()),
+        rx_stopped(i(), K),
+        rx_failed(i(), K, e()),
+    ]
+}
+
+/// One or more values of every event variant (none with an empty input: see the empty rule).
+fn my_events() -> Vec<Event> {
+    vec![
+        changed(i2()),
+        restored(i2(), S),
+        Event::HandshakeSuccess { cursor: S },
+        Event::HandshakeFailure { reason: e2() },
+        Event::HandshakeReconnectSuccess { cursor: S },
+        Event::HandshakeReconnectFailure { reason: e2() },
+        Event::HandshakeReconnectGiveup { reason: e2() },
+        Event::ReceiveSuccess {
+            cursor: S,
+            messages: m(),
+        },
+        Event::ReceiveFailure { reason: e2() },
+        Event::ReceiveReconnectSuccess {
+            cursor: S,
+            messages: m(),
+        },
+        Event::ReceiveReconnectFailure { reason: e2() },
+        Event::ReceiveReconnectGiveup { reason: e2() },
+        Event::Disconnect,
+        reconnect(None),
+        reconnect(Some(R)),
+        Event::UnsubscribeAll,
+    ]
+}
+
+fn assert_covers_every_variant(states: &[State], events: &[Event]) {
+    let state_names: BTreeSet<&str> = states.iter().map(State::name).collect();
+    let event_names: BTreeSet<&str> = events.iter().map(Event::name).collect();
+    assert_eq!(
+        state_names,
+        STATE_NAMES.into_iter().collect::<BTreeSet<_>>()
+    );
+    assert_eq!(
+        event_names,
+        EVENT_NAMES.into_iter().collect::<BTreeSet<_>>()
+    );
+}
+
+/// The name under which §1.4 handles `event`: an empty SUBSCRIPTION_CHANGED is UNSUBSCRIBE_ALL.
+fn handled_as(event: &Event) -> &'static str {
+    match event {
+        Event::SubscriptionChanged { input } if input.is_empty() => "UNSUBSCRIBE_ALL",
+        other => other.name(),
+    }
+}
+
+fn walk(states: &[State], events: &[Event]) {
+    let listed = listed();
+    let mut failures = Vec::new();
+    for state in states {
+        for event in events {
+            let expected = listed.contains(&(state.name(), handled_as(event)));
+            let actual = transition(state, event);
+            if expected != actual.is_some() {
+                failures.push(format!(
+                    "{} --{}--> expected {}, got {:?}",
+                    state.name(),
+                    event.name(),
+                    if expected { "Some" } else { "None" },
+                    actual.map(|t| (t.state.name(), names(&t.invocations)))
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_unlisted_pair_is_ignored_and_every_listed_pair_is_not() {
+    let (states, events) = (my_states(), my_events());
+    assert_covers_every_variant(&states, &events);
+    walk(&states, &events);
+}
+
+#[test]
+fn the_machine_samples_cover_every_variant_and_walk_the_same() {
+    let states = SubscribeMachine::sample_states();
+    let events = SubscribeMachine::sample_events();
+    assert_covers_every_variant(&states, &events);
+    walk(&states, &events);
+}
+
+#[test]
+fn an_empty_subscription_changed_is_unsubscribe_all_in_every_state() {
+    let mut states = my_states();
+    states.extend(SubscribeMachine::sample_states());
+    for state in &states {
+        let empty = transition(state, &changed(Input::default()));
+        let unsubscribe_all = transition(state, &Event::UnsubscribeAll);
+        assert_eq!(empty, unsubscribe_all, "in {state:?}");
+        match state {
+            State::Unsubscribed => assert_eq!(empty, None),
+            _ => assert_eq!(empty.map(|t| t.state), Some(State::Unsubscribed)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invariants.
+
+#[test]
+fn trace_names_are_spelled_as_in_engine_md() {
+    let states: Vec<&str> = my_states()
+        .iter()
+        .map(SubscribeMachine::state_name)
+        .collect();
+    for name in &states {
+        assert!(STATE_NAMES.contains(name), "state name {name}");
+    }
+
+    let events = [
+        (changed(i2()), "SUBSCRIPTION_CHANGED"),
+        (changed(Input::default()), "SUBSCRIPTION_CHANGED"),
+        (restored(i2(), S), "SUBSCRIPTION_RESTORED"),
+        (Event::HandshakeSuccess { cursor: S }, "HANDSHAKE_SUCCESS"),
+        (Event::HandshakeFailure { reason: e() }, "HANDSHAKE_FAILURE"),
+        (
+            Event::HandshakeReconnectSuccess { cursor: S },
+            "HANDSHAKE_RECONNECT_SUCCESS",
+        ),
+        (
+            Event::HandshakeReconnectFailure { reason: e() },
+            "HANDSHAKE_RECONNECT_FAILURE",
+        ),
+        (
+            Event::HandshakeReconnectGiveup { reason: e() },
+            "HANDSHAKE_RECONNECT_GIVEUP",
+        ),
+        (
+            Event::ReceiveSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            "RECEIVE_SUCCESS",
+        ),
+        (Event::ReceiveFailure { reason: e() }, "RECEIVE_FAILURE"),
+        (
+            Event::ReceiveReconnectSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            "RECEIVE_RECONNECT_SUCCESS",
+        ),
+        (
+            Event::ReceiveReconnectFailure { reason: e() },
+            "RECEIVE_RECONNECT_FAILURE",
+        ),
+        (
+            Event::ReceiveReconnectGiveup { reason: e() },
+            "RECEIVE_RECONNECT_GIVEUP",
+        ),
+        (Event::Disconnect, "DISCONNECT"),
+        (reconnect(None), "RECONNECT"),
+        (reconnect(Some(R)), "RECONNECT"),
+        (Event::UnsubscribeAll, "UNSUBSCRIBE_ALL"),
+    ];
+    for (event, name) in &events {
+        assert_eq!(event.name(), *name);
+        assert_eq!(SubscribeMachine::event_name(event), *name);
+    }
+
+    let invocations = [
+        (handshake(i(), None), "HANDSHAKE"),
+        (
+            handshake_reconnect(i(), None, 1, e()),
+            "HANDSHAKE_RECONNECT",
+        ),
+        (receive(i(), K), "RECEIVE_MESSAGES"),
+        (receive_reconnect(i(), K, 1, e()), "RECEIVE_RECONNECT"),
+        (CancelHandshake, "CANCEL_HANDSHAKE"),
+        (CancelHandshakeReconnect, "CANCEL_HANDSHAKE_RECONNECT"),
+        (CancelReceiveMessages, "CANCEL_RECEIVE_MESSAGES"),
+        (CancelReceiveReconnect, "CANCEL_RECEIVE_RECONNECT"),
+        (status(Connected, &i()), "EMIT_STATUS"),
+        (emit_messages(m(), S), "EMIT_MESSAGES"),
+    ];
+    let spelled: Vec<&str> = invocations.iter().map(|(_, name)| *name).collect();
+    assert_eq!(spelled, INVOCATION_NAMES);
+    for (invocation, name) in &invocations {
+        assert_eq!(invocation.name(), *name);
+        assert_eq!(SubscribeMachine::invocation_name(invocation), *name);
+    }
+}
+
+#[test]
+fn lifecycles_follow_section_1_3() {
+    let managed = [
+        (handshake(i(), None), CancelHandshake),
+        (
+            handshake_reconnect(i(), None, 1, e()),
+            CancelHandshakeReconnect,
+        ),
+        (receive(i(), K), CancelReceiveMessages),
+        (receive_reconnect(i(), K, 1, e()), CancelReceiveReconnect),
+    ];
+    let mut kinds = BTreeSet::new();
+    for (start, cancel) in &managed {
+        let Lifecycle::Managed(kind) = SubscribeMachine::lifecycle(start) else {
+            panic!("{} must be managed", start.name());
+        };
+        assert_eq!(
+            SubscribeMachine::lifecycle(cancel),
+            Lifecycle::Cancel(kind),
+            "{} must cancel {}",
+            cancel.name(),
+            start.name()
+        );
+        kinds.insert(kind);
+    }
+    assert_eq!(kinds.len(), 4, "each managed invocation has its own kind");
+    for immediate in [status(Connected, &i()), emit_messages(m(), S)] {
+        assert_eq!(
+            SubscribeMachine::lifecycle(&immediate),
+            Lifecycle::Immediate
+        );
+    }
+}
+
+/// Exit invocation of each state (§1.1).
+fn exit_of(state: &State) -> Option<Invocation> {
+    match state {
+        State::Handshaking { .. } => Some(CancelHandshake),
+        State::HandshakeReconnecting { .. } => Some(CancelHandshakeReconnect),
+        State::Receiving { .. } => Some(CancelReceiveMessages),
+        State::ReceiveReconnecting { .. } => Some(CancelReceiveReconnect),
+        _ => None,
+    }
+}
+
+/// Entry invocation of each state (§1.1), carrying the state's data.
+fn entry_of(state: &State) -> Option<Invocation> {
+    match state.clone() {
+        State::Handshaking { input, cursor } => Some(handshake(input, cursor)),
+        State::HandshakeReconnecting {
+            input,
+            cursor,
+            attempts,
+            reason,
+        } => Some(handshake_reconnect(input, cursor, attempts, reason)),
+        State::Receiving { input, cursor } => Some(receive(input, cursor)),
+        State::ReceiveReconnecting {
+            input,
+            cursor,
+            attempts,
+            reason,
+        } => Some(receive_reconnect(input, cursor, attempts, reason)),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_transition_is_exit_then_own_then_entry() {
+    for state in my_states() {
+        for event in my_events() {
+            let Some(t) = transition(&state, &event) else {
+                continue;
+            };
+            let label = format!("{} --{}--> {}", state.name(), event.name(), t.state.name());
+            let mut rest: &[Invocation] = &t.invocations;
+            if let Some(exit) = exit_of(&state) {
+                assert_eq!(rest.first(), Some(&exit), "{label}: exit first");
+                rest = &rest[1..];
+            }
+            if let Some(entry) = entry_of(&t.state) {
+                assert_eq!(rest.last(), Some(&entry), "{label}: entry last");
+                rest = &rest[..rest.len() - 1];
+            }
+            // What is left is the transition's own: only immediate invocations.
+            for own in rest {
+                assert!(
+                    matches!(
+                        own,
+                        Invocation::EmitStatus(_) | Invocation::EmitMessages { .. }
+                    ),
+                    "{label}: unexpected own invocation {own:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_self_transition_cancels_and_restarts_the_long_poll() {
+    let t = transition(
+        &receiving(i(), K),
+        &Event::ReceiveSuccess {
+            cursor: S,
+            messages: m(),
+        },
+    )
+    .expect("RECEIVE_SUCCESS is handled in Receiving");
+    assert_eq!(
+        names(&t.invocations),
+        [
+            "CANCEL_RECEIVE_MESSAGES",
+            "EMIT_MESSAGES",
+            "RECEIVE_MESSAGES"
+        ]
+    );
+
+    let t = transition(
+        &hs_reconnecting(i(), None, 1, e()),
+        &Event::HandshakeReconnectFailure { reason: e2() },
+    )
+    .expect("HANDSHAKE_RECONNECT_FAILURE is handled in HandshakeReconnecting");
+    assert_eq!(
+        names(&t.invocations),
+        ["CANCEL_HANDSHAKE_RECONNECT", "HANDSHAKE_RECONNECT"]
+    );
+}
+
+#[test]
+fn error_statuses_map_their_reason_to_a_category() {
+    let cases = [
+        (Reason::http(403, "Forbidden"), StatusCategory::AccessDenied),
+        (Reason::http(400, "Bad Request"), StatusCategory::BadRequest),
+        (
+            Reason::new(ErrorKind::Timeout, "timed out"),
+            StatusCategory::Timeout,
+        ),
+        (
+            Reason::new(ErrorKind::Network, "connection refused"),
+            StatusCategory::NetworkIssues,
+        ),
+        (Reason::http(500, "oops"), StatusCategory::Unknown),
+    ];
+    for (reason, category) in cases {
+        let t = transition(
+            &hs_reconnecting(i(), None, 2, e()),
+            &Event::HandshakeReconnectGiveup {
+                reason: reason.clone(),
+            },
+        )
+        .expect("HANDSHAKE_RECONNECT_GIVEUP is handled");
+        let Some(Invocation::EmitStatus(status)) = t.invocations.last() else {
+            panic!("no status in {:?}", t.invocations);
+        };
+        assert_eq!(status.category, ConnectionError);
+        assert_eq!(status.error.as_ref(), Some(&reason));
+        assert_eq!(status.error_category(), Some(category), "for {reason}");
+    }
+}

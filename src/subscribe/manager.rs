@@ -1,0 +1,271 @@
+//! Subscriptions → engine input (ENGINE.md §4).
+//!
+//! The engine's input is the union of every subscribed subscription, with reference counts so
+//! that unsubscribing one of two subscriptions on a channel keeps the channel and sends no
+//! leave. Each change sends the subscribe engine the full new input, and the presence engine
+//! the names that appeared (JOINED) or disappeared (LEFT). Without the presence engine, the
+//! manager sends the leave itself, so other users still see this one go.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::engine::driver::Engine;
+use crate::engine::{Cursor, Input};
+use crate::presence::machine::{Event as PresenceEvent, PresenceMachine};
+use crate::subscribe::listeners::Listeners;
+use crate::subscribe::machine::{Event, SubscribeMachine};
+
+/// One subscribed subscription (or subscription set); its listeners live in `routes`.
+struct Entry {
+    names: Input,
+}
+
+/// Every subscribed subscription, the reference counts of their names, and the routes from a
+/// subscription match (`b`) to the listeners that want it.
+#[derive(Default)]
+pub(crate) struct Registry {
+    entries: HashMap<u64, Entry>,
+    channels: BTreeMap<String, usize>,
+    groups: BTreeMap<String, usize>,
+    routes: HashMap<String, Vec<(u64, Arc<Listeners>)>>,
+}
+
+impl Registry {
+    /// The union of every subscribed name.
+    pub(crate) fn input(&self) -> Input {
+        Input {
+            channels: self.channels.keys().cloned().collect(),
+            groups: self.groups.keys().cloned().collect(),
+        }
+    }
+
+    pub(crate) fn contains(&self, id: u64) -> bool {
+        self.entries.contains_key(&id)
+    }
+
+    /// Subscribes `id` with `names`, replacing what it had.
+    pub(crate) fn insert(&mut self, id: u64, names: Input, listeners: Arc<Listeners>) {
+        self.remove(id);
+        for name in &names.channels {
+            *self.channels.entry(name.clone()).or_default() += 1;
+        }
+        for name in &names.groups {
+            *self.groups.entry(name.clone()).or_default() += 1;
+        }
+        for name in names.channels.iter().chain(&names.groups) {
+            self.routes
+                .entry(name.clone())
+                .or_default()
+                .push((id, listeners.clone()));
+        }
+        self.entries.insert(id, Entry { names });
+    }
+
+    /// Unsubscribes `id`; true when it was subscribed.
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
+        let Some(entry) = self.entries.remove(&id) else {
+            return false;
+        };
+        for (counts, names) in [
+            (&mut self.channels, &entry.names.channels),
+            (&mut self.groups, &entry.names.groups),
+        ] {
+            for name in names {
+                if let Some(count) = counts.get_mut(name) {
+                    *count -= 1;
+                    if *count == 0 {
+                        counts.remove(name);
+                    }
+                }
+            }
+        }
+        for name in entry.names.channels.iter().chain(&entry.names.groups) {
+            if let Some(route) = self.routes.get_mut(name) {
+                route.retain(|(other, _)| *other != id);
+                if route.is_empty() {
+                    self.routes.remove(name);
+                }
+            }
+        }
+        true
+    }
+
+    /// Unsubscribes everything.
+    pub(crate) fn clear(&mut self) {
+        *self = Registry::default();
+    }
+
+    /// The subscriptions a subscription match (`b`) is delivered to, with their ids.
+    pub(crate) fn routes(&self, subscription: &str) -> &[(u64, Arc<Listeners>)] {
+        self.routes.get(subscription).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many subscriptions are subscribed, and how many names they hold (for leak checks).
+    pub(crate) fn size(&self) -> (usize, usize) {
+        (self.entries.len(), self.channels.len() + self.groups.len())
+    }
+}
+
+/// Sends the leave for names that disappeared, when the presence engine does not.
+pub(crate) type DirectLeave = Box<dyn Fn(Input) + Send + Sync>;
+
+/// Turns subscription changes into engine events.
+pub(crate) struct Manager {
+    registry: Arc<Mutex<Registry>>,
+    subscribe: Engine<SubscribeMachine>,
+    presence: Option<Engine<PresenceMachine>>,
+    direct_leave: Option<DirectLeave>,
+}
+
+impl Manager {
+    pub(crate) fn new(
+        registry: Arc<Mutex<Registry>>,
+        subscribe: Engine<SubscribeMachine>,
+        presence: Option<Engine<PresenceMachine>>,
+        direct_leave: Option<DirectLeave>,
+    ) -> Self {
+        Manager {
+            registry,
+            subscribe,
+            presence,
+            direct_leave,
+        }
+    }
+
+    pub(crate) fn subscribe_engine(&self) -> &Engine<SubscribeMachine> {
+        &self.subscribe
+    }
+
+    pub(crate) fn presence_engine(&self) -> Option<&Engine<PresenceMachine>> {
+        self.presence.as_ref()
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `change` to the registry and announces the difference to the engines. The lock
+    /// is held while events are queued, so the engines see changes in the order they happened.
+    pub(crate) fn change(&self, timetoken: Option<u64>, change: impl FnOnce(&mut Registry)) {
+        let mut registry = self.lock();
+        let before = registry.input();
+        change(&mut registry);
+        let after = registry.input();
+        self.announce(&before, &after, timetoken);
+    }
+
+    fn announce(&self, before: &Input, after: &Input, timetoken: Option<u64>) {
+        if after.is_empty() {
+            if before.is_empty() {
+                return;
+            }
+            self.subscribe.send(Event::UnsubscribeAll);
+            self.left_all(before);
+            return;
+        }
+        match timetoken {
+            Some(timetoken) => {
+                self.subscribe.send(Event::SubscriptionRestored {
+                    input: after.clone(),
+                    cursor: Cursor::new(timetoken, 0),
+                });
+            }
+            None if after == before => return,
+            None => {
+                self.subscribe.send(Event::SubscriptionChanged {
+                    input: after.clone(),
+                });
+            }
+        }
+        let (before, after) = (before.without_presence(), after.without_presence());
+        let joined = after.difference(&before);
+        let left = before.difference(&after);
+        if let Some(presence) = &self.presence {
+            if !joined.is_empty() {
+                presence.send(PresenceEvent::Joined { input: joined });
+            }
+            if !left.is_empty() {
+                presence.send(PresenceEvent::Left { input: left });
+            }
+        } else if !left.is_empty() {
+            self.leave(left);
+        }
+    }
+
+    fn left_all(&self, before: &Input) {
+        if let Some(presence) = &self.presence {
+            presence.send(PresenceEvent::LeftAll);
+        } else {
+            let gone = before.without_presence();
+            if !gone.is_empty() {
+                self.leave(gone);
+            }
+        }
+    }
+
+    fn leave(&self, input: Input) {
+        if let Some(leave) = &self.direct_leave {
+            leave(input);
+        }
+    }
+
+    /// Unsubscribes everything; the next subscribe starts with a fresh handshake.
+    pub(crate) fn unsubscribe_all(&self) {
+        self.change(None, Registry::clear);
+    }
+
+    /// Stops both engines' loops, keeping input and cursor.
+    pub(crate) fn disconnect(&self) {
+        self.subscribe.send(Event::Disconnect);
+        if let Some(presence) = &self.presence {
+            presence.send(PresenceEvent::Disconnect);
+        }
+    }
+
+    /// Restarts both engines' loops, from `timetoken` when given.
+    pub(crate) fn reconnect(&self, timetoken: Option<u64>) {
+        self.subscribe.send(Event::Reconnect {
+            cursor: timetoken.map(|t| Cursor::new(t, 0)),
+        });
+        if let Some(presence) = &self.presence {
+            presence.send(PresenceEvent::Reconnect);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(channels: &[&str]) -> Input {
+        Input::channels(channels.iter().copied())
+    }
+
+    #[test]
+    fn reference_counts_keep_shared_names() {
+        let mut r = Registry::default();
+        let l = Arc::new(Listeners::default());
+        r.insert(1, names(&["a", "b"]), l.clone());
+        r.insert(2, names(&["b", "c"]), l.clone());
+        assert_eq!(r.input(), names(&["a", "b", "c"]));
+        assert_eq!(r.routes("b").len(), 2);
+        assert!(r.remove(2));
+        assert_eq!(r.input(), names(&["a", "b"]));
+        assert_eq!(r.routes("b").len(), 1);
+        assert!(r.routes("c").is_empty());
+        assert!(!r.remove(2), "removing twice is harmless");
+        r.remove(1);
+        assert_eq!(r.size(), (0, 0));
+        assert!(r.routes.is_empty(), "no route left behind");
+    }
+
+    #[test]
+    fn insert_replaces_the_names_of_an_entry() {
+        let mut r = Registry::default();
+        let l = Arc::new(Listeners::default());
+        r.insert(1, names(&["a"]), l.clone());
+        r.insert(1, names(&["b"]), l);
+        assert_eq!(r.input(), names(&["b"]));
+        assert_eq!(r.size(), (1, 1));
+    }
+}

@@ -1,0 +1,346 @@
+//! The client's subscribe side: both engines, the subscription registry, client-level
+//! listeners, the trace, and the tasks they run. Started on first use, inside a tokio runtime.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::client::Core;
+use crate::engine::driver::Engine;
+use crate::engine::{Input, TraceEntry};
+use crate::error::{Error, ErrorKind};
+use crate::presence::effects::PresenceEffects;
+use crate::presence::rest;
+use crate::retry::Jitter;
+use crate::status::Status;
+use crate::subscribe::effects::SubscribeEffects;
+use crate::subscribe::events::Update;
+use crate::subscribe::legacy::Legacy;
+use crate::subscribe::listeners::Listener;
+use crate::subscribe::manager::{DirectLeave, Manager, Registry};
+
+/// How many trace entries a slow trace consumer may lag behind before it misses some.
+const TRACE_CAPACITY: usize = 4096;
+
+/// An id returned by [`PubNub::add_listener`](crate::PubNub::add_listener).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListenerId(u64);
+
+struct StatusSink {
+    tx: mpsc::Sender<Status>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Client-level listeners: statuses and every update.
+#[derive(Default)]
+pub(crate) struct ClientListeners {
+    listeners: Mutex<Vec<(ListenerId, Listener)>>,
+    status_sinks: Mutex<Vec<StatusSink>>,
+}
+
+impl ClientListeners {
+    fn listeners(&self) -> Vec<Listener> {
+        let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter().map(|(_, l)| l.clone()).collect()
+    }
+
+    pub(crate) fn status(&self, status: &Status) {
+        {
+            let mut sinks = self.status_sinks.lock().unwrap_or_else(|e| e.into_inner());
+            sinks.retain(|s| !s.tx.is_closed());
+            for sink in sinks.iter() {
+                if sink.tx.try_send(status.clone()).is_err() {
+                    sink.dropped.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("a status stream's buffer is full; status dropped for it");
+                }
+            }
+        }
+        for listener in self.listeners() {
+            if let Some(f) = &listener.status {
+                f(status);
+            }
+        }
+    }
+
+    pub(crate) fn update(&self, update: &Update) {
+        let listeners = {
+            let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            if list.iter().all(|(_, l)| l.update.is_empty()) {
+                return;
+            }
+            list.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>()
+        };
+        for listener in listeners {
+            for f in &listener.update {
+                f(update);
+            }
+        }
+    }
+}
+
+/// A bounded stream of statuses; see [`PubNub::status_stream`](crate::PubNub::status_stream).
+#[derive(Debug)]
+pub struct StatusStream {
+    rx: mpsc::Receiver<Status>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl StatusStream {
+    /// How many statuses were dropped because this stream's buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl futures_util::Stream for StatusStream {
+    type Item = Status;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Status>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+/// A stream of trace entries; see [`PubNub::trace`](crate::PubNub::trace).
+///
+/// If the consumer falls more than 4096 entries behind, it skips ahead and
+/// [`TraceStream::missed`] counts what it missed.
+#[derive(Debug)]
+pub struct TraceStream {
+    rx: broadcast::Receiver<TraceEntry>,
+    missed: u64,
+}
+
+impl TraceStream {
+    /// How many entries this stream missed by lagging.
+    pub fn missed(&self) -> u64 {
+        self.missed
+    }
+
+    /// The next entry, or `None` once the client is gone.
+    pub async fn next_entry(&mut self) -> Option<TraceEntry> {
+        loop {
+            match self.rx.recv().await {
+                Ok(entry) => return Some(entry),
+                Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Every entry available right now, without waiting.
+    pub fn drain(&mut self) -> Vec<TraceEntry> {
+        let mut entries = Vec::new();
+        loop {
+            match self.rx.try_recv() {
+                Ok(entry) => entries.push(entry),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => self.missed += n,
+                Err(_) => return entries,
+            }
+        }
+    }
+}
+
+/// Both engines and what they share.
+pub(crate) struct Subscriber {
+    core: Arc<Core>,
+    manager: OnceLock<Manager>,
+    registry: Arc<Mutex<Registry>>,
+    listeners: Arc<ClientListeners>,
+    trace: broadcast::Sender<TraceEntry>,
+    tracker: TaskTracker,
+    token: CancellationToken,
+    next_id: AtomicU64,
+    next_listener: AtomicU64,
+    closed: AtomicBool,
+    legacy: Legacy,
+}
+
+impl Subscriber {
+    pub(crate) fn new(core: Arc<Core>) -> Subscriber {
+        Subscriber {
+            core,
+            manager: OnceLock::new(),
+            registry: Arc::default(),
+            listeners: Arc::default(),
+            trace: broadcast::channel(TRACE_CAPACITY).0,
+            tracker: TaskTracker::new(),
+            token: CancellationToken::new(),
+            next_id: AtomicU64::new(1),
+            next_listener: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
+            legacy: Legacy::default(),
+        }
+    }
+
+    pub(crate) fn legacy(&self) -> &Legacy {
+        &self.legacy
+    }
+
+    /// Unsubscribes everything, entity and legacy subscriptions alike.
+    pub(crate) fn unsubscribe_all(&self) {
+        self.legacy.clear();
+        if let Some(manager) = self.manager.get() {
+            manager.unsubscribe_all();
+        }
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The manager, starting both engines on first use. Fails outside a tokio runtime or after
+    /// `close()`.
+    pub(crate) fn start(&self) -> Result<&Manager, Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::new(ErrorKind::Closed, "the client was closed"));
+        }
+        if let Some(manager) = self.manager.get() {
+            return Ok(manager);
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::invalid(
+                "subscribing needs a tokio runtime: call it from within one",
+            ));
+        }
+        Ok(self.manager.get_or_init(|| self.spawn_engines()))
+    }
+
+    /// The manager if the engines were started.
+    pub(crate) fn manager(&self) -> Option<&Manager> {
+        self.manager.get()
+    }
+
+    fn spawn_engines(&self) -> Manager {
+        let seed_jitter = || Mutex::new(Jitter::from_entropy());
+        let subscribe_token = self.token.child_token();
+        let subscribe = Engine::spawn(
+            Arc::new(SubscribeEffects {
+                core: self.core.clone(),
+                registry: self.registry.clone(),
+                listeners: self.listeners.clone(),
+                jitter: seed_jitter(),
+            }),
+            self.trace.clone(),
+            subscribe_token,
+            self.tracker.clone(),
+        );
+        let presence = (self.core.config().heartbeat_interval() > 0).then(|| {
+            let token = self.token.child_token();
+            Engine::spawn(
+                Arc::new(PresenceEffects {
+                    core: self.core.clone(),
+                    jitter: seed_jitter(),
+                    token: token.clone(),
+                }),
+                self.trace.clone(),
+                token,
+                self.tracker.clone(),
+            )
+        });
+        let direct_leave = (presence.is_none() && !self.core.config().suppress_leave_events())
+            .then(|| {
+                let core = self.core.clone();
+                let tracker = self.tracker.clone();
+                Box::new(move |input: Input| {
+                    let core = core.clone();
+                    // Spawned on the tracker, not tied to the token: a leave queued as the
+                    // client goes away must still be sent. Bounded by the request timeout.
+                    if tokio::runtime::Handle::try_current().is_ok() {
+                        tracker.spawn(async move {
+                            if let Err(e) = rest::send_leave(&core, &input).await {
+                                tracing::warn!(%input, "leave failed: {e}");
+                            }
+                        });
+                    }
+                }) as DirectLeave
+            });
+        Manager::new(self.registry.clone(), subscribe, presence, direct_leave)
+    }
+
+    pub(crate) fn add_listener(&self, listener: Listener) -> ListenerId {
+        let id = ListenerId(self.next_listener.fetch_add(1, Ordering::Relaxed));
+        self.listeners
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((id, listener));
+        id
+    }
+
+    pub(crate) fn remove_listener(&self, id: ListenerId) -> bool {
+        let mut list = self
+            .listeners
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let before = list.len();
+        list.retain(|(other, _)| *other != id);
+        list.len() != before
+    }
+
+    pub(crate) fn status_stream(&self, capacity: usize) -> StatusStream {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        self.listeners
+            .status_sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(StatusSink {
+                tx,
+                dropped: dropped.clone(),
+            });
+        StatusStream { rx, dropped }
+    }
+
+    pub(crate) fn trace(&self) -> TraceStream {
+        TraceStream {
+            rx: self.trace.subscribe(),
+            missed: 0,
+        }
+    }
+
+    pub(crate) fn tracker(&self) -> &TaskTracker {
+        &self.tracker
+    }
+
+    /// (subscriptions, names) still registered.
+    pub(crate) fn registry_size(&self) -> (usize, usize) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .size()
+    }
+
+    /// Unsubscribes everything, lets the engines send the leave, then ends every task.
+    pub(crate) async fn close(&self) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            self.tracker.close();
+            self.tracker.wait().await;
+            return;
+        }
+        self.unsubscribe_all();
+        if let Some(manager) = self.manager.get() {
+            // Wait until both engines have dispatched what the unsubscribe caused (the leave).
+            manager.subscribe_engine().inspect().await;
+            if let Some(presence) = manager.presence_engine() {
+                presence.inspect().await;
+            }
+        }
+        self.token.cancel();
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// On drop of the last client handle: unsubscribe (queuing the leave); the engines then end
+    /// when their queues close with the manager.
+    pub(crate) fn shutdown_on_drop(&self) {
+        self.unsubscribe_all();
+        self.tracker.close();
+    }
+}

@@ -1,0 +1,562 @@
+//! Entities, subscriptions and subscription sets: the API of PubNub's SDKs in idiomatic Rust.
+//!
+//! ```no_run
+//! # async fn demo(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+//! use futures_util::StreamExt;
+//! use pubnub_engine::SubscriptionOptions;
+//!
+//! let chat = pubnub.channel("chat").subscription(SubscriptionOptions::new().with_presence());
+//! chat.on_message(|m| println!("{}: {}", m.channel, m.message));
+//! let mut presence = chat.presence_stream();
+//! chat.subscribe()?;
+//! while let Some(event) = presence.next().await {
+//!     println!("{:?} {:?}", event.event, event.uuid);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! A subscription stays subscribed until [`Subscription::unsubscribe`] is called or its last
+//! clone is dropped, so a subscription that nobody holds cannot leak.
+
+use std::collections::BTreeSet;
+use std::ops::{Add, Sub};
+use std::sync::{Arc, Mutex};
+
+use crate::engine::{Input, PRESENCE_SUFFIX};
+use crate::error::Error;
+use crate::subscribe::events::{
+    AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, Update,
+};
+use crate::subscribe::listeners::{
+    callback_for, FromUpdate, Listeners, UpdateStream, DEFAULT_STREAM_CAPACITY,
+};
+use crate::validate::{subscribe_names as validate_names, timetoken as validate_timetoken};
+use crate::PubNub;
+
+/// How a subscription behaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubscriptionOptions {
+    presence: bool,
+    timetoken: Option<u64>,
+    stream_capacity: Option<usize>,
+}
+
+impl SubscriptionOptions {
+    /// Default options: no presence events, no catch-up.
+    pub fn new() -> Self {
+        SubscriptionOptions::default()
+    }
+
+    /// Also receive presence events (subscribes to `<name>-pnpres`).
+    pub fn with_presence(mut self) -> Self {
+        self.presence = true;
+        self
+    }
+
+    /// Catch up from this 17-digit timetoken when subscribing.
+    pub fn timetoken(mut self, timetoken: u64) -> Self {
+        self.timetoken = Some(timetoken);
+        self
+    }
+
+    /// How many updates each of this subscription's streams buffers for a slow consumer
+    /// (default 1024). Past that, updates are dropped for that stream and counted.
+    pub fn stream_capacity(mut self, capacity: usize) -> Self {
+        self.stream_capacity = Some(capacity);
+        self
+    }
+}
+
+/// What kind of entity a name belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Group,
+}
+
+macro_rules! entity {
+    ($(#[$doc:meta] $name:ident, $kind:expr, $ctor:ident, $what:literal;)*) => {$(
+        #[$doc]
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            client: PubNub,
+            name: String,
+        }
+
+        impl $name {
+            #[doc = concat!("The ", $what, ".")]
+            pub fn name(&self) -> &str {
+                &self.name
+            }
+
+            /// A subscription to this entity (not yet subscribed).
+            pub fn subscription(&self, options: SubscriptionOptions) -> Subscription {
+                Subscription::new(&self.client, $kind, &self.name, options)
+            }
+        }
+
+        impl PubNub {
+            #[doc = concat!("The ", $what, " `name`, to subscribe to.")]
+            pub fn $ctor(&self, name: impl Into<String>) -> $name {
+                $name {
+                    client: self.clone(),
+                    name: name.into(),
+                }
+            }
+        }
+    )*};
+}
+
+entity! {
+    /// A channel.
+    Channel, Kind::Channel, channel, "channel name";
+    /// A channel group.
+    ChannelGroup, Kind::Group, channel_group, "channel group name";
+    /// A channel's App Context metadata: its events arrive on the channel named by its id.
+    ChannelMetadata, Kind::Channel, channel_metadata, "channel id";
+    /// A user's App Context metadata: its events arrive on the channel named by the user id.
+    UserMetadata, Kind::Channel, user_metadata, "user id";
+}
+
+/// What subscriptions and sets share: an id in the registry, listeners, and how to subscribe.
+struct Handle {
+    id: u64,
+    client: PubNub,
+    listeners: Arc<Listeners>,
+    stream_capacity: usize,
+}
+
+impl Handle {
+    fn new(client: &PubNub, options: &SubscriptionOptions) -> Handle {
+        Handle {
+            id: client.subscriber().next_id(),
+            client: client.clone(),
+            listeners: Arc::new(Listeners::default()),
+            stream_capacity: options.stream_capacity.unwrap_or(DEFAULT_STREAM_CAPACITY),
+        }
+    }
+
+    fn stream<T: FromUpdate>(&self) -> UpdateStream<T> {
+        self.listeners.add_stream(self.stream_capacity)
+    }
+}
+
+macro_rules! listener_api {
+    ($target:ty) => {
+        impl $target {
+            /// Calls `f` with every message this subscription receives.
+            pub fn on_message(&self, f: impl Fn(Message) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::Message(m) => Some(m),
+                        _ => None,
+                    }));
+            }
+
+            /// Calls `f` with every signal this subscription receives.
+            pub fn on_signal(&self, f: impl Fn(Signal) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::Signal(s) => Some(s),
+                        _ => None,
+                    }));
+            }
+
+            /// Calls `f` with every presence event this subscription receives.
+            pub fn on_presence(&self, f: impl Fn(PresenceEvent) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::Presence(p) => Some(p),
+                        _ => None,
+                    }));
+            }
+
+            /// Calls `f` with every message action this subscription receives.
+            pub fn on_message_action(&self, f: impl Fn(MessageAction) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::MessageAction(a) => Some(a),
+                        _ => None,
+                    }));
+            }
+
+            /// Calls `f` with every file event this subscription receives.
+            pub fn on_file(&self, f: impl Fn(FileEvent) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::File(x) => Some(x),
+                        _ => None,
+                    }));
+            }
+
+            /// Calls `f` with every App Context event this subscription receives.
+            pub fn on_objects(&self, f: impl Fn(AppContextEvent) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::AppContext(o) => Some(o),
+                        _ => None,
+                    }));
+            }
+
+            /// Calls `f` with every update of any kind.
+            pub fn on_update(&self, f: impl Fn(&Update) + Send + Sync + 'static) {
+                self.handle().listeners.add_callback(Arc::new(f));
+            }
+
+            /// A bounded stream of the messages this subscription receives.
+            pub fn message_stream(&self) -> UpdateStream<Message> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of the signals this subscription receives.
+            pub fn signal_stream(&self) -> UpdateStream<Signal> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of the presence events this subscription receives.
+            pub fn presence_stream(&self) -> UpdateStream<PresenceEvent> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of the message actions this subscription receives.
+            pub fn message_action_stream(&self) -> UpdateStream<MessageAction> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of the file events this subscription receives.
+            pub fn file_stream(&self) -> UpdateStream<FileEvent> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of the App Context events this subscription receives.
+            pub fn objects_stream(&self) -> UpdateStream<AppContextEvent> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of every update this subscription receives.
+            pub fn update_stream(&self) -> UpdateStream<Update> {
+                self.handle().stream()
+            }
+        }
+    };
+}
+
+/// A subscription to one entity, with its own listeners.
+///
+/// Cloning gives another handle to the same subscription; it is unsubscribed when
+/// [`unsubscribe`](Subscription::unsubscribe) is called or the last handle is dropped.
+#[derive(Clone)]
+pub struct Subscription {
+    inner: Arc<SubscriptionInner>,
+}
+
+struct SubscriptionInner {
+    handle: Handle,
+    names: Input,
+    timetoken: Option<u64>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.inner.handle.id)
+            .field("names", &self.inner.names)
+            .finish()
+    }
+}
+
+impl Subscription {
+    fn new(client: &PubNub, kind: Kind, name: &str, options: SubscriptionOptions) -> Subscription {
+        let mut names = BTreeSet::new();
+        names.insert(name.to_string());
+        if options.presence {
+            names.insert(format!("{name}{PRESENCE_SUFFIX}"));
+        }
+        let names = match kind {
+            Kind::Channel => Input {
+                channels: names,
+                groups: BTreeSet::new(),
+            },
+            Kind::Group => Input {
+                channels: BTreeSet::new(),
+                groups: names,
+            },
+        };
+        Subscription {
+            inner: Arc::new(SubscriptionInner {
+                handle: Handle::new(client, &options),
+                names,
+                timetoken: options.timetoken,
+            }),
+        }
+    }
+
+    fn handle(&self) -> &Handle {
+        &self.inner.handle
+    }
+
+    /// The channels and groups this subscription covers (with `-pnpres` names for presence).
+    pub fn names(&self) -> &Input {
+        &self.inner.names
+    }
+
+    /// Subscribes, catching up from the options' timetoken if one was given. Fails with
+    /// `InvalidArgument` before anything is sent when a name or the timetoken is invalid.
+    pub fn subscribe(&self) -> Result<(), Error> {
+        self.subscribe_from(self.inner.timetoken)
+    }
+
+    /// Subscribes, catching up from `timetoken` (17 digits).
+    pub fn subscribe_with_timetoken(&self, timetoken: u64) -> Result<(), Error> {
+        self.subscribe_from(Some(timetoken))
+    }
+
+    fn subscribe_from(&self, timetoken: Option<u64>) -> Result<(), Error> {
+        validate_names(&self.inner.names)?;
+        if let Some(tt) = timetoken {
+            validate_timetoken(tt)?;
+        }
+        let h = self.handle();
+        let (names, listeners) = (self.inner.names.clone(), h.listeners.clone());
+        h.client.subscriber().start()?.change(timetoken, |r| {
+            r.insert(h.id, names, listeners);
+        });
+        Ok(())
+    }
+
+    /// Unsubscribes. Names other subscriptions still hold stay in the loop, with no leave sent.
+    pub fn unsubscribe(&self) {
+        let h = self.handle();
+        unsubscribe_ids(&h.client, &[h.id]);
+    }
+
+    /// True while subscribed.
+    pub fn is_subscribed(&self) -> bool {
+        let h = self.handle();
+        h.client
+            .subscriber()
+            .manager()
+            .is_some_and(|m| m.lock().contains(h.id))
+    }
+}
+
+listener_api!(Subscription);
+
+fn unsubscribe_ids(client: &PubNub, ids: &[u64]) {
+    let Some(manager) = client.subscriber().manager() else {
+        return;
+    };
+    // Avoid announcing a change (and waking the engine) when nothing was subscribed.
+    if ids.iter().any(|id| manager.lock().contains(*id)) {
+        manager.change(None, |r| {
+            for id in ids {
+                r.remove(*id);
+            }
+        });
+    }
+}
+
+impl Drop for SubscriptionInner {
+    fn drop(&mut self) {
+        unsubscribe_ids(&self.handle.client, &[self.handle.id]);
+    }
+}
+
+/// Several subscriptions subscribed and unsubscribed together, with listeners of their own.
+///
+/// Subscribing a set subscribes each member too, so the members' own listeners keep working.
+#[derive(Clone)]
+pub struct SubscriptionSet {
+    inner: Arc<SetInner>,
+}
+
+struct SetInner {
+    handle: Handle,
+    members: Mutex<Vec<Subscription>>,
+}
+
+impl std::fmt::Debug for SubscriptionSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubscriptionSet")
+            .field("id", &self.inner.handle.id)
+            .field("members", &self.members().len())
+            .finish()
+    }
+}
+
+impl PubNub {
+    /// A set of subscriptions to `entities`-derived subscriptions, subscribed together.
+    pub fn subscription_set(
+        &self,
+        subscriptions: impl IntoIterator<Item = Subscription>,
+    ) -> SubscriptionSet {
+        SubscriptionSet {
+            inner: Arc::new(SetInner {
+                handle: Handle::new(self, &SubscriptionOptions::default()),
+                members: Mutex::new(subscriptions.into_iter().collect()),
+            }),
+        }
+    }
+}
+
+impl SubscriptionSet {
+    fn handle(&self) -> &Handle {
+        &self.inner.handle
+    }
+
+    /// The member subscriptions.
+    pub fn members(&self) -> Vec<Subscription> {
+        self.inner
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The union of the members' channels and groups.
+    pub fn names(&self) -> Input {
+        self.members()
+            .iter()
+            .fold(Input::default(), |all, s| all.union(s.names()))
+    }
+
+    /// Adds a subscription; it is subscribed at once when the set is.
+    pub fn add(&self, subscription: Subscription) -> Result<(), Error> {
+        let subscribed = self.is_subscribed();
+        self.inner
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(subscription);
+        if subscribed {
+            self.subscribe_from(None)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a subscription (and unsubscribes it, when the set is subscribed).
+    pub fn remove(&self, subscription: &Subscription) {
+        let removed: Vec<Subscription> = {
+            let mut members = self.inner.members.lock().unwrap_or_else(|e| e.into_inner());
+            let (gone, kept) = members
+                .drain(..)
+                .partition(|s| Arc::ptr_eq(&s.inner, &subscription.inner));
+            *members = kept;
+            gone
+        };
+        if removed.is_empty() || !self.is_subscribed() {
+            return;
+        }
+        let h = self.handle();
+        let names = self.names();
+        let listeners = h.listeners.clone();
+        let Some(manager) = h.client.subscriber().manager() else {
+            return;
+        };
+        manager.change(None, |r| {
+            for s in &removed {
+                r.remove(s.handle().id);
+            }
+            r.insert(h.id, names, listeners);
+        });
+    }
+
+    /// Subscribes every member and the set.
+    pub fn subscribe(&self) -> Result<(), Error> {
+        self.subscribe_from(None)
+    }
+
+    /// Subscribes every member and the set, catching up from `timetoken`.
+    pub fn subscribe_with_timetoken(&self, timetoken: u64) -> Result<(), Error> {
+        self.subscribe_from(Some(timetoken))
+    }
+
+    fn subscribe_from(&self, timetoken: Option<u64>) -> Result<(), Error> {
+        let members = self.members();
+        let names = self.names();
+        validate_names(&names)?;
+        if let Some(tt) = timetoken {
+            validate_timetoken(tt)?;
+        }
+        let h = self.handle();
+        let listeners = h.listeners.clone();
+        h.client.subscriber().start()?.change(timetoken, |r| {
+            for s in &members {
+                let sh = s.handle();
+                r.insert(sh.id, s.names().clone(), sh.listeners.clone());
+            }
+            r.insert(h.id, names, listeners);
+        });
+        Ok(())
+    }
+
+    /// Unsubscribes every member and the set.
+    pub fn unsubscribe(&self) {
+        let mut ids: Vec<u64> = self.members().iter().map(|s| s.handle().id).collect();
+        ids.push(self.handle().id);
+        unsubscribe_ids(&self.handle().client, &ids);
+    }
+
+    /// True while subscribed.
+    pub fn is_subscribed(&self) -> bool {
+        let h = self.handle();
+        h.client
+            .subscriber()
+            .manager()
+            .is_some_and(|m| m.lock().contains(h.id))
+    }
+}
+
+listener_api!(SubscriptionSet);
+
+impl Drop for SetInner {
+    fn drop(&mut self) {
+        let mut ids: Vec<u64> = self
+            .members
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|s| s.handle().id)
+            .collect();
+        ids.push(self.handle.id);
+        unsubscribe_ids(&self.handle.client, &ids);
+    }
+}
+
+impl Add for Subscription {
+    type Output = SubscriptionSet;
+
+    /// `a + b`: a set of both subscriptions.
+    fn add(self, other: Subscription) -> SubscriptionSet {
+        let client = self.handle().client.clone();
+        client.subscription_set([self, other])
+    }
+}
+
+impl Add<Subscription> for SubscriptionSet {
+    type Output = SubscriptionSet;
+
+    /// `set + s`: the set, with `s` added.
+    fn add(self, other: Subscription) -> SubscriptionSet {
+        if let Err(e) = SubscriptionSet::add(&self, other) {
+            tracing::warn!("subscription added to a set was not subscribed: {e}");
+        }
+        self
+    }
+}
+
+impl Sub<&Subscription> for SubscriptionSet {
+    type Output = SubscriptionSet;
+
+    /// `set - &s`: the set, without `s`.
+    fn sub(self, other: &Subscription) -> SubscriptionSet {
+        self.remove(other);
+        self
+    }
+}

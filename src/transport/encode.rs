@@ -1,0 +1,131 @@
+//! The one percent-encoder of the SDK, for path segments and query values (PROTOCOL.md §10).
+//!
+//! Only the RFC 3986 unreserved characters `A-Z a-z 0-9 - _ . ~` stay raw; every other byte of
+//! the UTF-8 form becomes `%XX`. That is stricter than any PubNub SDK (§10.3), so a server that
+//! decodes once always gets the caller's string back. Each value is encoded exactly once: paths
+//! are built from encoded segments here, and query values are encoded by
+//! [`Request::path_and_query`](super::Request::path_and_query) and nowhere else (the official
+//! Rust crate encoded twice, PROTOCOL.md §14.2).
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// True for the characters that are never escaped.
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~')
+}
+
+/// Appends `value`, percent-encoded, to `out`.
+pub(crate) fn encode_into(out: &mut String, value: &str) {
+    for &byte in value.as_bytes() {
+        if is_unreserved(byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
+        }
+    }
+}
+
+/// `value`, percent-encoded.
+pub(crate) fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    encode_into(&mut out, value);
+    out
+}
+
+/// The length `value` has once percent-encoded, without building it.
+pub(crate) fn encoded_len(value: &str) -> usize {
+    value
+        .as_bytes()
+        .iter()
+        .map(|&b| if is_unreserved(b) { 1 } else { 3 })
+        .sum()
+}
+
+/// A channel list path segment: each name encoded, joined with raw commas; `,` when empty
+/// (the wire form for "only channel groups", PROTOCOL.md §1.1).
+pub(crate) fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        encode_into(&mut out, name);
+    }
+    if out.is_empty() {
+        out.push(',');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A decoder for the tests: what a server does with one segment or value.
+    fn decode(encoded: &str) -> String {
+        let bytes = encoded.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'%' {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn hostile_strings() {
+        let cases = [
+            ("plain-name_1.2~x", "plain-name_1.2~x"),
+            ("a&b=c", "a%26b%3Dc"),
+            ("1+1", "1%2B1"),
+            ("#frag", "%23frag"),
+            ("100%", "100%25"),
+            ("%2F", "%252F"),
+            ("../etc/passwd", "..%2Fetc%2Fpasswd"),
+            ("what?", "what%3F"),
+            ("a b", "a%20b"),
+            ("a,b", "a%2Cb"),
+            ("a:b*c\\d", "a%3Ab%2Ac%5Cd"),
+            ("\"hi\"", "%22hi%22"),
+            ("{\"k\":[1]}", "%7B%22k%22%3A%5B1%5D%7D"),
+            ("tab\tnl\n\0", "tab%09nl%0A%00"),
+            ("é", "%C3%A9"),
+            ("日本", "%E6%97%A5%E6%9C%AC"),
+            ("🦀", "%F0%9F%A6%80"),
+            ("!'()*", "%21%27%28%29%2A"),
+            ("", ""),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(encode(raw), expected, "encoding {raw:?}");
+            assert_eq!(encoded_len(raw), expected.len(), "length of {raw:?}");
+            assert_eq!(decode(expected), raw, "round trip of {raw:?}");
+        }
+    }
+
+    #[test]
+    fn encoded_output_is_only_unreserved_or_escapes() {
+        let all: String = (0u32..0x250).filter_map(char::from_u32).collect();
+        let encoded = encode(&all);
+        assert!(encoded
+            .bytes()
+            .all(|b| is_unreserved(b) || b == b'%' || HEX.contains(&b)));
+        assert_eq!(decode(&encoded), all);
+    }
+
+    #[test]
+    fn name_lists_use_raw_commas_between_encoded_names() {
+        assert_eq!(name_list(["a", "b"]), "a,b");
+        assert_eq!(name_list(["a,b", "c d"]), "a%2Cb,c%20d");
+        assert_eq!(name_list(["日"]), "%E6%97%A5");
+        assert_eq!(name_list(std::iter::empty()), ",");
+    }
+}

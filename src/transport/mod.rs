@@ -1,0 +1,260 @@
+//! The network seam: one small [`Transport`] trait between the SDK and HTTP.
+//!
+//! Everything above the seam builds a [`Request`] (method, encoded path, raw query values, body,
+//! timeout) and turns a [`Response`] (status, `Retry-After`, body) into a typed result. The
+//! default [`ReqwestTransport`] speaks HTTP with reqwest and rustls; a test or a deterministic
+//! simulation plugs in its own implementation with
+//! [`ConfigBuilder::transport`](crate::ConfigBuilder::transport) and sees every request.
+
+pub(crate) mod encode;
+mod http;
+pub(crate) mod response;
+#[cfg(test)]
+pub(crate) mod testing;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::error::Error;
+
+pub use http::ReqwestTransport;
+
+/// The `pnsdk` and `User-Agent` value of this SDK (PROTOCOL.md §10.5).
+pub(crate) const SDK_NAME: &str = concat!("PubNub-Engine-Rust/", env!("CARGO_PKG_VERSION"));
+
+/// The future a [`Transport`] returns: one HTTP exchange.
+pub type TransportFuture = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
+
+/// Sends one [`Request`] and returns the server's [`Response`], whatever its status.
+///
+/// Only failures to get an answer are errors ([`ErrorKind::Network`](crate::ErrorKind::Network),
+/// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout), …); an HTTP 500 is an `Ok(Response)` that
+/// the SDK classifies itself. Implementations must not retry: retries are decided above the
+/// seam, by the caller's retry policy. The client also enforces [`Request::timeout`] around the
+/// returned future, so a transport that never answers still ends.
+///
+/// ```
+/// use std::sync::Arc;
+/// use pubnub_engine::{Config, PubNub, Request, Response, Transport, TransportFuture};
+///
+/// /// Answers every request with the same publish success, without any network.
+/// #[derive(Debug)]
+/// struct AlwaysSent;
+///
+/// impl Transport for AlwaysSent {
+///     fn send(&self, _request: Request) -> TransportFuture {
+///         Box::pin(async { Ok(Response::new(200, r#"[1,"Sent","17000000000000000"]"#)) })
+///     }
+/// }
+///
+/// let config = Config::builder("sub-key", "user-1")
+///     .publish_key("pub-key")
+///     .transport(Arc::new(AlwaysSent))
+///     .build()?;
+/// let pubnub = PubNub::new(config)?;
+/// # Ok::<(), pubnub_engine::Error>(())
+/// ```
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Sends `request` and resolves to the server's answer.
+    fn send(&self, request: Request) -> TransportFuture;
+}
+
+/// The HTTP method of a [`Request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`: every PubNub request except POST publish.
+    Get,
+    /// `POST`: publish with a body.
+    Post,
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        })
+    }
+}
+
+/// One HTTP request, as the SDK hands it to a [`Transport`].
+///
+/// `Debug` shows the `auth` and `signature` values as `***`, so a request can be logged.
+#[non_exhaustive]
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method.
+    pub method: Method,
+    /// The path, starting with `/`, every segment already percent-encoded.
+    pub path: String,
+    /// The query parameters with their raw (not yet encoded) values, in sending order.
+    /// [`Request::path_and_query`] encodes each value exactly once.
+    pub query: Vec<(&'static str, String)>,
+    /// The body, sent as `application/json` (POST publish only).
+    pub body: Option<Vec<u8>>,
+    /// How long the whole exchange may take.
+    pub timeout: Duration,
+}
+
+/// The query parameters whose values are credentials.
+const SECRET_PARAMS: [&str; 2] = ["auth", "signature"];
+
+impl Request {
+    /// A request with no query, no body and a 10 s timeout; `path` must be encoded already.
+    pub fn new(method: Method, path: impl Into<String>) -> Self {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The raw value of the first query parameter called `name`.
+    pub fn query_value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The same request with one more query parameter.
+    pub(crate) fn param(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    /// The same request with one more query parameter when `value` is set.
+    pub(crate) fn param_opt(self, name: &'static str, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(value) => self.param(name, value),
+            None => self,
+        }
+    }
+
+    /// The path and the encoded query, as they go on the wire: `/time/0?pnsdk=…&uuid=…`.
+    pub fn path_and_query(&self) -> String {
+        let mut out = self.path.clone();
+        for (i, (key, value)) in self.query.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(key);
+            out.push('=');
+            encode::encode_into(&mut out, value);
+        }
+        out
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Query<'a>(&'a [(&'static str, String)]);
+        impl fmt::Debug for Query<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut map = f.debug_map();
+                for (key, value) in self.0 {
+                    if SECRET_PARAMS.contains(key) {
+                        map.entry(key, &"***");
+                    } else {
+                        map.entry(key, value);
+                    }
+                }
+                map.finish()
+            }
+        }
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &Query(&self.query))
+            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The server's answer to a [`Request`], whatever its status.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The `Retry-After` header in seconds, when the server sent one as a number.
+    pub retry_after: Option<u32>,
+    /// The body, already inflated if it was sent compressed.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// An answer with `status` and `body` and no `Retry-After`.
+    pub fn new(status: u16, body: impl Into<Bytes>) -> Self {
+        Response {
+            status,
+            retry_after: None,
+            body: body.into(),
+        }
+    }
+
+    /// The same answer with a `Retry-After` in seconds.
+    pub fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// True for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded_once() {
+        let mut request = Request::new(Method::Get, "/v2/subscribe/sub/a%2Fb,c/0");
+        request
+            .query
+            .push(("filter-expr", "meta.a == 'x' && meta.b > 1".into()));
+        request.query.push(("meta", r#"{"k":"a&b"}"#.into()));
+        request.query.push(("channel-group", "g1,g2".into()));
+        assert_eq!(
+            request.path_and_query(),
+            "/v2/subscribe/sub/a%2Fb,c/0\
+             ?filter-expr=meta.a%20%3D%3D%20%27x%27%20%26%26%20meta.b%20%3E%201\
+             &meta=%7B%22k%22%3A%22a%26b%22%7D\
+             &channel-group=g1%2Cg2"
+        );
+        assert_eq!(request.query_value("meta"), Some(r#"{"k":"a&b"}"#));
+        assert_eq!(
+            Request::new(Method::Get, "/time/0").path_and_query(),
+            "/time/0"
+        );
+    }
+
+    #[test]
+    fn debug_hides_credentials() {
+        let mut request = Request::new(Method::Post, "/publish/p/s/0/c/0");
+        request.query.push(("auth", "top-secret-token".into()));
+        request.query.push(("signature", "v2.signed".into()));
+        request.query.push(("uuid", "me".into()));
+        request.body = Some(b"\"hi\"".to_vec());
+        let debug = format!("{request:?}");
+        assert!(!debug.contains("top-secret-token"), "{debug}");
+        assert!(!debug.contains("v2.signed"), "{debug}");
+        assert!(debug.contains("\"auth\": \"***\""), "{debug}");
+        assert!(debug.contains("\"me\""), "{debug}");
+    }
+
+    #[test]
+    fn response_helpers() {
+        let response = Response::new(429, "{}").with_retry_after(3);
+        assert_eq!(response.retry_after, Some(3));
+        assert!(!response.is_success());
+        assert!(Response::new(204, "").is_success());
+    }
+}
