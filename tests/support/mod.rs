@@ -371,3 +371,4 @@ pub fn encode(text: &str) -> String {
         })
         .collect()
 }
+pub mod local;
