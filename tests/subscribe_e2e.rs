@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use pubnub_engine::{PubNub, StatusCategory, SubscriptionOptions, TraceEntry};
+use pubnub_engine::{PubNub, StatusCategory, SubscriptionOptions};
 use serde_json::json;
 
 use support::local::{client, client_with, leaves, server, within};
@@ -18,7 +18,9 @@ use support::local::{client, client_with, leaves, server, within};
 async fn a_published_message_reaches_listener_and_stream() {
     let server = server().await;
     let pubnub = client(&server);
-    let sub = pubnub.channel("chat").subscription(SubscriptionOptions::new());
+    let sub = pubnub
+        .channel("chat")
+        .subscription(SubscriptionOptions::new());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     sub.on_message(move |m| {
         let _ = tx.send(m);
@@ -77,7 +79,12 @@ async fn signals_and_presence_reach_their_own_listeners() {
             break;
         }
     }
-    other.signal().channel("room").message(&"typing").await.unwrap();
+    other
+        .signal()
+        .channel("room")
+        .message(&"typing")
+        .await
+        .unwrap();
     let signal = within(signals.next()).await.unwrap();
     assert_eq!(signal.message, json!("typing"));
     assert_eq!(signal.publisher.as_deref(), Some("visitor"));
@@ -90,7 +97,8 @@ async fn two_subscriptions_on_one_channel_each_get_the_message_once() {
     let pubnub = client(&server);
     let a = pubnub.channel("c").subscription(SubscriptionOptions::new());
     let b = pubnub.channel("c").subscription(SubscriptionOptions::new());
-    let set = pubnub.subscription_set([pubnub.channel("c").subscription(SubscriptionOptions::new())]);
+    let set =
+        pubnub.subscription_set([pubnub.channel("c").subscription(SubscriptionOptions::new())]);
     let (mut sa, mut sb, mut sset) = (a.message_stream(), b.message_stream(), set.message_stream());
     let mut statuses = pubnub.status_stream();
     a.subscribe().unwrap();
@@ -123,19 +131,39 @@ async fn wildcard_and_group_subscriptions_see_their_own_subscription_field() {
         .channels(["member"])
         .await
         .unwrap();
-    let wild = pubnub.channel("news.*").subscription(SubscriptionOptions::new());
-    let group = pubnub.channel_group("g").subscription(SubscriptionOptions::new());
+    let wild = pubnub
+        .channel("news.*")
+        .subscription(SubscriptionOptions::new());
+    let group = pubnub
+        .channel_group("g")
+        .subscription(SubscriptionOptions::new());
     let (mut sw, mut sg) = (wild.message_stream(), group.message_stream());
     let mut statuses = pubnub.status_stream();
     let set = wild.clone() + group.clone();
     set.subscribe().unwrap();
     within(statuses.next()).await.unwrap();
-    pubnub.publish().channel("news.sport").message(&1).await.unwrap();
-    pubnub.publish().channel("member").message(&2).await.unwrap();
+    pubnub
+        .publish()
+        .channel("news.sport")
+        .message(&1)
+        .await
+        .unwrap();
+    pubnub
+        .publish()
+        .channel("member")
+        .message(&2)
+        .await
+        .unwrap();
     let w = within(sw.next()).await.unwrap();
-    assert_eq!((w.channel.as_str(), w.subscription.as_str()), ("news.sport", "news.*"));
+    assert_eq!(
+        (w.channel.as_str(), w.subscription.as_str()),
+        ("news.sport", "news.*")
+    );
     let g = within(sg.next()).await.unwrap();
-    assert_eq!((g.channel.as_str(), g.subscription.as_str()), ("member", "g"));
+    assert_eq!(
+        (g.channel.as_str(), g.subscription.as_str()),
+        ("member", "g")
+    );
     pubnub.close().await;
 }
 
@@ -145,7 +173,12 @@ async fn subscribing_with_a_timetoken_catches_up() {
     let pubnub = client(&server);
     let before = pubnub.time().await.unwrap();
     for i in 0..5 {
-        pubnub.publish().channel("history").message(&i).await.unwrap();
+        pubnub
+            .publish()
+            .channel("history")
+            .message(&i)
+            .await
+            .unwrap();
     }
     let sub = pubnub
         .channel("history")
@@ -162,15 +195,24 @@ async fn subscribing_with_a_timetoken_catches_up() {
 async fn only_the_last_unsubscribe_of_a_channel_sends_a_leave() {
     let server = server().await;
     let pubnub = client(&server);
-    let a = pubnub.channel("shared").subscription(SubscriptionOptions::new());
-    let b = pubnub.channel("shared").subscription(SubscriptionOptions::new());
+    let a = pubnub
+        .channel("shared")
+        .subscription(SubscriptionOptions::new());
+    let b = pubnub
+        .channel("shared")
+        .subscription(SubscriptionOptions::new());
     let mut sb = b.message_stream();
     let mut statuses = pubnub.status_stream();
     a.subscribe().unwrap();
     b.subscribe().unwrap();
     within(statuses.next()).await.unwrap();
     a.unsubscribe();
-    pubnub.publish().channel("shared").message(&"still").await.unwrap();
+    pubnub
+        .publish()
+        .channel("shared")
+        .message(&"still")
+        .await
+        .unwrap();
     assert_eq!(within(sb.next()).await.unwrap().message, json!("still"));
     assert_eq!(leaves(&server, "shared"), 0, "no leave while b holds it");
     b.unsubscribe();
@@ -183,12 +225,19 @@ async fn only_the_last_unsubscribe_of_a_channel_sends_a_leave() {
 async fn disconnect_and_reconnect_resume_from_the_cursor_with_nothing_lost() {
     let server = server().await;
     let pubnub = client(&server);
-    let sub = pubnub.channel("resume").subscription(SubscriptionOptions::new());
+    let sub = pubnub
+        .channel("resume")
+        .subscription(SubscriptionOptions::new());
     let mut stream = sub.message_stream();
     let mut statuses = pubnub.status_stream();
     sub.subscribe().unwrap();
     within(statuses.next()).await.unwrap();
-    pubnub.publish().channel("resume").message(&0).await.unwrap();
+    pubnub
+        .publish()
+        .channel("resume")
+        .message(&0)
+        .await
+        .unwrap();
     assert_eq!(within(stream.next()).await.unwrap().message, json!(0));
     pubnub.disconnect();
     assert_eq!(
@@ -196,7 +245,12 @@ async fn disconnect_and_reconnect_resume_from_the_cursor_with_nothing_lost() {
         StatusCategory::Disconnected
     );
     for i in 1..4 {
-        pubnub.publish().channel("resume").message(&i).await.unwrap();
+        pubnub
+            .publish()
+            .channel("resume")
+            .message(&i)
+            .await
+            .unwrap();
     }
     pubnub.reconnect();
     assert_eq!(
@@ -236,10 +290,6 @@ async fn the_trace_shows_transitions_in_dispatch_order() {
             "RECEIVE_MESSAGES"
         ]
     );
-    let _ = TraceEntry::Invocation {
-        machine: "subscribe",
-        name: "X",
-    };
     pubnub.close().await;
 }
 
@@ -247,7 +297,9 @@ async fn the_trace_shows_transitions_in_dispatch_order() {
 async fn dropping_the_client_ends_every_task_and_sends_the_leave() {
     let server = server().await;
     let pubnub = client(&server);
-    let sub = pubnub.channel("bye").subscription(SubscriptionOptions::new());
+    let sub = pubnub
+        .channel("bye")
+        .subscription(SubscriptionOptions::new());
     let mut statuses = pubnub.status_stream();
     sub.subscribe().unwrap();
     within(statuses.next()).await.unwrap();
@@ -266,14 +318,165 @@ async fn invalid_names_and_timetokens_are_refused_before_anything_is_sent() {
     let server = server().await;
     let pubnub: PubNub = client(&server);
     for name in ["", "a,b", "a:b", "a b", "a.b.c.*", "*", &"x".repeat(93)] {
-        let sub = pubnub.channel(name).subscription(SubscriptionOptions::new());
+        let sub = pubnub
+            .channel(name)
+            .subscription(SubscriptionOptions::new());
         let err = sub.subscribe().unwrap_err();
-        assert_eq!(err.kind(), pubnub_engine::ErrorKind::InvalidArgument, "{name:?}");
+        assert_eq!(
+            err.kind(),
+            pubnub_engine::ErrorKind::InvalidArgument,
+            "{name:?}"
+        );
     }
-    let sub = pubnub.channel("ok").subscription(SubscriptionOptions::new().timetoken(123));
+    let sub = pubnub
+        .channel("ok")
+        .subscription(SubscriptionOptions::new().timetoken(123));
     assert_eq!(
         sub.subscribe().unwrap_err().kind(),
         pubnub_engine::ErrorKind::InvalidArgument
     );
     assert!(server.requests().is_empty(), "nothing reached the server");
+}
+
+#[tokio::test]
+async fn the_legacy_builder_delivers_to_client_listeners() {
+    let server = server().await;
+    let pubnub = client(&server);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let status_tx = tx.clone();
+    let id = pubnub.add_listener(
+        pubnub_engine::Listener::new()
+            .on_status(move |s| {
+                let _ = status_tx.send(format!("status {:?}", s.category));
+            })
+            .on_message(move |m| {
+                let _ = tx.send(format!("message {} {}", m.channel, m.message));
+            }),
+    );
+    pubnub
+        .subscribe()
+        .channels(["legacy-a", "legacy-b"])
+        .execute()
+        .unwrap();
+    assert_eq!(within(rx.recv()).await.unwrap(), "status Connected");
+    pubnub
+        .publish()
+        .channel("legacy-b")
+        .message(&1)
+        .await
+        .unwrap();
+    assert_eq!(within(rx.recv()).await.unwrap(), "message legacy-b 1");
+
+    pubnub.unsubscribe().channels(["legacy-b"]).execute();
+    assert_eq!(
+        within(rx.recv()).await.unwrap(),
+        "status SubscriptionChanged"
+    );
+    pubnub
+        .publish()
+        .channel("legacy-b")
+        .message(&2)
+        .await
+        .unwrap();
+    pubnub
+        .publish()
+        .channel("legacy-a")
+        .message(&3)
+        .await
+        .unwrap();
+    assert_eq!(
+        within(rx.recv()).await.unwrap(),
+        "message legacy-a 3",
+        "legacy-b is no longer subscribed"
+    );
+    assert!(pubnub.remove_listener(id));
+    assert!(!pubnub.remove_listener(id));
+    pubnub.close().await;
+    assert_eq!(leaves(&server, "legacy-b"), 1);
+    assert_eq!(leaves(&server, "legacy-a"), 1);
+}
+
+#[tokio::test]
+async fn unsubscribe_all_forgets_the_cursor_and_the_next_subscribe_handshakes_afresh() {
+    let server = server().await;
+    let pubnub = client(&server);
+    let mut statuses = pubnub.status_stream();
+    let first = pubnub
+        .channel("one")
+        .subscription(SubscriptionOptions::new());
+    first.subscribe().unwrap();
+    within(statuses.next()).await.unwrap();
+    pubnub.unsubscribe_all();
+    assert_eq!(
+        within(statuses.next()).await.unwrap().category,
+        StatusCategory::Disconnected
+    );
+    assert!(!first.is_subscribed());
+    assert_eq!(pubnub.registry_size(), (0, 0));
+    server.clear_requests();
+    let second = pubnub
+        .channel("two")
+        .subscription(SubscriptionOptions::new());
+    second.subscribe().unwrap();
+    assert_eq!(
+        within(statuses.next()).await.unwrap().category,
+        StatusCategory::Connected
+    );
+    let handshake = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path.starts_with("/v2/subscribe/"))
+        .unwrap();
+    assert_eq!(handshake.query_param("tt").as_deref(), Some("0"));
+    assert_eq!(handshake.path_segments()[3], "two");
+    pubnub.close().await;
+}
+
+#[tokio::test]
+async fn a_subscription_set_follows_its_members() {
+    let server = server().await;
+    let pubnub = client(&server);
+    let mut statuses = pubnub.status_stream();
+    let a = pubnub
+        .channel("set-a")
+        .subscription(SubscriptionOptions::new());
+    let b = pubnub
+        .channel("set-b")
+        .subscription(SubscriptionOptions::new());
+    let set = pubnub.subscription_set([a.clone()]);
+    let mut stream = set.message_stream();
+    set.subscribe().unwrap();
+    within(statuses.next()).await.unwrap();
+    set.add(b.clone()).unwrap();
+    assert_eq!(
+        within(statuses.next()).await.unwrap().category,
+        StatusCategory::SubscriptionChanged
+    );
+    assert!(b.is_subscribed());
+    pubnub
+        .publish()
+        .channel("set-b")
+        .message(&"b")
+        .await
+        .unwrap();
+    assert_eq!(within(stream.next()).await.unwrap().message, json!("b"));
+    let set = set - &a;
+    within(statuses.next()).await.unwrap();
+    assert!(!a.is_subscribed());
+    pubnub
+        .publish()
+        .channel("set-a")
+        .message(&"a")
+        .await
+        .unwrap();
+    pubnub
+        .publish()
+        .channel("set-b")
+        .message(&"b2")
+        .await
+        .unwrap();
+    assert_eq!(within(stream.next()).await.unwrap().message, json!("b2"));
+    set.unsubscribe();
+    assert!(!b.is_subscribed());
+    pubnub.close().await;
 }
