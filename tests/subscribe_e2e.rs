@@ -480,3 +480,30 @@ async fn a_subscription_set_follows_its_members() {
     assert!(!b.is_subscribed());
     pubnub.close().await;
 }
+
+#[tokio::test]
+async fn a_set_covering_a_message_twice_receives_it_once() {
+    let server = server().await;
+    let pubnub = client(&server);
+    pubnub
+        .add_channel_to_channel_group()
+        .channel_group("both")
+        .channels(["twice"])
+        .await
+        .unwrap();
+    let set = pubnub
+        .channel("twice")
+        .subscription(SubscriptionOptions::new())
+        + pubnub
+            .channel_group("both")
+            .subscription(SubscriptionOptions::new());
+    let mut stream = set.message_stream();
+    let mut statuses = pubnub.status_stream();
+    set.subscribe().unwrap();
+    within(statuses.next()).await.unwrap();
+    pubnub.publish().channel("twice").message(&1).await.unwrap();
+    pubnub.publish().channel("twice").message(&2).await.unwrap();
+    assert_eq!(within(stream.next()).await.unwrap().message, json!(1));
+    assert_eq!(within(stream.next()).await.unwrap().message, json!(2));
+    pubnub.close().await;
+}

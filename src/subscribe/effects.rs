@@ -1,6 +1,7 @@
 //! What each subscribe invocation does: the handshake and long-poll requests, their retries,
 //! and the delivery of statuses and messages.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -130,6 +131,9 @@ impl SubscribeEffects {
                 })
                 .collect()
         };
+        // A subscription that covers a message twice (its channel and a group holding it)
+        // receives it once: remember (subscription, channel, timetoken) within this response.
+        let mut delivered: HashSet<(usize, &str, u64)> = HashSet::new();
         for (message, targets) in messages.iter().zip(targets) {
             let update = match Update::from_envelope(message) {
                 Ok(update) => update,
@@ -140,7 +144,14 @@ impl SubscribeEffects {
             };
             self.listeners.update(&update);
             for listeners in targets {
-                listeners.deliver(&update);
+                let key = (
+                    Arc::as_ptr(&listeners) as usize,
+                    message.channel.as_str(),
+                    message.published.timetoken,
+                );
+                if delivered.insert(key) {
+                    listeners.deliver(&update);
+                }
             }
         }
         tracing::trace!(

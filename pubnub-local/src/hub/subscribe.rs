@@ -204,8 +204,10 @@ impl Subscription {
     fn collect(&self, space: &KeySpace, cursor: Timetoken, max: usize) -> Vec<Delivery> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
+        // One delivery per message and match: a message reached both through its channel and
+        // through a group holding it arrives twice, once with each `b`, as clients route by `b`.
         let mut take = |message: &Arc<Message>, matched: Option<&str>| {
-            if !seen.insert(message.timetoken) {
+            if !seen.insert((message.timetoken, matched.map(str::to_string))) {
                 return;
             }
             if message.kind != EventKind::Presence {
