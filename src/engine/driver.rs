@@ -15,6 +15,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::engine::trace::TraceEntry;
 use crate::engine::{Lifecycle, Machine};
@@ -233,6 +234,8 @@ impl<M: Machine> Driver<M> {
                 let token = self.token.child_token();
                 self.running.insert(kind, (id, token.clone()));
                 let tx = self.tx.clone();
+                let span = tracing::debug_span!("effect", machine = M::NAME, effect = kind, id);
+                let effect = effect.instrument(span);
                 self.tracker.spawn(async move {
                     let event = tokio::select! {
                         biased;
@@ -245,7 +248,13 @@ impl<M: Machine> Driver<M> {
                 });
             }
             Lifecycle::Immediate => {
+                let name = M::invocation_name(&invocation);
                 if let Dispatch::Async(effect) = self.effects.dispatch(invocation) {
+                    let effect = effect.instrument(tracing::debug_span!(
+                        "effect",
+                        machine = M::NAME,
+                        effect = name
+                    ));
                     // Immediate effects are never cancelled by the machine, and not by the
                     // engine's end either: a LEAVE queued just before the client was dropped
                     // must still be sent. Each is bounded by its request timeout, and effects
