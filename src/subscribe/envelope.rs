@@ -66,16 +66,23 @@ impl std::fmt::Display for EnvelopeError {
 
 impl std::error::Error for EnvelopeError {}
 
-/// Parses a subscribe response body (PROTOCOL.md §5.4). Never panics: anything that is not a
-/// well-formed response is an [`EnvelopeError`].
+/// Parses a subscribe response body (PROTOCOL.md §5.4). Never panics: a body without a valid
+/// cursor is an [`EnvelopeError`]. An envelope that cannot be understood (an unknown `e`, a
+/// missing field) is skipped and logged rather than failing the whole response: failing it
+/// would retry the same cursor and get the same answer forever, wedging the subscription.
 pub fn parse(body: &[u8]) -> Result<SubscribeResponse, EnvelopeError> {
-    let wire: wire::Response =
+    let wire: wire::Response<'_> =
         serde_json::from_slice(body).map_err(|e| EnvelopeError(e.to_string()))?;
-    let messages = wire
-        .m
-        .into_iter()
-        .map(wire::Message::into_envelope)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut messages = Vec::with_capacity(wire.m.len());
+    for raw in wire.m {
+        let envelope = serde_json::from_str::<wire::Message>(raw.get())
+            .map_err(|e| EnvelopeError(e.to_string()))
+            .and_then(wire::Message::into_envelope);
+        match envelope {
+            Ok(envelope) => messages.push(envelope),
+            Err(e) => tracing::warn!("skipped an envelope: {e}"),
+        }
+    }
     Ok(SubscribeResponse {
         cursor: wire.t.into(),
         messages,
@@ -88,16 +95,18 @@ mod wire {
 
     use serde::de::{self, Deserializer, Visitor};
     use serde::Deserialize;
+    use serde_json::value::RawValue;
     use serde_json::Value;
 
     use super::{Envelope, EnvelopeError, EnvelopeKind};
     use crate::engine::{Cursor, PRESENCE_SUFFIX};
 
     #[derive(Deserialize)]
-    pub(super) struct Response {
+    pub(super) struct Response<'a> {
         pub(super) t: WireCursor,
-        #[serde(default)]
-        pub(super) m: Vec<Message>,
+        /// Each envelope is parsed on its own, so one bad envelope cannot spoil the others.
+        #[serde(default, borrow)]
+        pub(super) m: Vec<&'a RawValue>,
     }
 
     #[derive(Deserialize)]
@@ -256,13 +265,29 @@ mod tests {
             b"[1,\"Sent\",\"1\"]",
             b"{\"t\":{\"t\":\"abc\",\"r\":1},\"m\":[]}",
             b"{\"t\":{\"t\":\"-1\",\"r\":1},\"m\":[]}",
-            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\"}]}",
-            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\",\"p\":{\"t\":\"1\"},\"e\":99}]}",
-            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\",\"p\":{\"t\":\"1\"},\"e\":[1]}]}",
+            b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":{}}",
             b"{\"t\":{\"t\":\"1\",\"r\":1},\"m\":[{\"c\":\"x\",\"p\":{\"t\":\"1\"",
             b"{\"t\":{\"t\":\"99999999999999999999999\",\"r\":1}}",
         ] {
             assert!(parse(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn a_bad_envelope_is_skipped_and_the_others_kept() {
+        let good = r#"{"a":"1","f":0,"p":{"t":"5","r":1},"k":"k","c":"ok","d":1}"#;
+        for bad in [
+            r#"{"c":"x"}"#,
+            r#"{"c":"x","p":{"t":"1"},"e":99}"#,
+            r#"{"c":"x","p":{"t":"1"},"e":[1]}"#,
+            r#"{"c":7,"p":{"t":"1"}}"#,
+            r#""not an object""#,
+        ] {
+            let body = format!(r#"{{"t":{{"t":"9","r":1}},"m":[{bad},{good}]}}"#);
+            let r = parse(body.as_bytes()).unwrap_or_else(|e| panic!("{bad}: {e}"));
+            assert_eq!(r.cursor, Cursor::new(9, 1));
+            assert_eq!(r.messages.len(), 1, "{bad}");
+            assert_eq!(r.messages[0].channel, "ok");
         }
     }
 }
