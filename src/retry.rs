@@ -63,7 +63,8 @@ impl RetryPolicy {
             return None;
         }
         if let (Some(429), Some(seconds)) = (reason.status, reason.retry_after) {
-            return Some(Duration::from_secs(u64::from(seconds)));
+            // A server may ask for anything; an hour is the most this client will park for.
+            return Some(Duration::from_secs(u64::from(seconds)).min(MAX_RETRY_AFTER));
         }
         let base = match *self {
             RetryPolicy::None => return None,
@@ -78,9 +79,12 @@ impl RetryPolicy {
                 min_delay.saturating_mul(factor).min(max_delay)
             }
         };
-        Some(base + jitter)
+        Some(base.saturating_add(jitter))
     }
 }
+
+/// The longest `Retry-After` honoured; longer requests are shortened to it.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -98,7 +102,8 @@ pub fn is_transient(reason: &Reason) -> bool {
         ErrorKind::AccessDenied
         | ErrorKind::MessageTooLarge
         | ErrorKind::InvalidArgument
-        | ErrorKind::Closed => false,
+        | ErrorKind::Closed
+        | ErrorKind::QueueFull => false,
     }
 }
 

@@ -33,12 +33,17 @@ impl ReqwestTransport {
     /// A transport to `base` using a client of your own (proxy, custom roots, …).
     pub fn with_client(base: &str, client: reqwest::Client) -> Result<Self, Error> {
         let url = reqwest::Url::parse(base)
-            .map_err(|e| Error::invalid(format!("origin {base:?} is not a URL")).with_source(e))?;
-        let plain = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+            .map_err(|e| Error::invalid("the origin is not a URL").with_source(e))?;
+        let plain = url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.username().is_empty()
+            && url.password().is_none();
         if !matches!(url.scheme(), "http" | "https") || !plain || url.host_str().is_none() {
-            return Err(Error::invalid(format!(
-                "origin {base:?} must be http(s)://host[:port]"
-            )));
+            // The origin is not echoed: it might carry credentials.
+            return Err(Error::invalid(
+                "the origin must be http(s)://host[:port], without credentials, path or query",
+            ));
         }
         Ok(ReqwestTransport {
             client,

@@ -181,8 +181,11 @@ fn short(json: &Value) -> String {
     clip(&json.to_string())
 }
 
-/// At most [`MAX_MESSAGE`] characters, control characters replaced by spaces.
+/// At most [`MAX_MESSAGE`] characters, control characters replaced by spaces, and the values
+/// of `auth=` and `signature=` replaced by `***`: proxies and CDNs echo request URLs in their
+/// error pages, and those end up in logs and statuses.
 fn clip(text: &str) -> String {
+    let text = redact(text);
     let mut out: String = text
         .chars()
         .take(MAX_MESSAGE)
@@ -194,9 +197,49 @@ fn clip(text: &str) -> String {
     out.trim().to_owned()
 }
 
+/// `text` with the values of credential query parameters replaced by `***`.
+pub(crate) fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for key in ["auth=", "signature="] {
+            if let Some(value) = rest.strip_prefix(key) {
+                let end = value
+                    .find(|c: char| matches!(c, '&' | '"' | '\'' | '<' | '>') || c.is_whitespace())
+                    .unwrap_or(value.len());
+                out.push_str(key);
+                out.push_str("***");
+                rest = &value[end..];
+                continue 'scan;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            out.push(c);
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_echoed_urls_are_redacted() {
+        let page =
+            "<html>GET /v2/subscribe/s/c/0?auth=tok3n-secret&uuid=u&signature=v2.abc def</html>";
+        let clipped = clip(page);
+        assert!(!clipped.contains("tok3n-secret"), "{clipped}");
+        assert!(!clipped.contains("v2.abc"), "{clipped}");
+        assert!(
+            clipped.contains("auth=***&uuid=u&signature=*** def"),
+            "{clipped}"
+        );
+        assert_eq!(redact("no credentials here é"), "no credentials here é");
+        assert_eq!(redact("auth="), "auth=***");
+    }
 
     fn answer(status: u16, body: &str) -> Result<Value, Error> {
         check(&Response::new(status, body.to_owned()))
