@@ -30,8 +30,11 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A server answer that could not be parsed.
     Decode,
-    /// The client was closed.
+    /// The client, or the reliable publisher, was closed.
     Closed,
+    /// A bounded queue is full: [`ReliablePublisher::try_send`](crate::ReliablePublisher::try_send)
+    /// to a channel whose queue holds as many messages as it may.
+    QueueFull,
 }
 
 impl ErrorKind {
@@ -56,6 +59,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidArgument => f.write_str("invalid argument"),
             ErrorKind::Decode => f.write_str("undecodable response"),
             ErrorKind::Closed => f.write_str("client closed"),
+            ErrorKind::QueueFull => f.write_str("queue full"),
         }
     }
 }

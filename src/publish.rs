@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::client::{PubNub, RequestFuture};
 use crate::error::{Error, ErrorKind};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method, Request};
+use crate::transport::{encode, response, Method, Request, Response};
 use crate::validate;
 
 /// The largest message, counted as PubNub does: the escaped channel plus the escaped message
@@ -38,6 +38,8 @@ struct Params {
     ttl: Option<u32>,
     use_post: bool,
     retry: bool,
+    /// An explicit `seqn` instead of the client's counter (the reliable publisher's own).
+    seqn: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,7 @@ impl Params {
             ttl: None,
             use_post: false,
             retry: false,
+            seqn: None,
         }
     }
 
@@ -133,7 +136,8 @@ impl Params {
             .param_opt("custom_message_type", self.custom_message_type)
             .param_opt(
                 "seqn",
-                (kind != Kind::Signal).then(|| core.next_seqn().to_string()),
+                (kind != Kind::Signal)
+                    .then(|| self.seqn.unwrap_or_else(|| core.next_seqn()).to_string()),
             );
         request.body = body;
         Ok((self.pubnub, endpoint, request, self.retry))
@@ -143,18 +147,46 @@ impl Params {
         let (pubnub, endpoint, request, retry) = self.request(kind)?;
         pubnub
             .core()
-            .execute(endpoint, request, retry, |answer| {
-                let json = response::check(answer).map_err(|error| {
-                    // A URI too long on publish is the message being too large.
-                    if error.status() == Some(414) {
-                        error.with_kind(ErrorKind::MessageTooLarge)
-                    } else {
-                        error
-                    }
-                })?;
-                let timetoken = response::publish_timetoken(&json)?;
-                Ok(PublishResult { timetoken })
-            })
+            .execute(endpoint, request, retry, parse_answer)
+            .await
+    }
+}
+
+/// A publish answer → its timetoken.
+fn parse_answer(answer: &Response) -> Result<PublishResult, Error> {
+    let json = response::check(answer).map_err(|error| {
+        // A URI too long on publish is the message being too large.
+        if error.status() == Some(414) {
+            error.with_kind(ErrorKind::MessageTooLarge)
+        } else {
+            error
+        }
+    })?;
+    let timetoken = response::publish_timetoken(&json)?;
+    Ok(PublishResult { timetoken })
+}
+
+/// A checked publish request that can be attempted any number of times: what the reliable
+/// publisher queues. Every attempt has a fresh `requestid` and the same `seqn`.
+#[derive(Debug)]
+pub(crate) struct PreparedPublish {
+    pubnub: PubNub,
+    endpoint: Endpoint,
+    request: Request,
+}
+
+impl PreparedPublish {
+    /// Sets the `seqn` every attempt carries.
+    pub(crate) fn set_seqn(&mut self, seqn: u16) {
+        self.request.query.retain(|(key, _)| *key != "seqn");
+        self.request.query.push(("seqn", seqn.to_string()));
+    }
+
+    /// One attempt, no retry.
+    pub(crate) async fn attempt(&self) -> Result<PublishResult, Error> {
+        let core = self.pubnub.core();
+        let request = core.renewed(&self.request);
+        core.execute(self.endpoint, request, false, parse_answer)
             .await
     }
 }
@@ -250,6 +282,22 @@ impl Publish {
     pub fn use_post(mut self, use_post: bool) -> Self {
         self.params.use_post = use_post;
         self
+    }
+
+    /// Sends `seqn` instead of the next number of the client's counter.
+    pub(crate) fn seqn(mut self, seqn: u16) -> Self {
+        self.params.seqn = Some(seqn);
+        self
+    }
+
+    /// Checks everything and builds the request without sending it.
+    pub(crate) fn prepare(self) -> Result<PreparedPublish, Error> {
+        let (pubnub, endpoint, request, _) = self.params.request(Kind::Publish)?;
+        Ok(PreparedPublish {
+            pubnub,
+            endpoint,
+            request,
+        })
     }
 }
 

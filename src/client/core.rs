@@ -43,6 +43,15 @@ fn request_id() -> String {
     format!("{:016x}{:08x}", hasher.finish(), n & 0xFFFF_FFFF)
 }
 
+/// Gives `request` a fresh `requestid`: every attempt is a new request to the service.
+fn renew_request_id(request: &mut Request) {
+    for (key, value) in &mut request.query {
+        if *key == "requestid" {
+            *value = request_id();
+        }
+    }
+}
+
 impl Core {
     /// A core sending through `transport`.
     pub(crate) fn new(config: Config, transport: Arc<dyn Transport>) -> Core {
@@ -146,13 +155,16 @@ impl Core {
             };
             tracing::debug!(?endpoint, attempt, ?delay, %error, "retrying request");
             tokio::time::sleep(delay).await;
-            for (key, value) in &mut next.query {
-                if *key == "requestid" {
-                    *value = request_id();
-                }
-            }
+            renew_request_id(&mut next);
             request = next;
         }
+    }
+
+    /// A copy of `request` with a fresh `requestid`, for another attempt of it.
+    pub(crate) fn renewed(&self, request: &Request) -> Request {
+        let mut next = request.clone();
+        renew_request_id(&mut next);
+        next
     }
 
     /// The next publish sequence number: 1, 2, …, 65535, 1, … (0 is skipped: it would read as

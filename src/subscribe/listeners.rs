@@ -15,6 +15,7 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 
 use crate::status::Status;
+use crate::subscribe::dedupe::Dedupe;
 use crate::subscribe::events::{
     AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, Update,
 };
@@ -35,6 +36,8 @@ struct Sink {
 #[derive(Default)]
 pub(crate) struct Listeners {
     inner: Mutex<ListenerList>,
+    /// Drops messages already delivered, when the subscription asked for it.
+    dedupe: Option<Dedupe>,
 }
 
 #[derive(Default)]
@@ -54,6 +57,14 @@ impl std::fmt::Debug for Listeners {
 }
 
 impl Listeners {
+    /// Listeners that drop duplicate messages when `window` is set (see `dedupe`).
+    pub(crate) fn deduplicating(window: Option<usize>) -> Listeners {
+        Listeners {
+            dedupe: window.map(Dedupe::new),
+            ..Listeners::default()
+        }
+    }
+
     pub(crate) fn add_callback(&self, callback: Callback) {
         self.lock().callbacks.push(callback);
     }
@@ -81,6 +92,9 @@ impl Listeners {
     /// Hands `update` to every callback and stream. No lock is held while callbacks run, so a
     /// callback may subscribe, unsubscribe or add listeners.
     pub(crate) fn deliver(&self, update: &Update) {
+        if self.dedupe.as_ref().is_some_and(|d| d.is_duplicate(update)) {
+            return;
+        }
         let callbacks = {
             let mut list = self.lock();
             list.sinks.retain(|sink| !sink.tx.is_closed());

@@ -1,6 +1,7 @@
 //! The subscribe engine and everything around it: the pure machine, its effects, the
 //! subscription manager, entities, subscriptions, listeners and streams.
 
+pub(crate) mod dedupe;
 pub(crate) mod effects;
 pub mod envelope;
 pub mod events;

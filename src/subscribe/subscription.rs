@@ -39,6 +39,7 @@ pub struct SubscriptionOptions {
     presence: bool,
     timetoken: Option<u64>,
     stream_capacity: Option<usize>,
+    deduplicate: Option<usize>,
 }
 
 impl SubscriptionOptions {
@@ -63,6 +64,18 @@ impl SubscriptionOptions {
     /// (default 1024). Past that, updates are dropped for that stream and counted.
     pub fn stream_capacity(mut self, capacity: usize) -> Self {
         self.stream_capacity = Some(capacity);
+        self
+    }
+
+    /// Drop duplicate messages before any listener or stream of this subscription sees them:
+    /// a message whose publisher, channel, `seqn` and payload match one of the last `window`
+    /// messages of that publisher on that channel (clamped to 1..=32768). This is how the
+    /// retries of a [`ReliablePublisher`](crate::ReliablePublisher) are delivered exactly
+    /// once; see [`reliable`](crate::reliable). Client-level listeners, and the set-level
+    /// listeners of a [`SubscriptionSet`], still see every copy; its members' own listeners
+    /// follow their options.
+    pub fn deduplicate(mut self, window: usize) -> Self {
+        self.deduplicate = Some(window);
         self
     }
 }
@@ -131,7 +144,7 @@ impl Handle {
         Handle {
             id: client.subscriber().next_id(),
             client: client.clone(),
-            listeners: Arc::new(Listeners::default()),
+            listeners: Arc::new(Listeners::deduplicating(options.deduplicate)),
             stream_capacity: options.stream_capacity.unwrap_or(DEFAULT_STREAM_CAPACITY),
         }
     }
