@@ -507,3 +507,55 @@ async fn a_set_covering_a_message_twice_receives_it_once() {
     assert_eq!(within(stream.next()).await.unwrap().message, json!(2));
     pubnub.close().await;
 }
+
+#[tokio::test]
+async fn a_member_shared_by_two_sets_stays_while_either_holds_it() {
+    let server = server().await;
+    let pubnub = client(&server);
+    let shared = pubnub
+        .channel("shared-member")
+        .subscription(SubscriptionOptions::new());
+    let mut stream = shared.message_stream();
+    let one = pubnub.subscription_set([shared.clone()]);
+    let two = shared.clone()
+        + pubnub
+            .channel("other")
+            .subscription(SubscriptionOptions::new());
+    let mut statuses = pubnub.status_stream();
+    one.subscribe().unwrap();
+    within(statuses.next()).await.unwrap();
+    two.subscribe().unwrap();
+    within(statuses.next()).await.unwrap();
+    one.unsubscribe();
+    assert!(shared.is_subscribed(), "the second set still holds it");
+    pubnub
+        .publish()
+        .channel("shared-member")
+        .message(&1)
+        .await
+        .unwrap();
+    assert_eq!(within(stream.next()).await.unwrap().message, json!(1));
+    two.unsubscribe();
+    assert!(!shared.is_subscribed());
+    shared.subscribe().unwrap();
+    two.subscribe().unwrap();
+    two.unsubscribe();
+    assert!(shared.is_subscribed(), "its own subscribe still holds it");
+    pubnub.close().await;
+}
+
+#[tokio::test]
+async fn metadata_entities_have_no_presence_channel() {
+    let server = server().await;
+    let pubnub = client(&server);
+    let options = SubscriptionOptions::new().with_presence();
+    let user = pubnub.user_metadata("u-1").subscription(options.clone());
+    assert_eq!(user.names().channels.iter().collect::<Vec<_>>(), ["u-1"]);
+    let channel = pubnub.channel_metadata("c-1").subscription(options.clone());
+    assert_eq!(channel.names().channels.iter().collect::<Vec<_>>(), ["c-1"]);
+    let group = pubnub.channel_group("g-1").subscription(options);
+    assert_eq!(
+        group.names().groups.iter().collect::<Vec<_>>(),
+        ["g-1", "g-1-pnpres"]
+    );
+}

@@ -108,7 +108,7 @@ impl SubscribeEffects {
     /// subscription, in response order; client-level listeners see every update once.
     fn emit_messages(&self, messages: &Messages, cursor: Cursor) {
         let threshold = self.core.config().request_message_count_threshold() as usize;
-        if threshold > 0 && messages.len() >= threshold {
+        if messages.len() >= threshold {
             let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
             let status = Status::new(
                 StatusCategory::RequestMessageCountExceeded,
@@ -117,39 +117,34 @@ impl SubscribeEffects {
             drop(registry);
             self.emit_status(&status);
         }
-        // Collect targets under the lock, deliver without it: callbacks may (un)subscribe.
-        let targets: Vec<Vec<Arc<Listeners>>> = {
-            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-            messages
-                .iter()
-                .map(|m| {
-                    registry
-                        .routes(&m.subscription)
-                        .iter()
-                        .map(|(_, l)| l.clone())
-                        .collect()
-                })
-                .collect()
-        };
         // A subscription that covers a message twice (its channel and a group holding it)
         // receives it once: remember (subscription, channel, timetoken) within this response.
+        // Client-level listeners use the key 0, which no `Arc` address can be.
         let mut delivered: HashSet<(usize, &str, u64)> = HashSet::new();
-        for (message, targets) in messages.iter().zip(targets) {
+        for message in messages.iter() {
+            let (channel, timetoken) = (message.channel.as_str(), message.published.timetoken);
             let update = match Update::from_envelope(message) {
                 Ok(update) => update,
                 Err(e) => {
-                    tracing::warn!(channel = %message.channel, "skipped an undecodable event: {e}");
+                    tracing::warn!(channel, "skipped an undecodable event: {e}");
                     continue;
                 }
             };
-            self.listeners.update(&update);
+            if delivered.insert((0, channel, timetoken)) {
+                self.listeners.update(&update);
+            }
+            // Targets are looked up for each message, under the lock, and delivered to without
+            // it: a callback may unsubscribe a subscription, which then receives nothing more.
+            let targets: Vec<Arc<Listeners>> = {
+                let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
+                registry
+                    .routes(&message.subscription)
+                    .iter()
+                    .map(|(_, l)| l.clone())
+                    .collect()
+            };
             for listeners in targets {
-                let key = (
-                    Arc::as_ptr(&listeners) as usize,
-                    message.channel.as_str(),
-                    message.published.timetoken,
-                );
-                if delivered.insert(key) {
+                if delivered.insert((Arc::as_ptr(&listeners) as usize, channel, timetoken)) {
                     listeners.deliver(&update);
                 }
             }

@@ -18,6 +18,9 @@ use crate::subscribe::machine::{Event, SubscribeMachine};
 /// One subscribed subscription (or subscription set); its listeners live in `routes`.
 struct Entry {
     names: Input,
+    /// How many holders keep it subscribed: its own `subscribe()` and each subscribed set
+    /// it is a member of.
+    owners: usize,
 }
 
 /// Every subscribed subscription, the reference counts of their names, and the routes from a
@@ -58,10 +61,29 @@ impl Registry {
                 .or_default()
                 .push((id, listeners.clone()));
         }
-        self.entries.insert(id, Entry { names });
+        self.entries.insert(id, Entry { names, owners: 1 });
     }
 
-    /// Unsubscribes `id`; true when it was subscribed.
+    /// Adds one holder of `id`, subscribing it with `names` if it was not subscribed.
+    pub(crate) fn acquire(&mut self, id: u64, names: Input, listeners: Arc<Listeners>) {
+        match self.entries.get_mut(&id) {
+            Some(entry) => entry.owners += 1,
+            None => self.insert(id, names, listeners),
+        }
+    }
+
+    /// Removes one holder of `id`, unsubscribing it when none is left.
+    pub(crate) fn release(&mut self, id: u64) {
+        match self.entries.get_mut(&id) {
+            Some(entry) if entry.owners > 1 => entry.owners -= 1,
+            Some(_) => {
+                self.remove(id);
+            }
+            None => {}
+        }
+    }
+
+    /// Unsubscribes `id` whatever holds it; true when it was subscribed.
     pub(crate) fn remove(&mut self, id: u64) -> bool {
         let Some(entry) = self.entries.remove(&id) else {
             return false;
@@ -257,6 +279,20 @@ mod tests {
         r.remove(1);
         assert_eq!(r.size(), (0, 0));
         assert!(r.routes.is_empty(), "no route left behind");
+    }
+
+    #[test]
+    fn an_entry_held_twice_stays_until_both_release_it() {
+        let mut r = Registry::default();
+        let l = Arc::new(Listeners::default());
+        r.acquire(1, names(&["a"]), l.clone());
+        r.acquire(1, names(&["a"]), l);
+        r.release(1);
+        assert!(r.contains(1));
+        r.release(1);
+        assert!(!r.contains(1));
+        r.release(1);
+        assert_eq!(r.size(), (0, 0));
     }
 
     #[test]

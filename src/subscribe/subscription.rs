@@ -20,6 +20,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::{Add, Sub};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::engine::{Input, PRESENCE_SUFFIX};
@@ -85,6 +86,8 @@ impl SubscriptionOptions {
 enum Kind {
     Channel,
     Group,
+    /// App Context events of a channel or user: a channel without presence.
+    Metadata,
 }
 
 macro_rules! entity {
@@ -102,7 +105,9 @@ macro_rules! entity {
                 &self.name
             }
 
-            /// A subscription to this entity (not yet subscribed).
+            /// A subscription to this entity (not yet subscribed). Keep it: dropping its last
+            /// handle unsubscribes it.
+            #[must_use = "a subscription is unsubscribed when dropped"]
             pub fn subscription(&self, options: SubscriptionOptions) -> Subscription {
                 Subscription::new(&self.client, $kind, &self.name, options)
             }
@@ -126,9 +131,9 @@ entity! {
     /// A channel group.
     ChannelGroup, Kind::Group, channel_group, "channel group name";
     /// A channel's App Context metadata: its events arrive on the channel named by its id.
-    ChannelMetadata, Kind::Channel, channel_metadata, "channel id";
+    ChannelMetadata, Kind::Metadata, channel_metadata, "channel id";
     /// A user's App Context metadata: its events arrive on the channel named by the user id.
-    UserMetadata, Kind::Channel, user_metadata, "user id";
+    UserMetadata, Kind::Metadata, user_metadata, "user id";
 }
 
 /// What subscriptions and sets share: an id in the registry, listeners, and how to subscribe.
@@ -273,6 +278,8 @@ struct SubscriptionInner {
     handle: Handle,
     names: Input,
     timetoken: Option<u64>,
+    /// Subscribed by its own `subscribe()` (sets that hold it count separately).
+    direct: AtomicBool,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -288,11 +295,12 @@ impl Subscription {
     fn new(client: &PubNub, kind: Kind, name: &str, options: SubscriptionOptions) -> Subscription {
         let mut names = BTreeSet::new();
         names.insert(name.to_string());
-        if options.presence {
+        // Presence exists for channels and groups only (ENGINE.md §4).
+        if options.presence && kind != Kind::Metadata {
             names.insert(format!("{name}{PRESENCE_SUFFIX}"));
         }
         let names = match kind {
-            Kind::Channel => Input {
+            Kind::Channel | Kind::Metadata => Input {
                 channels: names,
                 groups: BTreeSet::new(),
             },
@@ -306,6 +314,7 @@ impl Subscription {
                 handle: Handle::new(client, &options),
                 names,
                 timetoken: options.timetoken,
+                direct: AtomicBool::new(false),
             }),
         }
     }
@@ -336,17 +345,27 @@ impl Subscription {
             validate_timetoken(tt)?;
         }
         let h = self.handle();
+        let manager = h.client.subscriber().start()?;
+        let was_direct = self.inner.direct.swap(true, Ordering::AcqRel);
         let (names, listeners) = (self.inner.names.clone(), h.listeners.clone());
-        h.client.subscriber().start()?.change(timetoken, |r| {
-            r.insert(h.id, names, listeners);
+        manager.change(timetoken, |r| {
+            // Held already, unless `unsubscribe_all` cleared everything since.
+            if !was_direct || !r.contains(h.id) {
+                r.acquire(h.id, names, listeners);
+            }
         });
         Ok(())
     }
 
-    /// Unsubscribes. Names other subscriptions still hold stay in the loop, with no leave sent.
+    /// Unsubscribes. Names other subscriptions (or subscribed sets holding this one) still
+    /// hold stay in the loop, with no leave sent.
     pub fn unsubscribe(&self) {
         let h = self.handle();
-        unsubscribe_ids(&h.client, &[h.id]);
+        if self.inner.direct.swap(false, Ordering::AcqRel) {
+            if let Some(manager) = h.client.subscriber().manager() {
+                manager.change(None, |r| r.release(h.id));
+            }
+        }
     }
 
     /// True while subscribed.
@@ -361,7 +380,8 @@ impl Subscription {
 
 listener_api!(Subscription);
 
-fn unsubscribe_ids(client: &PubNub, ids: &[u64]) {
+/// Unsubscribes `ids` for good, whatever holds them (their last handle is gone).
+fn remove_ids(client: &PubNub, ids: &[u64]) {
     let Some(manager) = client.subscriber().manager() else {
         return;
     };
@@ -377,7 +397,8 @@ fn unsubscribe_ids(client: &PubNub, ids: &[u64]) {
 
 impl Drop for SubscriptionInner {
     fn drop(&mut self) {
-        unsubscribe_ids(&self.handle.client, &[self.handle.id]);
+        // No set holds this subscription (a set keeps its members alive), so nothing else can.
+        remove_ids(&self.handle.client, &[self.handle.id]);
     }
 }
 
@@ -392,6 +413,8 @@ pub struct SubscriptionSet {
 struct SetInner {
     handle: Handle,
     members: Mutex<Vec<Subscription>>,
+    /// Subscribed: the set holds each of its members once.
+    subscribed: AtomicBool,
 }
 
 impl std::fmt::Debug for SubscriptionSet {
@@ -413,6 +436,7 @@ impl PubNub {
             inner: Arc::new(SetInner {
                 handle: Handle::new(self, &SubscriptionOptions::default()),
                 members: Mutex::new(subscriptions.into_iter().collect()),
+                subscribed: AtomicBool::new(false),
             }),
         }
     }
@@ -441,19 +465,29 @@ impl SubscriptionSet {
 
     /// Adds a subscription; it is subscribed at once when the set is.
     pub fn add(&self, subscription: Subscription) -> Result<(), Error> {
-        let subscribed = self.is_subscribed();
+        let subscribed = self.inner.subscribed.load(Ordering::Acquire);
+        if subscribed {
+            validate_names(subscription.names())?;
+        }
         self.inner
             .members
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(subscription);
+            .push(subscription.clone());
         if subscribed {
-            self.subscribe_from(None)?;
+            let h = self.handle();
+            let (names, listeners) = (self.names(), h.listeners.clone());
+            let sh = subscription.handle();
+            h.client.subscriber().start()?.change(None, |r| {
+                r.acquire(sh.id, subscription.names().clone(), sh.listeners.clone());
+                r.insert(h.id, names, listeners);
+            });
         }
         Ok(())
     }
 
-    /// Removes a subscription (and unsubscribes it, when the set is subscribed).
+    /// Removes a subscription (the set stops holding it; it stays subscribed if it was
+    /// subscribed on its own or by another set).
     pub fn remove(&self, subscription: &Subscription) {
         let removed: Vec<Subscription> = {
             let mut members = self.inner.members.lock().unwrap_or_else(|e| e.into_inner());
@@ -463,20 +497,23 @@ impl SubscriptionSet {
             *members = kept;
             gone
         };
-        if removed.is_empty() || !self.is_subscribed() {
+        if removed.is_empty() || !self.inner.subscribed.load(Ordering::Acquire) {
             return;
         }
         let h = self.handle();
-        let names = self.names();
-        let listeners = h.listeners.clone();
+        let (names, listeners) = (self.names(), h.listeners.clone());
         let Some(manager) = h.client.subscriber().manager() else {
             return;
         };
         manager.change(None, |r| {
             for s in &removed {
-                r.remove(s.handle().id);
+                r.release(s.handle().id);
             }
-            r.insert(h.id, names, listeners);
+            if names.is_empty() {
+                r.remove(h.id);
+            } else {
+                r.insert(h.id, names, listeners);
+            }
         });
     }
 
@@ -498,31 +535,60 @@ impl SubscriptionSet {
             validate_timetoken(tt)?;
         }
         let h = self.handle();
+        let manager = h.client.subscriber().start()?;
+        let was_subscribed = self.inner.subscribed.swap(true, Ordering::AcqRel);
         let listeners = h.listeners.clone();
-        h.client.subscriber().start()?.change(timetoken, |r| {
-            for s in &members {
-                let sh = s.handle();
-                r.insert(sh.id, s.names().clone(), sh.listeners.clone());
+        manager.change(timetoken, |r| {
+            // Held already, unless `unsubscribe_all` cleared everything since.
+            if !was_subscribed || !r.contains(h.id) {
+                for s in &members {
+                    let sh = s.handle();
+                    r.acquire(sh.id, s.names().clone(), sh.listeners.clone());
+                }
             }
             r.insert(h.id, names, listeners);
         });
         Ok(())
     }
 
-    /// Unsubscribes every member and the set.
+    /// Unsubscribes the set: it stops holding its members, which stay subscribed if they
+    /// were subscribed on their own or by another set.
     pub fn unsubscribe(&self) {
-        let mut ids: Vec<u64> = self.members().iter().map(|s| s.handle().id).collect();
-        ids.push(self.handle().id);
-        unsubscribe_ids(&self.handle().client, &ids);
+        self.inner.release_all();
     }
 
     /// True while subscribed.
     pub fn is_subscribed(&self) -> bool {
         let h = self.handle();
-        h.client
-            .subscriber()
-            .manager()
-            .is_some_and(|m| m.lock().contains(h.id))
+        self.inner.subscribed.load(Ordering::Acquire)
+            && h.client
+                .subscriber()
+                .manager()
+                .is_some_and(|m| m.lock().contains(h.id))
+    }
+}
+
+impl SetInner {
+    fn release_all(&self) {
+        if !self.subscribed.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let Some(manager) = self.handle.client.subscriber().manager() else {
+            return;
+        };
+        let ids: Vec<u64> = self
+            .members
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|s| s.handle().id)
+            .collect();
+        manager.change(None, |r| {
+            for id in ids {
+                r.release(id);
+            }
+            r.remove(self.handle.id);
+        });
     }
 }
 
@@ -530,15 +596,7 @@ listener_api!(SubscriptionSet);
 
 impl Drop for SetInner {
     fn drop(&mut self) {
-        let mut ids: Vec<u64> = self
-            .members
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|s| s.handle().id)
-            .collect();
-        ids.push(self.handle.id);
-        unsubscribe_ids(&self.handle.client, &ids);
+        self.release_all();
     }
 }
 
