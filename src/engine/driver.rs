@@ -12,12 +12,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::engine::trace::TraceEntry;
+use crate::engine::trace::{TraceEntry, TraceSink};
 use crate::engine::{Lifecycle, Machine};
 
 /// A boxed, sendable future.
@@ -77,7 +77,7 @@ impl<M: Machine> Engine<M> {
     /// cancels `token`, which its effects watch.
     pub(crate) fn spawn(
         effects: Arc<dyn Effects<M>>,
-        trace: broadcast::Sender<TraceEntry>,
+        trace: impl Into<TraceSink>,
         token: CancellationToken,
         tracker: TaskTracker,
     ) -> Engine<M> {
@@ -85,7 +85,7 @@ impl<M: Machine> Engine<M> {
         let driver = Driver::<M> {
             state: M::initial(),
             effects,
-            trace,
+            trace: trace.into(),
             running: HashMap::new(),
             next_id: 0,
             tx: tx.downgrade(),
@@ -112,7 +112,7 @@ impl<M: Machine> Engine<M> {
 struct Driver<M: Machine> {
     state: M::State,
     effects: Arc<dyn Effects<M>>,
-    trace: broadcast::Sender<TraceEntry>,
+    trace: TraceSink,
     running: HashMap<&'static str, (u64, CancellationToken)>,
     next_id: u64,
     // Weak, so that the queue closes when every outside handle is gone.
@@ -178,7 +178,7 @@ impl<M: Machine> Driver<M> {
         let name = M::event_name(&event);
         let Some(transition) = M::transition(&self.state, &event) else {
             tracing::debug!(machine = M::NAME, "{from} --{name}--> (ignored)");
-            let _ = self.trace.send(TraceEntry::Event {
+            self.trace.send(TraceEntry::Event {
                 machine: M::NAME,
                 name,
                 from,
@@ -199,7 +199,7 @@ impl<M: Machine> Driver<M> {
                 names.join(", ")
             );
         }
-        let _ = self.trace.send(TraceEntry::Event {
+        self.trace.send(TraceEntry::Event {
             machine: M::NAME,
             name,
             from,
@@ -212,7 +212,7 @@ impl<M: Machine> Driver<M> {
     }
 
     fn dispatch(&mut self, invocation: M::Invocation) {
-        let _ = self.trace.send(TraceEntry::Invocation {
+        self.trace.send(TraceEntry::Invocation {
             machine: M::NAME,
             name: M::invocation_name(&invocation),
         });

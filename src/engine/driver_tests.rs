@@ -143,7 +143,7 @@ async fn a_late_result_of_a_replaced_effect_is_dropped() {
     let mut driver = Driver::<SubscribeMachine> {
         state: State::Unsubscribed,
         effects,
-        trace,
+        trace: trace.into(),
         running: HashMap::new(),
         next_id: 0,
         tx: tx.downgrade(),

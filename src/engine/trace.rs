@@ -5,6 +5,9 @@
 //! state diagram.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::broadcast;
 
 use crate::diagram::Edge;
 
@@ -77,5 +80,69 @@ impl fmt::Display for TraceEntry {
             } => write!(f, "{from} --{name}--> (ignored)"),
             TraceEntry::Invocation { name, .. } => write!(f, "  {name}"),
         }
+    }
+}
+
+/// Where the engines of one client send their trace: a broadcast channel created when the
+/// first [`TraceStream`](crate::TraceStream) subscribes. A broadcast channel allocates its whole
+/// buffer up front (4096 entries are ~400 KiB), so an engine nobody traces must not own one:
+/// before this was lazy, it was 90 % of a subscribed client's memory. Untraced, sending is a
+/// load of the empty cell.
+#[derive(Debug, Clone)]
+pub(crate) struct TraceSink {
+    tx: Arc<OnceLock<broadcast::Sender<TraceEntry>>>,
+    capacity: usize,
+}
+
+impl TraceSink {
+    /// A sink whose channel, once created, buffers `capacity` entries per lagging receiver.
+    pub(crate) fn lazy(capacity: usize) -> TraceSink {
+        TraceSink {
+            tx: Arc::new(OnceLock::new()),
+            capacity,
+        }
+    }
+
+    /// A receiver of every entry sent from now on, creating the channel on first use.
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<TraceEntry> {
+        self.tx
+            .get_or_init(|| broadcast::channel(self.capacity).0)
+            .subscribe()
+    }
+
+    /// Sends `entry` to the receivers, if any channel exists.
+    pub(crate) fn send(&self, entry: TraceEntry) {
+        if let Some(tx) = self.tx.get() {
+            let _ = tx.send(entry);
+        }
+    }
+}
+
+impl From<broadcast::Sender<TraceEntry>> for TraceSink {
+    fn from(tx: broadcast::Sender<TraceEntry>) -> TraceSink {
+        TraceSink {
+            tx: Arc::new(OnceLock::from(tx)),
+            capacity: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_channel_exists_only_once_someone_subscribes() {
+        let sink = TraceSink::lazy(8);
+        let entry = TraceEntry::Invocation {
+            machine: "subscribe",
+            name: "EMIT_STATUS",
+        };
+        sink.send(entry.clone());
+        assert!(sink.tx.get().is_none());
+        let mut rx = sink.clone().subscribe();
+        sink.send(entry.clone());
+        assert_eq!(rx.try_recv().unwrap(), entry);
+        assert!(rx.try_recv().is_err());
     }
 }

@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::client::Core;
 use crate::engine::driver::Engine;
+use crate::engine::trace::TraceSink;
 use crate::engine::{Input, TraceEntry};
 use crate::error::{Error, ErrorKind};
 use crate::presence::effects::PresenceEffects;
@@ -152,7 +153,7 @@ pub(crate) struct Subscriber {
     manager: OnceLock<Manager>,
     registry: Arc<Mutex<Registry>>,
     listeners: Arc<ClientListeners>,
-    trace: broadcast::Sender<TraceEntry>,
+    trace: TraceSink,
     tracker: TaskTracker,
     token: CancellationToken,
     next_id: AtomicU64,
@@ -168,7 +169,7 @@ impl Subscriber {
             manager: OnceLock::new(),
             registry: Arc::default(),
             listeners: Arc::default(),
-            trace: broadcast::channel(TRACE_CAPACITY).0,
+            trace: TraceSink::lazy(TRACE_CAPACITY),
             tracker: TaskTracker::new(),
             token: CancellationToken::new(),
             next_id: AtomicU64::new(1),
@@ -233,11 +234,12 @@ impl Subscriber {
         let presence = (self.core.config().heartbeat_interval() > 0).then(|| {
             let token = self.token.child_token();
             Engine::spawn(
-                Arc::new(PresenceEffects {
-                    core: self.core.clone(),
-                    jitter: seed_jitter(),
-                    token: token.clone(),
-                }),
+                Arc::new(PresenceEffects::new(
+                    self.core.clone(),
+                    Jitter::from_entropy(),
+                    token.clone(),
+                    &self.tracker,
+                )),
                 self.trace.clone(),
                 token,
                 self.tracker.clone(),
