@@ -1,22 +1,162 @@
-//! pubnub-engine: a PubNub SDK whose subscribe and presence loops are explicit, inspectable
-//! state machines.
+//! A [PubNub](https://www.pubnub.com) client whose subscribe and presence loops are explicit,
+//! inspectable state machines, with `pubnub-local`, a PubNub-compatible server for offline
+//! development and tests, in the same workspace.
 //!
-//! Start with [`PubNub`]: every request is a builder you `.await`, every failure an [`Error`]
-//! with a [`kind`](Error::kind).
+//! Start with [`PubNub`]: it publishes ([`publish`](PubNub::publish), [`fire`](PubNub::fire),
+//! [`signal`](PubNub::signal)), subscribes to entities ([`channel`](PubNub::channel),
+//! [`channel_group`](PubNub::channel_group), …) and answers presence questions
+//! ([`here_now`](PubNub::here_now), [`set_state`](PubNub::set_state), …). Every request is a
+//! builder you `.await`; every failure is an [`Error`] with a [`kind`](Error::kind).
+//!
+//! # Quickstart
+//!
+//! `cargo run --example quickstart` runs the SDK end to end against an embedded `pubnub-local`,
+//! with no account and no network. Against the real network, with your keys:
 //!
 //! ```no_run
-//! use pubnub_engine::PubNub;
+//! use futures_util::StreamExt;
+//! use pubnub_engine::{Listener, PubNub, SubscriptionOptions};
+//! use serde_json::json;
 //!
-//! # async fn run() -> Result<(), pubnub_engine::Error> {
-//! let pubnub = PubNub::builder("sub-c-…", "user-1")
-//!     .publish_key("pub-c-…")
+//! #[tokio::main]
+//! async fn main() -> Result<(), pubnub_engine::Error> {
+//!     let pubnub = PubNub::builder("sub-c-…", "user-1")
+//!         .publish_key("pub-c-…")
+//!         .heartbeat_interval(60) // be present, and see who else is
+//!         .build_client()?;
+//!     pubnub.add_listener(Listener::new().on_status(|s| println!("status {:?}", s.category)));
+//!
+//!     let chat = pubnub
+//!         .channel("chat")
+//!         .subscription(SubscriptionOptions::new().with_presence());
+//!     chat.on_message(|m| println!("{}: {}", m.publisher.unwrap_or_default(), m.message));
+//!     chat.on_presence(|p| println!("{:?} {}", p.event, p.uuid.unwrap_or_default()));
+//!     let mut statuses = pubnub.status_stream();
+//!     chat.subscribe()?;
+//!     statuses.next().await; // Connected: from now on, nothing published is missed
+//!
+//!     pubnub
+//!         .publish()
+//!         .channel("chat")
+//!         .message(&json!({"text": "hello"}))
+//!         .meta(&json!({"lang": "en"}))
+//!         .await?;
+//!     pubnub.signal().channel("chat").message(&"typing").await?;
+//!
+//!     chat.unsubscribe(); // sends the leave
+//!     pubnub.close().await; // ends every task of the client
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
+//! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
+//! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
+//! `pubnub.subscribe().channels([..]).execute()` builder is there too ([`SubscribeBuilder`]).
+//! The `examples/` directory has runnable examples of each of these, of channel groups,
+//! wildcards, filters, presence state, serial publishing, fault recovery and a terminal chat.
+//!
+//! # Architecture
+//!
+//! Three layers, each testable on its own.
+//!
+//! 1. **Machines.** [`subscribe::machine`] (the long-poll loop) and [`presence::machine`]
+//!    (heartbeats and leave) are pure functions `transition(&State, &Event) ->
+//!    Option<Transition>`. A transition is the new state plus a list of *invocations*: values
+//!    that ask for an effect (a handshake, a long-poll, a status, a back-off sleep) without doing
+//!    it. The list is always the old state's exit invocations, then the transition's own, then
+//!    the new state's entry invocations. Machines do no I/O, read no clock and take no lock, so
+//!    their tests are tables of `(state, event, expected state, expected invocations)`.
+//! 2. **The driver.** One task per machine takes events from a queue, calls `transition`, and
+//!    dispatches *every* invocation it returned before taking the next event: the **drain rule**,
+//!    which makes the order of effects a function of the order of events. Long-running effects
+//!    (requests, back-off sleeps, the heartbeat wait) run in tasks of their own, each with its own
+//!    cancellation; a result that arrives after its effect was cancelled is dropped, never fed
+//!    back. The driver knows no PubNub endpoint and makes no decision of its own.
+//! 3. **Effects and transport.** What each invocation does (`subscribe::effects`,
+//!    `presence::effects`): build a [`Request`], send it through the [`Transport`], turn the
+//!    answer into the next event. Retry delays and error classification are the pure
+//!    [`RetryPolicy::delay`] and [`retry::is_transient`].
+//!
+//! Between the user and the subscribe machine, the subscription manager turns subscriptions
+//! into the machine's input: the union of every subscribed name, reference counted, so two
+//! subscriptions of one channel share it and the leave is sent only when the last one goes.
+//!
+//! The state diagrams are generated from the transition functions, so they cannot drift from
+//! the code: the subscribe engine
+//! ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.svg),
+//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.md),
+//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.dot))
+//! and the presence engine
+//! ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.svg),
+//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.md),
+//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.dot)).
+//!
+//! ![subscribe engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/subscribe.svg)
+//!
+//! A running client shows what its engines do: [`PubNub::trace`] streams every event
+//! (`Receiving --RECEIVE_FAILURE--> ReceiveReconnecting`) and invocation in dispatch order,
+//! [`PubNub::subscribe_state`] tells the current state, and
+//! [`diagram::render_trace`] draws a recorded trace onto the diagram, which turns an incident
+//! into a picture (`cargo run --example reconnect` does it). With `RUST_LOG=pubnub_engine=debug`
+//! every transition is logged as one line.
+//!
+//! # Testing your app against `pubnub-local`
+//!
+//! `pubnub-local` speaks PubNub's wire protocol, keeps everything in memory and breaks on
+//! purpose. Add it as a dev-dependency, start it in-process on a free loopback port, and point
+//! the client's origin at it:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use futures_util::StreamExt;
+//! use pubnub_engine::{PubNub, RetryConfig, RetryPolicy, StatusCategory, SubscriptionOptions};
+//! use pubnub_local::{Endpoint, Fault, Server};
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # tokio::time::timeout(Duration::from_secs(30), async {
+//! let server = Server::builder().start().await?; // 127.0.0.1, a free port
+//! let pubnub = PubNub::builder("any-sub-key", "tester")
+//!     .publish_key("any-pub-key")
+//!     .origin(server.url()) // http://127.0.0.1:PORT
+//!     // Retry fast: tests should not wait for the default back-off.
+//!     .retry(RetryConfig::new(RetryPolicy::Linear {
+//!         delay: Duration::from_millis(10),
+//!         max_retries: 5,
+//!     }))
 //!     .build_client()?;
-//! pubnub.publish().channel("chat").message(&"hello").await?;
-//! let present = pubnub.here_now().channels(["chat"]).await?;
-//! println!("{} here", present.total_occupancy);
-//! # Ok(())
+//! let orders = pubnub.channel("orders").subscription(SubscriptionOptions::new());
+//! let mut messages = orders.message_stream();
+//! let mut statuses = pubnub.status_stream();
+//! orders.subscribe()?;
+//! assert_eq!(statuses.next().await.unwrap().category, StatusCategory::Connected);
+//!
+//! // The next subscribe request answers HTTP 500: the app sees the outage and the recovery,
+//! // and loses nothing.
+//! server.faults().inject(Fault::status(500).on(Endpoint::Subscribe));
+//! pubnub.publish().channel("orders").message(&1).await?;
+//! assert_eq!(messages.next().await.unwrap().message, 1);
+//! let status = statuses.next().await.unwrap();
+//! assert_eq!(status.category, StatusCategory::UnexpectedDisconnect);
+//! pubnub.publish().channel("orders").message(&2).await?;
+//! assert_eq!(statuses.next().await.unwrap().category, StatusCategory::Reconnected);
+//! assert_eq!(messages.next().await.unwrap().message, 2);
+//! pubnub.close().await;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).await?
 //! # }
 //! ```
+//!
+//! Besides HTTP statuses, faults can delay, hang, reset or truncate requests, store a message
+//! and then fail the publish (to test duplicates), drop every open long-poll
+//! (`faults().drop_long_polls()`), or take the whole listener away and back
+//! (`stop_listener()` / `restart_listener()`). `server.requests()` (with
+//! `record_requests(true)`) shows what the SDK sent. For tests without sockets, implement
+//! [`Transport`] (one method) and set it with [`ConfigBuilder::transport`]: every request then
+//! goes through your code, to a script, a recorder, or `pubnub-local`'s in-memory router
+//! (`Server::builder().build_in_memory()`), which also runs on a paused tokio clock.
 #![warn(missing_docs)]
 
 pub mod channel_groups;
@@ -27,6 +167,7 @@ pub mod engine;
 pub mod error;
 pub mod presence;
 pub mod publish;
+pub mod reliable;
 pub mod retry;
 pub mod status;
 pub mod subscribe;
@@ -38,7 +179,7 @@ pub use channel_groups::{
     AddChannelToChannelGroup, ListChannelGroups, ListChannelsInChannelGroup,
     RemoveChannelFromChannelGroup, RemoveChannelGroup,
 };
-pub use client::{PubNub, RequestFuture};
+pub use client::{PubNub, RequestFuture, WeakPubNub};
 pub use config::{Config, ConfigBuilder};
 pub use engine::{Cursor, Input, TraceEntry};
 pub use error::{Error, ErrorKind, Reason};
@@ -47,6 +188,7 @@ pub use presence::rest::{
     SetState, SetStateResult, WhereNow, WhereNowResult,
 };
 pub use publish::{Fire, Publish, PublishResult, SendSignal};
+pub use reliable::{ReliablePublisher, ReliablePublisherOptions, ReliablePublisherStats};
 pub use retry::{Endpoint, Jitter, RetryConfig, RetryPolicy};
 pub use status::{Status, StatusCategory};
 pub use subscribe::events::{

@@ -112,8 +112,32 @@ impl PubNub {
         &self.inner.subscriber
     }
 
+    /// A handle that does not keep the client alive: give it to listener callbacks that need
+    /// the client, so that a callback never keeps its own client from shutting down.
+    ///
+    /// ```no_run
+    /// # fn demo(pubnub: pubnub_engine::PubNub) {
+    /// use pubnub_engine::Listener;
+    /// let weak = pubnub.downgrade();
+    /// pubnub.add_listener(Listener::new().on_message(move |m| {
+    ///     if let Some(pubnub) = weak.upgrade() {
+    ///         // e.g. acknowledge: pubnub.signal().channel(&m.channel)…
+    ///         let _ = (pubnub, m);
+    ///     }
+    /// }));
+    /// # }
+    /// ```
+    pub fn downgrade(&self) -> WeakPubNub {
+        WeakPubNub {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     /// Adds a client-level listener: every status, and every update of every subscription
     /// (legacy subscriptions deliver only here). Returns an id for [`PubNub::remove_listener`].
+    ///
+    /// A callback that captures a [`PubNub`] keeps the client alive until [`PubNub::close`];
+    /// capture a [`WeakPubNub`] from [`PubNub::downgrade`] instead.
     pub fn add_listener(&self, listener: Listener) -> ListenerId {
         self.subscriber().add_listener(listener)
     }
@@ -129,8 +153,8 @@ impl PubNub {
     }
 
     /// The engines' trace from now on: every event (`from --EVENT--> to`) and invocation, in
-    /// dispatch order. Draw one onto the state diagram with
-    /// [`Diagram::highlight`](crate::diagram::Diagram::highlight).
+    /// dispatch order. Draw a recorded trace onto the state diagram with
+    /// [`diagram::render_trace`](crate::diagram::render_trace); `examples/reconnect.rs` does.
     pub fn trace(&self) -> TraceStream {
         self.subscriber().trace()
     }
@@ -215,6 +239,27 @@ impl PubNub {
     #[doc(hidden)]
     pub fn registry_size(&self) -> (usize, usize) {
         self.subscriber().registry_size()
+    }
+}
+
+/// A handle to a client that does not keep it alive; see [`PubNub::downgrade`].
+#[derive(Clone)]
+pub struct WeakPubNub {
+    inner: std::sync::Weak<Inner>,
+}
+
+impl WeakPubNub {
+    /// The client, if any strong handle to it is still alive.
+    pub fn upgrade(&self) -> Option<PubNub> {
+        self.inner.upgrade().map(|inner| PubNub { inner })
+    }
+}
+
+impl fmt::Debug for WeakPubNub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakPubNub")
+            .field("alive", &(self.inner.strong_count() > 0))
+            .finish()
     }
 }
 

@@ -84,6 +84,14 @@ impl Listeners {
         }
     }
 
+    /// Drops every callback and stream sender: streams end, and closures holding client or
+    /// subscription handles let go of them (breaking any cycle through this list).
+    pub(crate) fn clear(&self) {
+        let mut list = self.lock();
+        list.callbacks.clear();
+        list.sinks.clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ListenerList> {
         // A panicking user callback must not wedge delivery for everyone else.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
@@ -114,8 +122,21 @@ impl Listeners {
             list.callbacks.clone()
         };
         for callback in callbacks {
-            callback(update);
+            guarded(|| callback(update));
         }
+    }
+}
+
+/// Runs a user callback; a panic in it is logged and contained, so it cannot kill the engine
+/// task that delivers to every other listener.
+pub(crate) fn guarded(callback: impl FnOnce()) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)) {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string());
+        tracing::error!("a listener callback panicked: {what}");
     }
 }
 
@@ -214,14 +235,14 @@ impl<T: FromUpdate> Stream for UpdateStream<T> {
 /// ```
 #[derive(Default, Clone)]
 pub struct Listener {
-    pub(crate) status: Option<StatusCallback>,
+    pub(crate) status: Vec<StatusCallback>,
     pub(crate) update: Vec<Callback>,
 }
 
 impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listener")
-            .field("status", &self.status.is_some())
+            .field("status", &self.status.len())
             .field("callbacks", &self.update.len())
             .finish()
     }
@@ -262,7 +283,7 @@ impl Listener {
 
     /// Calls `f` with every status.
     pub fn on_status(mut self, f: impl Fn(&Status) + Send + Sync + 'static) -> Self {
-        self.status = Some(Arc::new(f));
+        self.status.push(Arc::new(f));
         self
     }
 

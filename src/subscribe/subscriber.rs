@@ -2,7 +2,7 @@
 //! listeners, the trace, and the tasks they run. Started on first use, inside a tokio runtime.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -20,7 +20,7 @@ use crate::status::Status;
 use crate::subscribe::effects::SubscribeEffects;
 use crate::subscribe::events::Update;
 use crate::subscribe::legacy::Legacy;
-use crate::subscribe::listeners::Listener;
+use crate::subscribe::listeners::{guarded, Listener, Listeners};
 use crate::subscribe::manager::{DirectLeave, Manager, Registry};
 
 /// How many trace entries a slow trace consumer may lag behind before it misses some.
@@ -60,10 +60,22 @@ impl ClientListeners {
             }
         }
         for listener in self.listeners() {
-            if let Some(f) = &listener.status {
-                f(status);
+            for f in &listener.status {
+                guarded(|| f(status));
             }
         }
+    }
+
+    /// Drops every listener and status stream sender.
+    fn clear(&self) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.status_sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     pub(crate) fn update(&self, update: &Update) {
@@ -76,7 +88,7 @@ impl ClientListeners {
         };
         for listener in listeners {
             for f in &listener.update {
-                f(update);
+                guarded(|| f(update));
             }
         }
     }
@@ -115,6 +127,7 @@ impl futures_util::Stream for StatusStream {
 pub struct TraceStream {
     rx: broadcast::Receiver<TraceEntry>,
     missed: u64,
+    ended: CancellationToken,
 }
 
 impl TraceStream {
@@ -123,10 +136,15 @@ impl TraceStream {
         self.missed
     }
 
-    /// The next entry, or `None` once the client is gone.
+    /// The next entry, or `None` once the client is closed or gone.
     pub async fn next_entry(&mut self) -> Option<TraceEntry> {
         loop {
-            match self.rx.recv().await {
+            let received = tokio::select! {
+                biased;
+                received = self.rx.recv() => received,
+                _ = self.ended.cancelled() => return None,
+            };
+            match received {
                 Ok(entry) => return Some(entry),
                 Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
                 Err(broadcast::error::RecvError::Closed) => return None,
@@ -160,6 +178,10 @@ pub(crate) struct Subscriber {
     next_listener: AtomicU64,
     closed: AtomicBool,
     legacy: Legacy,
+    /// Every subscription's listeners, so `close()` can end their streams.
+    all_listeners: Mutex<Vec<Weak<Listeners>>>,
+    /// Cancelled when the client is closed or dropped: trace streams end.
+    ended: CancellationToken,
 }
 
 impl Subscriber {
@@ -176,7 +198,18 @@ impl Subscriber {
             next_listener: AtomicU64::new(1),
             closed: AtomicBool::new(false),
             legacy: Legacy::default(),
+            all_listeners: Mutex::default(),
+            ended: CancellationToken::new(),
         }
+    }
+
+    /// Listeners for a new subscription, remembered (weakly) so that `close()` can clear them.
+    pub(crate) fn new_listeners(&self, dedupe: Option<usize>) -> Arc<Listeners> {
+        let listeners = Arc::new(Listeners::deduplicating(dedupe));
+        let mut all = self.all_listeners.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|weak| weak.strong_count() > 0);
+        all.push(Arc::downgrade(&listeners));
+        listeners
     }
 
     pub(crate) fn legacy(&self) -> &Legacy {
@@ -249,17 +282,20 @@ impl Subscriber {
             .then(|| {
                 let core = self.core.clone();
                 let tracker = self.tracker.clone();
+                // The runtime the engines run on: the last handle may be dropped outside it.
+                let runtime = tokio::runtime::Handle::current();
                 Box::new(move |input: Input| {
                     let core = core.clone();
                     // Spawned on the tracker, not tied to the token: a leave queued as the
                     // client goes away must still be sent. Bounded by the request timeout.
-                    if tokio::runtime::Handle::try_current().is_ok() {
-                        tracker.spawn(async move {
+                    tracker.spawn_on(
+                        async move {
                             if let Err(e) = rest::send_leave(&core, &input).await {
                                 tracing::warn!(%input, "leave failed: {e}");
                             }
-                        });
-                    }
+                        },
+                        &runtime,
+                    );
                 }) as DirectLeave
             });
         Manager::new(self.registry.clone(), subscribe, presence, direct_leave)
@@ -304,6 +340,7 @@ impl Subscriber {
         TraceStream {
             rx: self.trace.subscribe(),
             missed: 0,
+            ended: self.ended.clone(),
         }
     }
 
@@ -337,6 +374,14 @@ impl Subscriber {
         self.token.cancel();
         self.tracker.close();
         self.tracker.wait().await;
+        // Every stream ends, and callbacks let go of what they captured.
+        let all =
+            std::mem::take(&mut *self.all_listeners.lock().unwrap_or_else(|e| e.into_inner()));
+        for listeners in all.iter().filter_map(Weak::upgrade) {
+            listeners.clear();
+        }
+        self.listeners.clear();
+        self.ended.cancel();
     }
 
     /// On drop of the last client handle: unsubscribe (queuing the leave); the engines then end
@@ -344,5 +389,6 @@ impl Subscriber {
     pub(crate) fn shutdown_on_drop(&self) {
         self.unsubscribe_all();
         self.tracker.close();
+        self.ended.cancel();
     }
 }

@@ -149,7 +149,7 @@ impl Handle {
         Handle {
             id: client.subscriber().next_id(),
             client: client.clone(),
-            listeners: Arc::new(Listeners::deduplicating(options.deduplicate)),
+            listeners: client.subscriber().new_listeners(options.deduplicate),
             stream_capacity: options.stream_capacity.unwrap_or(DEFAULT_STREAM_CAPACITY),
         }
     }
