@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::retry::RetryConfig;
+use crate::retry::{Jitter, RetryConfig};
 use crate::transport::Transport;
 use crate::validate;
 
@@ -49,6 +49,7 @@ pub struct Config {
     suppress_leave_events: bool,
     filter_expression: Option<String>,
     retry: RetryConfig,
+    jitter: Option<Jitter>,
     subscribe_request_timeout: Duration,
     non_subscribe_request_timeout: Duration,
     request_message_count_threshold: u32,
@@ -72,6 +73,7 @@ impl Config {
             suppress_leave_events: false,
             filter_expression: None,
             retry: RetryConfig::default(),
+            jitter: None,
             subscribe_request_timeout: Duration::from_secs(310),
             non_subscribe_request_timeout: Duration::from_secs(10),
             request_message_count_threshold: 100,
@@ -137,6 +139,11 @@ impl Config {
     /// The retry policy: automatic for subscribe and heartbeat, opt-in for other requests.
     pub fn retry(&self) -> &RetryConfig {
         &self.retry
+    }
+
+    /// The source of retry jitter, if one was set (otherwise each client seeds its own).
+    pub fn retry_jitter(&self) -> Option<&Jitter> {
+        self.jitter.as_ref()
     }
 
     /// How long a subscribe long-poll may take.
@@ -207,6 +214,7 @@ pub struct ConfigBuilder {
     suppress_leave_events: bool,
     filter_expression: Option<String>,
     retry: RetryConfig,
+    jitter: Option<Jitter>,
     subscribe_request_timeout: Duration,
     non_subscribe_request_timeout: Duration,
     request_message_count_threshold: u32,
@@ -282,6 +290,14 @@ impl ConfigBuilder {
     /// `.retry(true)`.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
+        self
+    }
+
+    /// The source of the [0, 1 s) jitter added to retry delays (default: seeded per client
+    /// from the clock). Tests fix it with [`Jitter::seeded`] or turn it off with
+    /// [`Jitter::off`], so back-off timings are reproducible.
+    pub fn retry_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = Some(jitter);
         self
     }
 
@@ -366,6 +382,7 @@ impl ConfigBuilder {
             suppress_leave_events: self.suppress_leave_events,
             filter_expression: self.filter_expression,
             retry: self.retry,
+            jitter: self.jitter,
             subscribe_request_timeout: self.subscribe_request_timeout,
             non_subscribe_request_timeout: self.non_subscribe_request_timeout,
             request_message_count_threshold: self.request_message_count_threshold,

@@ -55,12 +55,16 @@ fn renew_request_id(request: &mut Request) {
 impl Core {
     /// A core sending through `transport`.
     pub(crate) fn new(config: Config, transport: Arc<dyn Transport>) -> Core {
+        let jitter = config
+            .retry_jitter()
+            .cloned()
+            .unwrap_or_else(Jitter::from_entropy);
         Core {
             config,
             transport,
             seqn: AtomicU16::new(0),
             presence_state: Mutex::new(PresenceState::default()),
-            jitter: Mutex::new(Jitter::from_entropy()),
+            jitter: Mutex::new(jitter),
         }
     }
 

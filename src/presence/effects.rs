@@ -4,7 +4,7 @@
 //! the order the machine dispatched them. Without it, a heartbeat for {a, b} still in flight
 //! when `b` is left could land after the leave and make `b` present again until it timed out.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -17,7 +17,7 @@ use crate::engine::Input;
 use crate::error::Error;
 use crate::presence::machine::{Event, Invocation, PresenceMachine};
 use crate::presence::rest;
-use crate::retry::{Endpoint, Jitter};
+use crate::retry::Endpoint;
 
 enum Request {
     Heartbeat(Input, oneshot::Sender<Result<(), Error>>),
@@ -27,7 +27,6 @@ enum Request {
 /// The presence engine's effects.
 pub(crate) struct PresenceEffects {
     core: Arc<Core>,
-    jitter: Mutex<Jitter>,
     /// The engine's token: heartbeats stop when the engine ends (leaves are still sent).
     token: CancellationToken,
     requests: mpsc::UnboundedSender<Request>,
@@ -38,7 +37,6 @@ impl PresenceEffects {
     /// worker ends once these effects are dropped and the queued requests are sent.
     pub(crate) fn new(
         core: Arc<Core>,
-        jitter: Jitter,
         token: CancellationToken,
         tracker: &TaskTracker,
     ) -> PresenceEffects {
@@ -46,7 +44,6 @@ impl PresenceEffects {
         tracker.spawn(worker(core.clone(), token.clone(), queue));
         PresenceEffects {
             core,
-            jitter: Mutex::new(jitter),
             token,
             requests,
         }
@@ -126,11 +123,7 @@ impl Effects<PresenceMachine> for PresenceEffects {
                 attempts,
                 reason,
             } => {
-                let jitter = self
-                    .jitter
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .next_delay();
+                let jitter = self.core.next_jitter();
                 let delay =
                     self.core
                         .config()

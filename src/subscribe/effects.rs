@@ -9,7 +9,7 @@ use crate::client::Core;
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
 use crate::error::{Error, Reason};
-use crate::retry::{Endpoint, Jitter};
+use crate::retry::Endpoint;
 use crate::status::{Status, StatusCategory};
 use crate::subscribe::envelope::{self, SubscribeResponse};
 use crate::subscribe::events::Update;
@@ -25,7 +25,6 @@ pub(crate) struct SubscribeEffects {
     pub(crate) core: Arc<Core>,
     pub(crate) registry: Arc<Mutex<Registry>>,
     pub(crate) listeners: Arc<ClientListeners>,
-    pub(crate) jitter: Mutex<Jitter>,
 }
 
 /// The subscribe request for `input` from `cursor` (`tt=0` for a handshake, never with `tr`).
@@ -89,11 +88,7 @@ pub(crate) async fn subscribe(
 
 impl SubscribeEffects {
     fn delay(&self, attempts: u32, reason: &Reason) -> Option<Duration> {
-        let jitter = self
-            .jitter
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .next_delay();
+        let jitter = self.core.next_jitter();
         self.core
             .config()
             .retry()

@@ -15,7 +15,6 @@ use crate::engine::{Input, TraceEntry};
 use crate::error::{Error, ErrorKind};
 use crate::presence::effects::PresenceEffects;
 use crate::presence::rest;
-use crate::retry::Jitter;
 use crate::status::Status;
 use crate::subscribe::effects::SubscribeEffects;
 use crate::subscribe::events::Update;
@@ -251,14 +250,12 @@ impl Subscriber {
     }
 
     fn spawn_engines(&self) -> Manager {
-        let seed_jitter = || Mutex::new(Jitter::from_entropy());
         let subscribe_token = self.token.child_token();
         let subscribe = Engine::spawn(
             Arc::new(SubscribeEffects {
                 core: self.core.clone(),
                 registry: self.registry.clone(),
                 listeners: self.listeners.clone(),
-                jitter: seed_jitter(),
             }),
             self.trace.clone(),
             subscribe_token,
@@ -269,7 +266,6 @@ impl Subscriber {
             Engine::spawn(
                 Arc::new(PresenceEffects::new(
                     self.core.clone(),
-                    Jitter::from_entropy(),
                     token.clone(),
                     &self.tracker,
                 )),

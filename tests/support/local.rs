@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use pubnub_engine::{ConfigBuilder, PubNub, RetryConfig, RetryPolicy};
+use pubnub_engine::{ConfigBuilder, Jitter, PubNub, RetryConfig, RetryPolicy};
 use pubnub_local::{Server, ServerHandle};
 
 /// A server with a short long-poll hold and request recording.
@@ -33,7 +33,8 @@ pub fn client_with(
         .retry(RetryConfig::new(RetryPolicy::Linear {
             delay: Duration::from_millis(20),
             max_retries: 50,
-        }));
+        }))
+        .retry_jitter(Jitter::off());
     configure(builder).build_client().expect("client builds")
 }
 
