@@ -5,11 +5,31 @@
 //! [`Machine::transition`] and keeps every edge it finds, labelled with the event names.
 //! [`Diagram::to_dot`] and [`Diagram::to_mermaid`] render it; [`Diagram::highlight`] marks the
 //! edges a recorded trace visited, so an incident can be drawn on the diagram.
+//!
+//! To draw what your own client did, record its trace with [`PubNub::trace`](crate::PubNub::trace)
+//! and hand the entries to [`render_trace`] (or [`Diagram::highlight_trace`]):
+//!
+//! ```no_run
+//! # async fn incident(pubnub: pubnub_engine::PubNub) -> std::io::Result<()> {
+//! use pubnub_engine::diagram::render_trace;
+//! use pubnub_engine::subscribe::machine::SubscribeMachine;
+//!
+//! let mut trace = pubnub.trace();
+//! // … the app runs, the network misbehaves …
+//! let entries = trace.drain();
+//! let picture = render_trace::<SubscribeMachine>(&entries);
+//! std::fs::write("incident.dot", picture.to_dot())?; // then: dot -Tsvg incident.dot -o incident.svg
+//! # Ok(()) }
+//! ```
+//!
+//! A [`TraceStream`](crate::TraceStream) records from the moment it is created and keeps the
+//! most recent 4096 entries it has not read, so draining it after an incident gives the path
+//! that led there.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::engine::Machine;
+use crate::engine::{Machine, TraceEntry};
 
 /// One edge: a state, an event, and the state it leads to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,6 +74,9 @@ fn ranks(name: &str) -> &'static [&'static [&'static str]] {
         _ => &[],
     }
 }
+
+/// The colour of visited edges.
+const VISITED: &str = "#d62728";
 
 /// Edges that form the happy path, drawn heavier and kept straight by Graphviz.
 const HAPPY: &[(&str, &str)] = &[
@@ -111,6 +134,33 @@ impl Diagram {
         unknown
     }
 
+    /// Marks the path a recorded trace took: the edge of every event entry of this diagram's
+    /// machine (see [`TraceEntry::edge`]). Invocations, ignored events and entries of the other
+    /// machine are skipped. Returns the edges the diagram does not have, as
+    /// [`highlight`](Self::highlight) does.
+    pub fn highlight_trace<'a>(
+        &mut self,
+        trace: impl IntoIterator<Item = &'a TraceEntry>,
+    ) -> Vec<Edge> {
+        let name = self.name;
+        let path: Vec<Edge> = trace
+            .into_iter()
+            .filter(|entry| entry.machine() == name)
+            .filter_map(TraceEntry::edge)
+            .collect();
+        self.highlight(&path)
+    }
+
+    /// The machine's short name, e.g. `subscribe`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The edges marked as visited so far.
+    pub fn visited(&self) -> &BTreeSet<Edge> {
+        &self.visited
+    }
+
     /// Edges grouped by (from, to), with their event names, so parallel edges become one arrow.
     fn grouped(&self) -> BTreeMap<(&str, &str), Vec<&Edge>> {
         let mut grouped: BTreeMap<(&str, &str), Vec<&Edge>> = BTreeMap::new();
@@ -123,7 +173,8 @@ impl Diagram {
         grouped
     }
 
-    /// Graphviz DOT source. Visited edges are drawn bold and red.
+    /// Graphviz DOT source. Visited edges are drawn bold and red, with the events that took them
+    /// in bold red in the label.
     pub fn to_dot(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "digraph {} {{", self.name);
@@ -148,7 +199,22 @@ impl Diagram {
         for ((from, to), edges) in self.grouped() {
             let label: Vec<&str> = edges.iter().map(|e| e.event.as_str()).collect();
             let visited = edges.iter().any(|e| self.visited.contains(*e));
-            let mut attrs = format!("label=\"{}\"", label.join("\\n"));
+            let mut attrs = if visited {
+                // Of the events sharing this arrow, name the ones taken in bold red.
+                let label: Vec<String> = edges
+                    .iter()
+                    .map(|e| {
+                        if self.visited.contains(*e) {
+                            format!("<font color=\"{VISITED}\"><b>{}</b></font>", e.event)
+                        } else {
+                            e.event.clone()
+                        }
+                    })
+                    .collect();
+                format!("label=<{}>", label.join("<br/>"))
+            } else {
+                format!("label=\"{}\"", label.join("\\n"))
+            };
             if HAPPY.contains(&(from, to)) {
                 attrs.push_str(", weight=10, penwidth=1.6");
             } else if from == to {
@@ -157,7 +223,7 @@ impl Diagram {
                 attrs.push_str(", weight=1");
             }
             if visited {
-                attrs.push_str(", color=\"#d62728\", fontcolor=\"#d62728\", penwidth=2.8");
+                let _ = write!(attrs, ", color=\"{VISITED}\", penwidth=2.8");
             }
             let _ = writeln!(out, "  {from} -> {to} [{attrs}];");
         }
@@ -192,6 +258,44 @@ impl Diagram {
             1,
         )
     }
+}
+
+/// The diagram of machine `M` with the path of `trace` drawn on it: every edge an event of `M`
+/// took is bold and red in [`Diagram::to_dot`]. This is how to picture an incident from a trace
+/// recorded with [`PubNub::trace`](crate::PubNub::trace). Edges the machine does not have (a
+/// trace from another version) are left out; use [`Diagram::highlight_trace`] to see them.
+///
+/// ```
+/// use pubnub_engine::diagram::render_trace;
+/// use pubnub_engine::subscribe::machine::SubscribeMachine;
+/// use pubnub_engine::TraceEntry;
+///
+/// let trace = [
+///     TraceEntry::Event {
+///         machine: "subscribe",
+///         name: "RECEIVE_FAILURE",
+///         from: "Receiving",
+///         to: Some("ReceiveReconnecting"),
+///     },
+///     TraceEntry::Invocation { machine: "subscribe", name: "RECEIVE_RECONNECT" },
+/// ];
+/// let diagram = render_trace::<SubscribeMachine>(&trace);
+/// assert_eq!(diagram.visited().len(), 1);
+/// let dot = diagram.to_dot();
+/// let arrow = dot.lines().find(|l| l.contains("Receiving -> ReceiveReconnecting")).unwrap();
+/// assert!(arrow.contains("color=\"#d62728\"")); // visited: drawn bold and red
+/// ```
+pub fn render_trace<M: Machine>(trace: &[TraceEntry]) -> Diagram {
+    let mut diagram = Diagram::of::<M>();
+    let unknown = diagram.highlight_trace(trace);
+    if !unknown.is_empty() {
+        tracing::warn!(
+            machine = M::NAME,
+            ?unknown,
+            "the trace has edges this machine does not have"
+        );
+    }
+    diagram
 }
 
 /// FNV-1a over the DOT source: stable across platforms and Rust versions.
@@ -249,6 +353,70 @@ mod tests {
             .find(|l| l.contains("Handshaking -> Receiving"))
             .expect("edge drawn")
             .contains("#d62728"));
+    }
+
+    #[test]
+    fn highlight_trace_follows_events_of_its_own_machine_only() {
+        let event = |machine, name, from, to| TraceEntry::Event {
+            machine,
+            name,
+            from,
+            to,
+        };
+        let trace = [
+            event(
+                "subscribe",
+                "SUBSCRIPTION_CHANGED",
+                "Unsubscribed",
+                Some("Handshaking"),
+            ),
+            TraceEntry::Invocation {
+                machine: "subscribe",
+                name: "HANDSHAKE",
+            },
+            event(
+                "presence",
+                "JOINED",
+                "HeartbeatInactive",
+                Some("Heartbeating"),
+            ),
+            event(
+                "subscribe",
+                "HANDSHAKE_SUCCESS",
+                "Handshaking",
+                Some("Receiving"),
+            ),
+            // Ignored events draw nothing.
+            event("subscribe", "RECEIVE_SUCCESS", "Handshaking", None),
+            // Unknown to the machine: reported, not drawn.
+            event("subscribe", "TIMES_UP", "Receiving", Some("Receiving")),
+        ];
+        let mut d = Diagram::of::<SubscribeMachine>();
+        let unknown = d.highlight_trace(&trace);
+        assert_eq!(unknown, [Edge::new("Receiving", "TIMES_UP", "Receiving")]);
+        let visited: Vec<&Edge> = d.visited().iter().collect();
+        assert_eq!(
+            visited,
+            [
+                &Edge::new("Handshaking", "HANDSHAKE_SUCCESS", "Receiving"),
+                &Edge::new("Unsubscribed", "SUBSCRIPTION_CHANGED", "Handshaking"),
+            ]
+        );
+        // Of the events sharing an arrow, only the one taken is marked.
+        let dot = d.to_dot();
+        let arrow = dot
+            .lines()
+            .find(|l| l.contains("Unsubscribed -> Handshaking"))
+            .expect("edge drawn");
+        assert!(arrow.contains("<b>SUBSCRIPTION_CHANGED</b>"), "{arrow}");
+        assert!(arrow.contains("<br/>SUBSCRIPTION_RESTORED>"), "{arrow}");
+        let presence = render_trace::<PresenceMachine>(&trace);
+        assert_eq!(presence.name(), "presence");
+        assert_eq!(presence.visited().len(), 1);
+        assert!(presence
+            .to_dot()
+            .lines()
+            .any(|l| l.contains("HeartbeatInactive -> Heartbeating") && l.contains("#d62728")));
     }
 
     #[test]

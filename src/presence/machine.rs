@@ -1,10 +1,18 @@
 //! The presence engine as a pure function: `transition(&State, &Event) -> Option<Transition>`.
 //!
 //! It keeps this client "present" on its channels with periodic heartbeats and announces
-//! departures with a leave. ENGINE.md §2 is the contract. It performs no I/O and reads no clock:
-//! the cooldown between heartbeats is the WAIT invocation, run by the driver.
+//! departures with a leave. It runs only when a heartbeat interval is configured. It performs no
+//! I/O and reads no clock: the cooldown between heartbeats is the WAIT invocation, run by the
+//! driver. The specification's transition table (ENGINE.md §2) is the contract, and every row of
+//! it is a row of this module's tests.
 //!
-//! The diagram in `state-diagrams/presence.{dot,svg,md}` is generated from [`transition`] itself.
+//! ![presence engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/presence.svg)
+//!
+//! The diagram ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.svg),
+//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.md),
+//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.dot))
+//! is generated from [`transition`] itself by `cargo run --example state_diagrams`, and a test
+//! fails while the committed files are stale.
 //!
 //! Set rules: `rest = I − x` and `gone = I ∩ x` for LEFT(x). A JOINED(x) with `x ⊆ I` and a
 //! LEFT(x) with `gone = ∅` change nothing and are ignored, so no redundant heartbeat or leave is

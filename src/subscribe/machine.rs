@@ -1,11 +1,21 @@
 //! The subscribe engine as a pure function: `transition(&State, &Event) -> Option<Transition>`.
 //!
-//! This module performs no I/O and reads no clock; the driver runs what the invocations ask for.
-//! ENGINE.md §1 is the contract, and every row of its table is a row of this module's tests.
+//! It runs PubNub's subscribe loop: a handshake (`tt=0`) that yields a cursor, then long-polls
+//! from that cursor, each returning messages and the next cursor. Failures go through the retry
+//! policy in the `*Reconnecting` states and end in the `*Failed` states when it gives up;
+//! `disconnect()` parks the loop in the `*Stopped` states. This module performs no I/O and reads
+//! no clock: the driver runs what the invocations ask for. The specification's transition table
+//! (ENGINE.md §1) is the contract, and every row of it is a row of this module's tests.
 //!
 //! ![subscribe engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/subscribe.svg)
 //!
-//! The diagram in `state-diagrams/subscribe.{dot,svg,md}` is generated from [`transition`] itself.
+//! The diagram ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.svg),
+//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.md),
+//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.dot))
+//! is generated from [`transition`] itself by `cargo run --example state_diagrams`, and a test
+//! fails while the committed files are stale. Each arrow carries the events that take it; events
+//! a state ignores have no arrow. [`diagram::render_trace`](crate::diagram::render_trace) draws
+//! the path of a recorded trace onto it.
 //!
 //! Deliberate differences from PubNub's SDKs:
 //! - the cursor survives every subscription change (Python resets it and loses messages);
