@@ -454,15 +454,18 @@ async fn serve_connection(
     builder.keep_alive(true).max_buf_size(MAX_HEAD_BYTES);
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
+    // Biased, kill first: once a connection is killed it must not finish a pending answer.
     tokio::select! {
-        _ = connection.as_mut() => {}
+        biased;
         // Dropping the connection closes the socket with no answer to an open request.
         _ = kill.cancelled() => {}
+        _ = connection.as_mut() => {}
         _ = graceful.cancelled() => {
             connection.as_mut().graceful_shutdown();
             tokio::select! {
-                _ = connection.as_mut() => {}
+                biased;
                 _ = kill.cancelled() => {}
+                _ = connection.as_mut() => {}
             }
         }
     }

@@ -131,7 +131,7 @@ fn inflate(body: &[u8], limit: usize) -> Option<Vec<u8>> {
             .take(cap)
             .read_to_end(&mut out),
         // zlib: CMF 0x78 and a header checksum that is a multiple of 31.
-        [0x78, flg, ..] if (0x7800u16 | u16::from(*flg)) % 31 == 0 => {
+        [0x78, flg, ..] if (0x7800u16 | u16::from(*flg)).is_multiple_of(31) => {
             flate2::read::ZlibDecoder::new(body)
                 .take(cap)
                 .read_to_end(&mut out)
