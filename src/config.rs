@@ -96,6 +96,11 @@ impl Config {
         self.secret_key.is_some()
     }
 
+    /// The secret key, for signing requests; never logged.
+    pub(crate) fn secret(&self) -> Option<&str> {
+        self.secret_key.as_deref()
+    }
+
     /// The credential sent as `auth`: the token when one is set, else the auth key.
     pub(crate) fn auth(&self) -> Option<&str> {
         self.auth_token.as_deref().or(self.auth_key.as_deref())

@@ -298,3 +298,30 @@ async fn headers_and_gzip_answers() {
         .unwrap_or_default()
         .starts_with("PubNub-Engine-Rust/"));
 }
+
+#[tokio::test]
+async fn a_secret_key_signs_every_request() {
+    let server = TestServer::start().await;
+    server.push(Reply::json(200, SENT));
+    let client = server
+        .builder()
+        .secret_key("sec-key")
+        .build_client()
+        .unwrap();
+    assert!(!format!("{client:?}").contains("sec-key"));
+    client.publish().channel("chat").message(&1).await.unwrap();
+    let request = server.only();
+    let timestamp: u64 = request.param("timestamp").unwrap().parse().unwrap();
+    assert!(timestamp > 1_700_000_000, "Unix seconds");
+    let signature = request.param("signature").unwrap();
+    assert!(signature.starts_with("v2."), "{signature}");
+    assert_eq!(
+        signature.len(),
+        3 + 43,
+        "v2. and an unpadded base64url SHA-256"
+    );
+    assert!(
+        !request.query.contains("sec-key"),
+        "the secret is never sent"
+    );
+}

@@ -102,7 +102,14 @@ impl Core {
 
     /// One attempt: sends `request` through the transport within its timeout. Any HTTP status
     /// is `Ok`; [`response::check`](crate::transport::response::check) classifies it.
-    pub(crate) async fn send(&self, request: Request) -> Result<Response, Error> {
+    pub(crate) async fn send(&self, mut request: Request) -> Result<Response, Error> {
+        if let Some(secret) = self.config.secret() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let publish_key = self.config.publish_key().unwrap_or_default();
+            crate::transport::signature::sign(&mut request, secret, publish_key, now);
+        }
         let method = request.method;
         let timeout = request.timeout;
         let started = tokio::time::Instant::now();

@@ -9,6 +9,7 @@
 pub(crate) mod encode;
 mod http;
 pub(crate) mod response;
+pub(crate) mod signature;
 #[cfg(test)]
 pub(crate) mod testing;
 
