@@ -325,3 +325,25 @@ async fn a_secret_key_signs_every_request() {
         "the secret is never sent"
     );
 }
+
+#[tokio::test]
+async fn set_token_replaces_the_auth_of_later_requests() {
+    let server = TestServer::start().await;
+    server.push(Reply::json(200, SENT));
+    server.push(Reply::json(200, SENT));
+    let client = server
+        .builder()
+        .auth_token("old-token")
+        .build_client()
+        .unwrap();
+    client.publish().channel("c").message(&1).await.unwrap();
+    client.set_token("new-token");
+    assert!(!format!("{client:?}").contains("new-token"));
+    client.publish().channel("c").message(&2).await.unwrap();
+    let auths: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.param("auth").unwrap())
+        .collect();
+    assert_eq!(auths, ["old-token", "new-token"]);
+}

@@ -32,6 +32,8 @@ pub(crate) struct Core {
     presence_state: Mutex<PresenceState>,
     /// Jitter for the retry delays of request builders.
     jitter: Mutex<Jitter>,
+    /// A token set with `PubNub::set_token`, replacing the configured auth key or token.
+    token: std::sync::RwLock<Option<String>>,
 }
 
 /// A fresh request id: a process-wide counter mixed with per-process random keys, in hex.
@@ -65,6 +67,7 @@ impl Core {
             seqn: AtomicU16::new(0),
             presence_state: Mutex::new(PresenceState::default()),
             jitter: Mutex::new(jitter),
+            token: std::sync::RwLock::new(None),
         }
     }
 
@@ -83,13 +86,26 @@ impl Core {
         encode::encode(self.config.subscribe_key())
     }
 
+    /// The `auth` value: a token set at run time, else the configured token or key.
+    pub(crate) fn auth(&self) -> Option<String> {
+        let token = self.token.read().unwrap_or_else(|e| e.into_inner());
+        token
+            .clone()
+            .or_else(|| self.config.auth().map(str::to_owned))
+    }
+
+    /// Replaces the auth token of every later request (an expired Access Manager token, say).
+    pub(crate) fn set_token(&self, token: Option<String>) {
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
     /// A request of `method` to `path` (already encoded) carrying what every request carries:
     /// `auth` when configured, `pnsdk`, a fresh `requestid` and `uuid`; with the non-subscribe
     /// timeout. Push the endpoint's own parameters after these.
     pub(crate) fn request(&self, method: Method, path: String) -> Request {
         let mut request = Request::new(method, path);
-        if let Some(auth) = self.config.auth() {
-            request.query.push(("auth", auth.to_owned()));
+        if let Some(auth) = self.auth() {
+            request.query.push(("auth", auth));
         }
         request.query.push(("pnsdk", SDK_NAME.to_owned()));
         request.query.push(("requestid", request_id()));

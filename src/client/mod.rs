@@ -103,6 +103,14 @@ impl PubNub {
         self.config().user_id()
     }
 
+    /// Replaces the Access Manager token sent as `auth` on every later request, including the
+    /// subscribe loop's next long-poll: refresh an expiring token without losing subscriptions
+    /// or the cursor. After an `AccessDenied`, call [`PubNub::reconnect`] once the new token is
+    /// set.
+    pub fn set_token(&self, token: impl Into<String>) {
+        self.core().set_token(Some(token.into()));
+    }
+
     /// The shared core that requests and effects use.
     pub(crate) fn core(&self) -> &Arc<Core> {
         &self.inner.core
