@@ -372,3 +372,4 @@ pub fn encode(text: &str) -> String {
         .collect()
 }
 pub mod local;
+pub mod memory;

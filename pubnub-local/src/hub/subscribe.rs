@@ -10,8 +10,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::{
-    parse_subscribe_channel, validate_plain, ChannelTarget, EventKind, Hub, KeySpace, Message,
-    NameError, Timetoken, PRESENCE_SUFFIX,
+    parse_subscribe_channel, validate_plain, ChannelBuffer, ChannelTarget, EventKind, Hub,
+    KeySpace, Message, NameError, Timetoken, PRESENCE_SUFFIX,
 };
 use crate::filter::{Filter, FilterError};
 
@@ -184,6 +184,32 @@ impl Subscription {
         names
     }
 
+    /// The join of `uuid` within the last second before `cursor`, on the presence channels
+    /// this subscription names directly, when it is that user's latest presence event there:
+    /// the user is present right now through a heartbeat that came just before this handshake.
+    /// A join followed by a leave belongs to an earlier session, whose messages must not be
+    /// replayed.
+    fn recent_join(&self, space: &KeySpace, uuid: &str, cursor: Timetoken) -> Option<Timetoken> {
+        const GRACE: u64 = 10_000_000; // one second in timetoken units
+        let since = Timetoken(cursor.0.saturating_sub(GRACE));
+        self.channels
+            .iter()
+            .filter(|c| c.ends_with(PRESENCE_SUFFIX))
+            .filter_map(|c| space.channels.get(c))
+            .filter_map(|buffer| {
+                buffer
+                    .after(since)
+                    .filter(|m| {
+                        m.kind == EventKind::Presence
+                            && m.payload.get("uuid").and_then(Value::as_str) == Some(uuid)
+                    })
+                    .last()
+                    .filter(|m| m.payload.get("action").and_then(Value::as_str) == Some("join"))
+                    .map(|m| m.timetoken)
+            })
+            .max()
+    }
+
     /// Channels a subscribe heartbeats: plain channels and plain groups' members.
     fn presence_channels(&self, space: &KeySpace) -> Vec<String> {
         let mut out: Vec<String> = self
@@ -206,14 +232,15 @@ impl Subscription {
         let mut out = Vec::new();
         // One delivery per message and match: a message reached both through its channel and
         // through a group holding it arrives twice, once with each `b`, as clients route by `b`.
+        // True when the message was added.
         let mut take = |message: &Arc<Message>, matched: Option<&str>| {
             if !seen.insert((message.timetoken, matched.map(str::to_string))) {
-                return;
+                return false;
             }
             if message.kind != EventKind::Presence {
                 if let Some(filter) = &self.filter {
                     if !filter.matches(message.meta.as_ref(), &message.payload) {
-                        return;
+                        return false;
                     }
                 }
             }
@@ -221,6 +248,15 @@ impl Subscription {
                 message: Arc::clone(message),
                 matched: matched.map(str::to_string),
             });
+            true
+        };
+        // Each buffer is sorted, so the `max` oldest messages of all of them are among the `max`
+        // oldest each one adds: reading stops there, however far behind the subscriber is (a
+        // subscriber 10,000 messages behind used to copy and sort all 10,000 on every poll).
+        let max = max.max(1);
+        let mut read = |buffer: &ChannelBuffer, matched: Option<&str>| {
+            let added = buffer.after(cursor).filter(|m| take(m, matched));
+            added.take(max).for_each(drop);
         };
         for channel in &self.channels {
             // A presence channel is a match through itself, so it carries `b` like the service.
@@ -228,7 +264,7 @@ impl Subscription {
                 .ends_with(PRESENCE_SUFFIX)
                 .then_some(channel.as_str());
             if let Some(buffer) = space.channels.get(channel) {
-                buffer.after(cursor).for_each(|m| take(m, matched));
+                read(buffer, matched);
             }
         }
         for wildcard in &self.wildcards {
@@ -240,9 +276,7 @@ impl Subscription {
                     _ => false,
                 };
                 if hit {
-                    buffer
-                        .after(cursor)
-                        .for_each(|m| take(m, Some(&wildcard.pattern)));
+                    read(buffer, Some(&wildcard.pattern));
                 }
             }
         }
@@ -254,14 +288,12 @@ impl Subscription {
                     member.clone()
                 };
                 if let Some(buffer) = space.channels.get(&channel) {
-                    buffer
-                        .after(cursor)
-                        .for_each(|m| take(m, Some(&group.subscribed)));
+                    read(buffer, Some(&group.subscribed));
                 }
             }
         }
         out.sort_by_key(|d| d.message.timetoken);
-        out.truncate(max.max(1));
+        out.truncate(max);
         out
     }
 }
@@ -310,7 +342,17 @@ impl Hub {
             // The handshake cursor is taken before the heartbeat so that the subscriber's own
             // join event (when it also subscribes to `-pnpres`) arrives on its first receive,
             // as with the service, where joins come a moment after the handshake.
-            let handshake = (request.cursor == Timetoken(0)).then(|| state.clock.cursor());
+            let handshake = (request.cursor == Timetoken(0)).then(|| {
+                let cursor = state.clock.cursor();
+                // A client's presence heartbeat may reach us just before its handshake; its
+                // join is then older than the cursor. Start just before its latest recent join
+                // so the client still sees itself join, as with the service.
+                let join = match (&request.uuid, state.spaces.get(sub_key)) {
+                    (Some(uuid), Some(space)) => subscription.recent_join(space, uuid, cursor),
+                    _ => None,
+                };
+                join.map_or(cursor, |tt| Timetoken(tt.0 - 1))
+            });
             if let Some(uuid) = &request.uuid {
                 let super::State { clock, spaces, .. } = &mut *state;
                 let space = spaces.entry(sub_key.to_string()).or_default();

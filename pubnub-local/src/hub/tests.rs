@@ -130,6 +130,34 @@ async fn at_most_100_messages_per_response_and_the_rest_next() {
     assert_eq!(all, (0..250).map(|i| json!(i)).collect::<Vec<_>>());
 }
 
+/// Reading stops after `max` messages per channel; across channels the oldest still come
+/// first, and nothing is skipped however far behind the subscriber is.
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_far_behind_on_several_channels_gets_the_oldest_first() {
+    let hub = Hub::new(HubConfig {
+        buffer_size: 1000,
+        ..HubConfig::default()
+    });
+    let request = SubscribeRequest::channels(["a", "b"]);
+    let mut cursor = handshake(&hub, request.clone()).await;
+    // b gets the first 30 alone, then a and b alternate: the oldest 100 are not the first 100
+    // of either channel.
+    for i in 0..30 {
+        publish(&hub, "b", json!(i));
+    }
+    for i in 30..530 {
+        publish(&hub, if i % 2 == 0 { "a" } else { "b" }, json!(i));
+    }
+    let mut all = Vec::new();
+    while all.len() < 530 {
+        let response = receive(&hub, request.clone(), cursor).await;
+        assert_eq!(response.messages.len(), 100.min(530 - all.len()));
+        cursor = response.cursor;
+        all.extend(payloads(&response));
+    }
+    assert_eq!(all, (0..530).map(|i| json!(i)).collect::<Vec<_>>());
+}
+
 #[tokio::test(start_paused = true)]
 async fn buffer_keeps_only_the_newest_messages() {
     let hub = Hub::new(HubConfig {
@@ -495,4 +523,82 @@ async fn presence_ignores_pnpres_and_wildcards() {
         hub.heartbeat(KEY, "u", &[], &[], None, None),
         Err(PresenceError::NoChannels)
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_join_recorded_just_before_the_handshake_is_still_delivered_to_its_client() {
+    let hub = hub();
+    publish(&hub, "room", json!("before"));
+    // The client's presence heartbeat arrives before its handshake.
+    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
+        .unwrap();
+    let request = SubscribeRequest {
+        channels: vec!["room".into(), "room-pnpres".into()],
+        uuid: Some("alice".into()),
+        ..SubscribeRequest::default()
+    };
+    let cursor = handshake(&hub, request.clone()).await;
+    let response = receive(&hub, request.clone(), cursor).await;
+    let events: Vec<Value> = payloads(&response);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["action"], "join");
+    assert_eq!(events[0]["uuid"], "alice");
+
+    // A join older than a second is history: a later handshake starts after it.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let later = SubscribeRequest {
+        channels: vec!["room-pnpres".into()],
+        uuid: Some("alice".into()),
+        ..SubscribeRequest::default()
+    };
+    let cursor = handshake(&hub, later.clone()).await;
+    publish(&hub, "room", json!("after"));
+    hub.heartbeat(KEY, "bob", &["room".into()], &[], None, None)
+        .unwrap();
+    let response = receive(&hub, later, cursor).await;
+    let uuids: Vec<Value> = payloads(&response)
+        .iter()
+        .map(|d| d["uuid"].clone())
+        .collect();
+    assert_eq!(uuids, [json!("bob")]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rejoin_does_not_rewind_to_an_earlier_session() {
+    let hub = hub();
+    let request = SubscribeRequest {
+        channels: vec!["room".into(), "room-pnpres".into()],
+        uuid: Some("alice".into()),
+        ..SubscribeRequest::default()
+    };
+    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
+        .unwrap();
+    let first = handshake(&hub, request.clone()).await;
+    hub.leave(KEY, "alice", &["room".into()], &[]).unwrap();
+    publish(&hub, "room", json!("between sessions"));
+    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
+        .unwrap();
+    let second = handshake(&hub, request.clone()).await;
+    assert!(second > first, "the second session starts after the first");
+    let response = receive(&hub, request, second).await;
+    let actions: Vec<Value> = payloads(&response)
+        .iter()
+        .map(|d| d.get("action").cloned().unwrap_or_else(|| d.clone()))
+        .collect();
+    assert_eq!(actions, [json!("join")], "only the new join, nothing replayed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resubscribe_right_after_a_leave_replays_nothing() {
+    let hub = hub();
+    let request = SubscribeRequest {
+        channels: vec!["room".into(), "room-pnpres".into()],
+        uuid: Some("alice".into()),
+        ..SubscribeRequest::default()
+    };
+    let first = handshake(&hub, request.clone()).await;
+    publish(&hub, "room", json!("seen by the first session"));
+    hub.leave(KEY, "alice", &["room".into()], &[]).unwrap();
+    let second = handshake(&hub, request).await;
+    assert!(second > first, "no rewind into the first session");
 }
