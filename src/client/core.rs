@@ -104,6 +104,8 @@ impl Core {
     /// timeout. Push the endpoint's own parameters after these.
     pub(crate) fn request(&self, method: Method, path: String) -> Request {
         let mut request = Request::new(method, path);
+        // These four and an endpoint's few: one allocation instead of three growths.
+        request.query.reserve(8);
         if let Some(auth) = self.auth() {
             request.query.push(("auth", auth));
         }

@@ -88,7 +88,9 @@ impl fmt::Debug for ReqwestTransport {
 
 impl Transport for ReqwestTransport {
     fn send(&self, request: Request) -> TransportFuture {
-        let url = format!("{}{}", self.base, request.path_and_query());
+        let mut url = String::with_capacity(self.base.len());
+        url.push_str(&self.base);
+        request.write_path_and_query(&mut url);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,

@@ -140,14 +140,27 @@ impl Request {
 
     /// The path and the encoded query, as they go on the wire: `/time/0?pnsdk=…&uuid=…`.
     pub fn path_and_query(&self) -> String {
-        let mut out = self.path.clone();
+        let mut out = String::new();
+        self.write_path_and_query(&mut out);
+        out
+    }
+
+    /// Appends [`Request::path_and_query`] to `out`, so a transport builds its URL in one
+    /// string instead of copying the path (and the message in it) twice.
+    pub(crate) fn write_path_and_query(&self, out: &mut String) {
+        let query: usize = self
+            .query
+            .iter()
+            .map(|(key, value)| key.len() + value.len() + 2)
+            .sum();
+        out.reserve(self.path.len() + query + query / 2);
+        out.push_str(&self.path);
         for (i, (key, value)) in self.query.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });
             out.push_str(key);
             out.push('=');
-            encode::encode_into(&mut out, value);
+            encode::encode_into(out, value);
         }
-        out
     }
 }
 

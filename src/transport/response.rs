@@ -51,12 +51,18 @@ pub(crate) fn decode<T: DeserializeOwned>(json: Value, what: &str) -> Result<T, 
 /// Parsed as an integer: 17-digit values do not survive a trip through `f64`.
 pub(crate) fn timetoken(value: &Value) -> Option<u64> {
     match value {
-        Value::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
-            text.parse().ok()
-        }
+        Value::String(text) => timetoken_digits(text),
         Value::Number(number) => number.as_u64(),
         _ => None,
     }
+}
+
+/// A timetoken written as a string of digits (no sign, no spaces).
+pub(crate) fn timetoken_digits(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// The timetoken of a publish, fire or signal success: `[1,"Sent","17143…"]`.

@@ -42,7 +42,7 @@ fn group_error(error: GroupError) -> Reply {
     }
 }
 
-pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query) -> Reply {
+pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query<'_>) -> Reply {
     let (Route::Group { sub_key, .. }
     | Route::DeleteGroup { sub_key, .. }
     | Route::ListGroups { sub_key }) = *route

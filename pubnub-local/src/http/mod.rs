@@ -247,7 +247,7 @@ fn error_status(status: u16) -> StatusCode {
     }
 }
 
-async fn dispatch(app: &App, route: &Route<'_>, query: &Query, body: &Bytes) -> Outcome {
+async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes) -> Outcome {
     match *route {
         Route::Time => Reply::ok(&serde_json::json!([app.hub.now().0])).into(),
         Route::Publish { .. } | Route::Signal { .. } => {

@@ -14,7 +14,7 @@ const SERVICE: &str = "Presence";
 /// Default and largest here-now `limit` (PROTOCOL.md §6.3).
 const MAX_HERE_NOW_LIMIT: usize = 1000;
 
-pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query) -> Reply {
+pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query<'_>) -> Reply {
     match serve(app, route, query) {
         Ok(reply) | Err(reply) => reply,
     }
@@ -60,7 +60,7 @@ fn decode(segment: &str) -> Result<String, Reply> {
     percent_decode(segment).map_err(|_| bad("Invalid Arguments"))
 }
 
-fn serve(app: &App, route: &Route<'_>, query: &Query) -> Result<Reply, Reply> {
+fn serve(app: &App, route: &Route<'_>, query: &Query<'_>) -> Result<Reply, Reply> {
     let hub = &app.hub;
     let sub_key = match *route {
         Route::Heartbeat { sub_key, .. }
@@ -171,8 +171,8 @@ struct HereNowOptions {
     offset: usize,
 }
 
-impl From<&Query> for HereNowOptions {
-    fn from(query: &Query) -> Self {
+impl From<&Query<'_>> for HereNowOptions {
+    fn from(query: &Query<'_>) -> Self {
         HereNowOptions {
             uuids: !query.flag("disable_uuids"),
             state: query.flag("state"),

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use serde_json::Value;
 
 use super::response::Reply;
-use super::routes::{percent_decode, percent_decode_bytes, Query, Route};
+use super::routes::{percent_decode_bytes, percent_decode_cow, Query, Route};
 use super::App;
 use crate::hub::{EventKind, Publish};
 
@@ -19,7 +19,7 @@ pub(crate) const MAX_V2_MESSAGE_BYTES: usize = 2 * 1024 * 1024;
 /// Signal payload limit, on the JSON text's UTF-8 bytes.
 pub(crate) const MAX_SIGNAL_BYTES: usize = 64;
 
-pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query, body: &Bytes) -> Reply {
+pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes) -> Reply {
     let (pub_key, sub_key, channel_raw, message_raw, kind, limit) = match *route {
         Route::Publish {
             pub_key,
@@ -60,7 +60,8 @@ pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query, body: &Bytes) 
     let hub = &app.hub;
     let fail = |message: &str| Reply::publish_error(message, hub.now());
 
-    let (Ok(pub_key), Ok(sub_key)) = (percent_decode(pub_key), percent_decode(sub_key)) else {
+    let (Ok(pub_key), Ok(sub_key)) = (percent_decode_cow(pub_key), percent_decode_cow(sub_key))
+    else {
         return fail("Invalid Key");
     };
     if !app.key_allowed(&sub_key) {
@@ -69,7 +70,7 @@ pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query, body: &Bytes) 
     if !app.key_allowed(&pub_key) {
         return fail("Invalid Key");
     }
-    let Ok(channel) = percent_decode(channel_raw) else {
+    let Ok(channel) = percent_decode_cow(channel_raw) else {
         return fail("Invalid Channel");
     };
 
@@ -103,7 +104,7 @@ pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query, body: &Bytes) 
     // Fire is `store=0` with `norep=true|1`: accepted, never delivered (PROTOCOL.md §3).
     let fire = query.get("store") == Some("0") && query.flag("norep");
     let publish = Publish {
-        channel,
+        channel: channel.into_owned(),
         payload,
         kind,
         publisher: query.get("uuid").map(str::to_string),

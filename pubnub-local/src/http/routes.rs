@@ -3,6 +3,8 @@
 //! split channel lists on a raw `,` before decoding, decode query lists before splitting, and
 //! never read `+` as a space.
 
+use std::borrow::Cow;
+
 use axum::http::Method;
 
 use crate::faults::Endpoint;
@@ -252,7 +254,18 @@ pub(crate) fn percent_decode_bytes(input: &str) -> Vec<u8> {
 
 /// Decodes `%XX` escapes and requires UTF-8.
 pub(crate) fn percent_decode(input: &str) -> Result<String, DecodeError> {
-    String::from_utf8(percent_decode_bytes(input)).map_err(|_| DecodeError)
+    percent_decode_cow(input).map(Cow::into_owned)
+}
+
+/// [`percent_decode`] without a copy when there is nothing to decode (keys, most names and
+/// query values): the publish path decodes a dozen of them per request.
+pub(crate) fn percent_decode_cow(input: &str) -> Result<Cow<'_, str>, DecodeError> {
+    if !input.contains('%') {
+        return Ok(Cow::Borrowed(input));
+    }
+    String::from_utf8(percent_decode_bytes(input))
+        .map(Cow::Owned)
+        .map_err(|_| DecodeError)
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -286,16 +299,17 @@ pub(crate) fn query_list(value: Option<&str>) -> Vec<String> {
 
 /// Decoded query parameters, in order. Unknown parameters are kept and ignored by handlers.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Query {
-    pairs: Vec<(String, String)>,
+pub(crate) struct Query<'a> {
+    // Borrowed from the request unless a value holds an escape: most hold none.
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Query {
-    pub(crate) fn parse(raw: &str) -> Result<Query, DecodeError> {
-        let mut pairs = Vec::new();
+impl<'a> Query<'a> {
+    pub(crate) fn parse(raw: &'a str) -> Result<Query<'a>, DecodeError> {
+        let mut pairs = Vec::with_capacity(8);
         for part in raw.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = part.split_once('=').unwrap_or((part, ""));
-            pairs.push((percent_decode(key)?, percent_decode(value)?));
+            pairs.push((percent_decode_cow(key)?, percent_decode_cow(value)?));
         }
         Ok(Query { pairs })
     }
@@ -305,7 +319,7 @@ impl Query {
         self.pairs
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// `1` or `true` (any case) are true.

@@ -3,17 +3,17 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::response::Reply;
 use super::routes::{path_list, percent_decode, query_list, Query};
 use super::{App, Outcome};
-use crate::hub::{Delivery, EventKind, SubscribeRequest, SubscribeResponse, Timetoken};
+use crate::hub::{SubscribeRequest, SubscribeResponse, Timetoken};
 
 /// Largest presence timeout accepted from `heartbeat`; larger values are clamped.
 pub(crate) const MAX_PRESENCE_TIMEOUT_SECS: u64 = 24 * 3600;
 
-pub(super) async fn handle(app: &App, sub_key: &str, channels: &str, query: &Query) -> Outcome {
+pub(super) async fn handle(app: &App, sub_key: &str, channels: &str, query: &Query<'_>) -> Outcome {
     let bad = |message: &str, details: String| -> Outcome {
         Reply::error_details(StatusCode::BAD_REQUEST, "Subscribe", message, &details).into()
     };
@@ -78,7 +78,7 @@ pub(super) async fn handle(app: &App, sub_key: &str, channels: &str, query: &Que
     // Taken before waiting: `drop_long_polls` affects the long-polls open at that moment.
     let dropped = app.faults.long_poll_token();
     tokio::select! {
-        response = future => Reply::ok(&body(&response, &sub_key)).into(),
+        response = future => Reply::ok_body(body(&response, &sub_key)).into(),
         _ = dropped.cancelled() => Outcome::Reset,
         _ = app.shutdown.cancelled() => {
             let response = SubscribeResponse {
@@ -86,65 +86,163 @@ pub(super) async fn handle(app: &App, sub_key: &str, channels: &str, query: &Que
                 region: region_fallback,
                 messages: Vec::new(),
             };
-            Reply::ok(&body(&response, &sub_key)).into()
+            Reply::ok_body(body(&response, &sub_key)).into()
         }
     }
 }
 
 /// `heartbeat=N`: the presence timeout; absent or zero means the hub's default.
-pub(super) fn presence_timeout(query: &Query) -> Option<Duration> {
+pub(super) fn presence_timeout(query: &Query<'_>) -> Option<Duration> {
     let secs: u64 = query.get("heartbeat")?.parse().ok()?;
     (secs > 0).then(|| Duration::from_secs(secs.min(MAX_PRESENCE_TIMEOUT_SECS)))
 }
 
-/// `{"t":{"t":"…","r":R},"m":[…]}`.
-pub(crate) fn body(response: &SubscribeResponse, sub_key: &str) -> Value {
-    let messages: Vec<Value> = response
-        .messages
-        .iter()
-        .map(|d| envelope(d, sub_key, response.region))
-        .collect();
-    json!({
-        "t": {"t": response.cursor.to_string(), "r": response.region},
-        "m": messages,
-    })
+/// `{"m":[…],"t":{"r":R,"t":"…"}}`, keys in the order serde_json's map used to print them.
+///
+/// Serialised straight from the stored messages: building a `serde_json::Value` per envelope
+/// first cloned every payload and cost more than the rest of a subscribe answer.
+pub(crate) fn body(response: &SubscribeResponse, sub_key: &str) -> Vec<u8> {
+    let body = wire::Body {
+        m: response
+            .messages
+            .iter()
+            .map(|d| wire::Envelope::new(d, sub_key, response.region))
+            .collect(),
+        t: wire::Cursor {
+            r: response.region,
+            t: response.cursor.0,
+        },
+    };
+    serde_json::to_vec(&body).expect("a subscribe body always serialises")
 }
 
-/// One message envelope (PROTOCOL.md §5.5): `a f k c d p` always, the rest when known.
-pub(crate) fn envelope(delivery: &Delivery, sub_key: &str, region: u32) -> Value {
-    let message = &delivery.message;
-    let mut map = Map::new();
-    let shard = if message.kind == EventKind::Presence {
-        "2"
-    } else {
-        "1"
-    };
-    map.insert("a".into(), json!(shard));
-    map.insert("f".into(), json!(0));
-    if message.kind == EventKind::Signal {
-        map.insert("e".into(), json!(1));
+mod wire {
+    //! One message envelope (PROTOCOL.md §5.5): `a f k c d p` always, the rest when known.
+
+    use serde::{Serialize, Serializer};
+    use serde_json::Value;
+
+    use crate::hub::{Delivery, EventKind};
+
+    #[derive(Serialize)]
+    pub(super) struct Body<'a> {
+        pub(super) m: Vec<Envelope<'a>>,
+        pub(super) t: Cursor,
     }
-    if let Some(publisher) = &message.publisher {
-        map.insert("i".into(), json!(publisher));
+
+    /// A timetoken and region; the timetoken travels as a string.
+    #[derive(Serialize)]
+    pub(super) struct Cursor {
+        pub(super) r: u32,
+        #[serde(serialize_with = "as_string")]
+        pub(super) t: u64,
     }
-    if let Some(seqn) = message.seqn {
-        map.insert("s".into(), json!(seqn));
+
+    fn as_string<S: Serializer>(t: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(t)
     }
-    map.insert(
-        "p".into(),
-        json!({"t": message.timetoken.to_string(), "r": region}),
-    );
-    map.insert("k".into(), json!(sub_key));
-    map.insert("c".into(), json!(message.channel));
-    map.insert("d".into(), message.payload.clone());
-    if let Some(meta) = &message.meta {
-        map.insert("u".into(), meta.clone());
+
+    #[derive(Serialize)]
+    pub(super) struct Envelope<'a> {
+        a: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        b: Option<&'a str>,
+        c: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cmt: Option<&'a str>,
+        d: &'a Value,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        e: Option<u8>,
+        f: u8,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        i: Option<&'a str>,
+        k: &'a str,
+        p: Cursor,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        s: Option<i64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        u: Option<&'a Value>,
     }
-    if let Some(cmt) = &message.custom_message_type {
-        map.insert("cmt".into(), json!(cmt));
+
+    impl<'a> Envelope<'a> {
+        pub(super) fn new(delivery: &'a Delivery, sub_key: &'a str, region: u32) -> Self {
+            let message = &delivery.message;
+            Envelope {
+                a: if message.kind == EventKind::Presence {
+                    "2"
+                } else {
+                    "1"
+                },
+                b: delivery.matched.as_deref(),
+                c: &message.channel,
+                cmt: message.custom_message_type.as_deref(),
+                d: &message.payload,
+                e: (message.kind == EventKind::Signal).then_some(1),
+                f: 0,
+                i: message.publisher.as_deref(),
+                k: sub_key,
+                p: Cursor {
+                    r: region,
+                    t: message.timetoken.0,
+                },
+                s: message.seqn,
+                u: message.meta.as_ref(),
+            }
+        }
     }
-    if let Some(matched) = &delivery.matched {
-        map.insert("b".into(), json!(matched));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::hub::{Delivery, EventKind, Message};
+
+    fn delivery(kind: EventKind, full: bool, matched: Option<&str>) -> Delivery {
+        Delivery {
+            message: Arc::new(Message {
+                channel: "ch.1".into(),
+                timetoken: Timetoken(17_000_000_000_000_001),
+                payload: json!({"text": "hi \"there\"", "n": [1, 2.5, null]}),
+                kind,
+                publisher: full.then(|| "user-1".to_string()),
+                meta: full.then(|| json!({"lang": "en"})),
+                seqn: full.then_some(7),
+                custom_message_type: full.then(|| "chat".to_string()),
+            }),
+            matched: matched.map(str::to_string),
+        }
     }
-    Value::Object(map)
+
+    #[test]
+    fn the_body_is_byte_for_byte_what_a_json_value_printed() {
+        let response = SubscribeResponse {
+            cursor: Timetoken(17_000_000_000_000_002),
+            region: 4,
+            messages: vec![
+                delivery(EventKind::Message, true, Some("ch.*")),
+                delivery(EventKind::Signal, false, None),
+                delivery(EventKind::Presence, false, Some("ch.1-pnpres")),
+            ],
+        };
+        let expected = json!({
+            "t": {"t": "17000000000000002", "r": 4},
+            "m": [
+                {"a": "1", "f": 0, "i": "user-1", "s": 7,
+                 "p": {"t": "17000000000000001", "r": 4}, "k": "sub-k", "c": "ch.1",
+                 "d": {"text": "hi \"there\"", "n": [1, 2.5, null]}, "u": {"lang": "en"},
+                 "cmt": "chat", "b": "ch.*"},
+                {"a": "1", "f": 0, "e": 1, "p": {"t": "17000000000000001", "r": 4},
+                 "k": "sub-k", "c": "ch.1", "d": {"text": "hi \"there\"", "n": [1, 2.5, null]}},
+                {"a": "2", "f": 0, "p": {"t": "17000000000000001", "r": 4}, "k": "sub-k",
+                 "c": "ch.1", "d": {"text": "hi \"there\"", "n": [1, 2.5, null]},
+                 "b": "ch.1-pnpres"},
+            ],
+        });
+        let body = String::from_utf8(body(&response, "sub-k")).unwrap();
+        assert_eq!(body, expected.to_string());
+    }
 }

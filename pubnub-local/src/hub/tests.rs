@@ -585,7 +585,11 @@ async fn a_rejoin_does_not_rewind_to_an_earlier_session() {
         .iter()
         .map(|d| d.get("action").cloned().unwrap_or_else(|| d.clone()))
         .collect();
-    assert_eq!(actions, [json!("join")], "only the new join, nothing replayed");
+    assert_eq!(
+        actions,
+        [json!("join")],
+        "only the new join, nothing replayed"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,201 @@
+//! The end-to-end benchmark of issue 8, loopback only and bounded (well under a minute).
+//!
+//! `cargo run --release --example bench -- [--json] [--origin URL] [--rounds N]`
+//!
+//! It starts `pubnub-local` in-process on its own runtime (or uses `--origin`) and measures, in
+//! the same run: publish throughput through the SDK and the *floor* (the same requests sent by
+//! a bare reqwest loop, no SDK), sequentially and with 64 in flight; publish → listener latency;
+//! a burst of 10,000 messages while subscribed; pubnub-local's own throughput and its floor
+//! next to a minimal axum server's; and the memory of 1,000 subscribed clients (in a child
+//! process, so the server's memory is not counted). Throughput figures are the median of
+//! `--rounds` alternating rounds (default 3), because the machine may be busy with other work.
+//!
+//! The table goes to stdout; with `--json`, one JSON object with stable field names instead.
+//! `--only STEP` runs one step (for profiling). `BENCH_SERVER_THREADS` and
+//! `BENCH_CLIENT_THREADS` change the two runtimes' worker counts (default 2 each).
+//! BENCHMARKS.md explains the figures and records the ones measured on the reference machine.
+
+mod burst;
+mod floor;
+mod latency;
+mod memory;
+mod report;
+mod throughput;
+
+use std::time::Duration;
+
+use report::Report;
+
+/// Messages published in flight for the concurrent figures.
+pub const CONCURRENCY: usize = 64;
+
+/// How long one throughput measurement runs.
+pub const MEASURE: Duration = Duration::from_millis(1500);
+
+/// Messages pubnub-local keeps per channel: the whole burst, so that a message lost in the
+/// burst is lost by the SDK, not dropped by the server's catch-up buffer (100 by default,
+/// like the service's queue).
+pub const BUFFER: usize = burst::MESSAGES as usize;
+
+/// The subscribe key every client and request uses.
+pub const SUB_KEY: &str = "sub-c-bench";
+/// The publish key every client and request uses.
+pub const PUB_KEY: &str = "pub-c-bench";
+
+struct Args {
+    json: bool,
+    origin: Option<String>,
+    rounds: usize,
+    /// Run one step only (`publish`, `latency`, `burst`, `server`, `memory`): for profiling.
+    only: Option<String>,
+}
+
+impl Args {
+    fn runs(&self, step: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == step)
+    }
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        json: false,
+        origin: None,
+        rounds: 3,
+        only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--json" => args.json = true,
+            "--origin" => args.origin = it.next(),
+            "--only" => args.only = it.next(),
+            "--rounds" => {
+                args.rounds = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=15).contains(n))
+                    .unwrap_or_else(|| usage("--rounds takes a number from 1 to 15"))
+            }
+            memory::CHILD_FLAG => {
+                let origin = it.next().unwrap_or_else(|| usage("missing origin"));
+                memory::child(&origin);
+                return args;
+            }
+            "-h" | "--help" => usage(""),
+            // `cargo bench` passes `--bench` to every target; ignore it.
+            "--bench" => {}
+            other => usage(&format!("unknown argument {other:?}")),
+        }
+    }
+    args
+}
+
+fn usage(problem: &str) -> ! {
+    if !problem.is_empty() {
+        eprintln!("bench: {problem}");
+    }
+    eprintln!(
+        "usage: cargo run --release --example bench -- [--json] [--origin URL] [--rounds N] \\
+         [--only publish|latency|burst|server|memory]"
+    );
+    std::process::exit(2);
+}
+
+fn main() {
+    let args = args();
+    // The server gets a runtime of its own, as if it were another process: the client's
+    // figures then include no server work scheduled on the client's threads.
+    let server_runtime = runtime("server");
+    let server = match &args.origin {
+        Some(_) => None,
+        None => Some(
+            server_runtime
+                .block_on(pubnub_local::Server::builder().buffer_size(BUFFER).start())
+                .expect("pubnub-local starts on loopback"),
+        ),
+    };
+    let origin = match (&args.origin, &server) {
+        (Some(origin), _) => origin.trim_end_matches('/').to_string(),
+        (None, Some(server)) => server.url(),
+        (None, None) => unreachable!("either --origin or an in-process server"),
+    };
+    let minimal = server_runtime
+        .block_on(floor::start_minimal_server())
+        .expect("the minimal server starts on loopback");
+
+    let client_runtime = runtime("client");
+    let deadline = Duration::from_secs(120);
+    let report = client_runtime.block_on(async {
+        tokio::time::timeout(deadline, run(&args, &origin, &minimal, server.as_ref())).await
+    });
+    let Ok(report) = report else {
+        eprintln!("bench: did not finish within {deadline:?}");
+        std::process::exit(1);
+    };
+    if args.json {
+        println!("{}", report.json());
+    } else {
+        print!("{}", report.table());
+    }
+    // Exit without tearing down a thousand connections and two runtimes.
+    std::process::exit(0);
+}
+
+/// The name of the client runtime's threads (CPU time is counted over these).
+pub const CLIENT_THREADS: &str = "bench-client";
+
+fn runtime(name: &str) -> tokio::runtime::Runtime {
+    let threads = std::env::var(format!("BENCH_{}_THREADS", name.to_uppercase()))
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name(format!("bench-{name}"))
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+async fn run(
+    args: &Args,
+    origin: &str,
+    minimal: &str,
+    server: Option<&pubnub_local::ServerHandle>,
+) -> Report {
+    let mut report = Report::new(origin, server.is_some(), args.rounds);
+    let progress = |what: &str| {
+        if !args.json {
+            eprintln!("bench: {what}");
+        }
+    };
+    if args.runs("publish") {
+        progress("publish throughput (SDK and floor, alternating rounds)");
+        report.publish = Some(throughput::publish(origin, minimal, args.rounds).await);
+    }
+    if args.runs("latency") {
+        progress("publish → listener latency");
+        let (sdk, floor) = latency::measure(origin).await;
+        report.latency = Some(sdk);
+        report.latency_floor = Some(floor);
+    }
+    if args.runs("burst") {
+        if let Some(server) = server {
+            progress("burst of 10,000 messages while subscribed, from the hub");
+            let publisher = burst::Publisher::Hub(server.hub());
+            report.burst = Some(burst::measure(origin, "bench-burst-hub", publisher).await);
+        }
+        progress("burst of 10,000 messages while subscribed, from an SDK client");
+        let publisher = burst::Publisher::Sdk(throughput::client(origin, "bench-burst-speaker"));
+        report.burst_http = Some(burst::measure(origin, "bench-burst-http", publisher).await);
+    }
+    if let Some(server) = server.filter(|_| args.runs("server")) {
+        progress("pubnub-local's own throughput");
+        report.server = Some(floor::hub_throughput(&server.hub()).await);
+    }
+    if args.runs("memory") {
+        progress("memory of 1,000 subscribed clients (child process)");
+        report.memory = memory::measure(origin).await;
+    }
+    report
+}
