@@ -70,9 +70,11 @@
 //! 2. **The driver.** One task per machine takes events from a queue, calls `transition`, and
 //!    dispatches *every* invocation it returned before taking the next event: the **drain rule**,
 //!    which makes the order of effects a function of the order of events. Long-running effects
-//!    (requests, back-off sleeps, the heartbeat wait) run in tasks of their own, each with its own
-//!    cancellation; a result that arrives after its effect was cancelled is dropped, never fed
-//!    back. The driver knows no PubNub endpoint and makes no decision of its own.
+//!    (requests, back-off sleeps, the heartbeat wait) are futures the driver's task polls beside
+//!    its queue, at most one of each kind; cancelling one drops it where it stands, so a
+//!    cancelled effect never reports a result, and a long-poll's answer becomes the next event,
+//!    reaches the listeners and sends the next long-poll in one wake-up of one task. The driver
+//!    knows no PubNub endpoint and makes no decision of its own.
 //! 3. **Effects and transport.** What each invocation does (`subscribe::effects`,
 //!    `presence::effects`): build a [`Request`], send it through the [`Transport`], turn the
 //!    answer into the next event. Retry delays and error classification are the pure

@@ -98,11 +98,12 @@ pub fn subscribe(
             let Ok(body) = response.bytes().await else {
                 return;
             };
-            let at = Instant::now();
             let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) else {
                 return;
             };
             for message in json["m"].as_array().into_iter().flatten() {
+                // Taken as the message is handed over, as the SDK's is in its callback.
+                let at = Instant::now();
                 if tx.send((message["d"]["n"].as_u64(), at)).is_err() {
                     return;
                 }

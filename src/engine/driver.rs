@@ -1,16 +1,20 @@
 //! The one run loop that drives any [`Machine`]: a queue of events, the pure transition, and the
 //! dispatch of every invocation before the next event is taken (the *drain rule*).
 //!
-//! Managed effects run in their own tasks, each with its own [`CancellationToken`], keyed by
-//! kind: starting a kind that is already running cancels the old one first, and a result that
-//! arrives after its effect was cancelled or replaced is dropped, never fed back. The driver
-//! knows no PubNub endpoint: what an invocation does is up to its [`Effects`].
-//! No lock is held across an `.await`; the loop's state lives in the task that owns it.
+//! Managed effects are futures the driver's own task polls, at most one of each kind: starting
+//! a kind that is already running drops the old future first, and cancelling one drops it, so
+//! a cancelled or replaced effect can never report a result. An effect's result is handled in
+//! the task that polled it, with no hop through a queue or to another task: the long-poll's
+//! answer becomes the machine's next event, its messages reach the listeners, and the next
+//! long-poll is sent, all in one wake-up of one task. Immediate effects that outlive the engine
+//! (a leave) run in tasks of their own. The driver knows no PubNub endpoint: what an invocation
+//! does is up to its [`Effects`]. No lock is held across an `.await`; the loop's state lives in
+//! the task that owns it.
 
-use std::collections::HashMap;
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -27,7 +31,8 @@ pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>
 pub(crate) enum Dispatch<E> {
     /// It ran to completion inside the driver (emitting a status or messages).
     Done,
-    /// It goes on in its own task and may report an event when it ends.
+    /// It goes on (polled by the driver when managed, in a task of its own when immediate) and
+    /// may report an event when it ends.
     Async(BoxFuture<Option<E>>),
 }
 
@@ -39,14 +44,22 @@ pub(crate) trait Effects<M: Machine>: Send + Sync + 'static {
 enum Msg<M: Machine> {
     /// An event from outside (the subscription manager, the user, an immediate effect).
     Event(M::Event),
-    /// The result of the managed effect `kind` started as number `id`.
-    Effect {
-        kind: &'static str,
-        id: u64,
-        event: M::Event,
-    },
     /// A request for the current state and running managed effects.
     Inspect(oneshot::Sender<Snapshot<M>>),
+}
+
+/// A managed effect the driver is polling.
+struct Running<E> {
+    kind: &'static str,
+    effect: BoxFuture<Option<E>>,
+}
+
+/// What wakes the driver.
+enum Wake<M: Machine> {
+    Stop,
+    Msg(Msg<M>),
+    /// The managed effect at this index of `running` ended, with or without an event.
+    Effect(usize, Option<M::Event>),
 }
 
 /// The state of an engine and the managed effects it has running.
@@ -86,8 +99,9 @@ impl<M: Machine> Engine<M> {
             state: M::initial(),
             effects,
             trace: trace.into(),
-            running: HashMap::new(),
+            running: Vec::new(),
             next_id: 0,
+            inbox_first: false,
             tx: tx.downgrade(),
             token,
             tracker: tracker.clone(),
@@ -113,8 +127,13 @@ struct Driver<M: Machine> {
     state: M::State,
     effects: Arc<dyn Effects<M>>,
     trace: TraceSink,
-    running: HashMap<&'static str, (u64, CancellationToken)>,
+    /// At most one of each kind, in the order they were started.
+    running: Vec<Running<M::Event>>,
+    /// Numbers managed effects for their tracing spans.
     next_id: u64,
+    /// Whether the inbox is looked at before the running effects on the next wake-up; it
+    /// alternates, so that neither can starve the other.
+    inbox_first: bool,
     // Weak, so that the queue closes when every outside handle is gone.
     tx: mpsc::WeakUnboundedSender<Msg<M>>,
     token: CancellationToken,
@@ -123,51 +142,71 @@ struct Driver<M: Machine> {
 
 impl<M: Machine> Driver<M> {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg<M>>) {
+        let token = self.token.clone();
+        let cancelled = token.cancelled();
+        tokio::pin!(cancelled);
         loop {
-            let msg = tokio::select! {
-                biased;
-                _ = self.token.cancelled() => break,
-                msg = rx.recv() => match msg {
-                    Some(msg) => msg,
-                    None => break,
-                },
-            };
-            self.on_msg(msg);
+            let wake: Wake<M> = poll_fn(|cx| {
+                if cancelled.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Wake::Stop);
+                }
+                self.inbox_first = !self.inbox_first;
+                if self.inbox_first {
+                    if let Poll::Ready(msg) = rx.poll_recv(cx) {
+                        return Poll::Ready(msg.map_or(Wake::Stop, Wake::Msg));
+                    }
+                }
+                if let Poll::Ready((index, event)) = self.poll_effects(cx) {
+                    return Poll::Ready(Wake::Effect(index, event));
+                }
+                if !self.inbox_first {
+                    if let Poll::Ready(msg) = rx.poll_recv(cx) {
+                        return Poll::Ready(msg.map_or(Wake::Stop, Wake::Msg));
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            match wake {
+                Wake::Stop => break,
+                Wake::Msg(msg) => self.on_msg(msg),
+                Wake::Effect(index, event) => {
+                    // It ended: it stops running, and its event (if any) is handled.
+                    self.running.remove(index);
+                    if let Some(event) = event {
+                        self.handle(event);
+                    }
+                }
+            }
         }
         // Whether cancelled or abandoned by every handle, the engine ends its managed effects.
-        for (_, (_, token)) in self.running.drain() {
-            token.cancel();
-        }
+        self.running.clear();
         self.token.cancel();
     }
 
+    /// Polls every running managed effect until one ends.
+    fn poll_effects(&mut self, cx: &mut Context<'_>) -> Poll<(usize, Option<M::Event>)> {
+        for (index, running) in self.running.iter_mut().enumerate() {
+            if let Poll::Ready(event) = running.effect.as_mut().poll(cx) {
+                return Poll::Ready((index, event));
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Drops the running managed effect of `kind`, if any: it is cancelled where it stands.
+    fn stop(&mut self, kind: &'static str) {
+        self.running.retain(|running| running.kind != kind);
+    }
+
     fn on_msg(&mut self, msg: Msg<M>) {
-        {
-            match msg {
-                Msg::Event(event) => self.handle(event),
-                Msg::Effect { kind, id, event } => {
-                    if self
-                        .running
-                        .get(kind)
-                        .is_some_and(|(current, _)| *current == id)
-                    {
-                        self.running.remove(kind);
-                        self.handle(event);
-                    } else {
-                        tracing::trace!(
-                            machine = M::NAME,
-                            effect = kind,
-                            event = M::event_name(&event),
-                            "dropped the late result of a cancelled effect"
-                        );
-                    }
-                }
-                Msg::Inspect(reply) => {
-                    let _ = reply.send(Snapshot {
-                        state: self.state.clone(),
-                        running: self.running.keys().copied().collect(),
-                    });
-                }
+        match msg {
+            Msg::Event(event) => self.handle(event),
+            Msg::Inspect(reply) => {
+                let _ = reply.send(Snapshot {
+                    state: self.state.clone(),
+                    running: self.running.iter().map(|r| r.kind).collect(),
+                });
             }
         }
     }
@@ -217,34 +256,22 @@ impl<M: Machine> Driver<M> {
             name: M::invocation_name(&invocation),
         });
         match M::lifecycle(&invocation) {
-            Lifecycle::Cancel(kind) => {
-                if let Some((_, token)) = self.running.remove(kind) {
-                    token.cancel();
-                }
-            }
+            Lifecycle::Cancel(kind) => self.stop(kind),
             Lifecycle::Managed(kind) => {
-                if let Some((_, old)) = self.running.remove(kind) {
-                    old.cancel();
-                }
+                self.stop(kind);
                 let Dispatch::Async(effect) = self.effects.dispatch(invocation) else {
                     return;
                 };
                 self.next_id += 1;
-                let id = self.next_id;
-                let token = self.token.child_token();
-                self.running.insert(kind, (id, token.clone()));
-                let tx = self.tx.clone();
-                let span = tracing::debug_span!("effect", machine = M::NAME, effect = kind, id);
-                let effect = effect.instrument(span);
-                self.tracker.spawn(async move {
-                    let event = tokio::select! {
-                        biased;
-                        _ = token.cancelled() => return,
-                        event = effect => event,
-                    };
-                    if let (Some(event), Some(tx)) = (event, tx.upgrade()) {
-                        let _ = tx.send(Msg::Effect { kind, id, event });
-                    }
+                let span = tracing::debug_span!(
+                    "effect",
+                    machine = M::NAME,
+                    effect = kind,
+                    id = self.next_id
+                );
+                self.running.push(Running {
+                    kind,
+                    effect: Box::pin(effect.instrument(span)),
                 });
             }
             Lifecycle::Immediate => {

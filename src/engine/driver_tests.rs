@@ -1,5 +1,6 @@
 //! The driver's rules, checked with the real subscribe machine and scripted effects on a paused
-//! clock: the drain rule, one managed effect per kind, late results dropped, clean shutdown.
+//! clock: the drain rule, one managed effect per kind, replaced results never reported, clean
+//! shutdown.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -136,47 +137,23 @@ async fn a_restarted_managed_effect_cancels_the_old_one() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_late_result_of_a_replaced_effect_is_dropped() {
+async fn a_replaced_effect_never_reports_its_result() {
+    // Both handshakes would succeed after a second; the first is replaced before it can.
     let effects = Arc::new(Scripted::default());
-    let (trace, mut rx) = broadcast::channel(64);
-    let (tx, _rx) = mpsc::unbounded_channel();
-    let mut driver = Driver::<SubscribeMachine> {
-        state: State::Unsubscribed,
-        effects,
-        trace: trace.into(),
-        running: HashMap::new(),
-        next_id: 0,
-        tx: tx.downgrade(),
-        token: CancellationToken::new(),
-        tracker: TaskTracker::new(),
-    };
-    driver.on_msg(Msg::Event(changed(&["a"])));
-    driver.on_msg(Msg::Event(changed(&["bb"])));
-    let stale = Msg::Effect {
-        kind: "HANDSHAKE",
-        id: 1,
-        event: Event::HandshakeSuccess {
-            cursor: Cursor::new(1, 1),
-        },
-    };
-    driver.on_msg(stale);
-    assert!(matches!(driver.state, State::Handshaking { .. }));
-    let current = Msg::Effect {
-        kind: "HANDSHAKE",
-        id: 2,
-        event: Event::HandshakeSuccess {
-            cursor: Cursor::new(2, 1),
-        },
-    };
-    driver.on_msg(current);
+    let (engine, mut trace, _tracker, _token) = start(effects);
+    engine.send(changed(&["a"]));
+    engine.send(changed(&["bb"]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let snapshot = engine.inspect().await.unwrap();
     assert_eq!(
-        driver.state,
+        snapshot.state,
         State::Receiving {
             input: Input::channels(["bb"]),
             cursor: Cursor::new(2, 1)
-        }
+        },
+        "the cursor is the second handshake's"
     );
-    let events: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+    let events: Vec<_> = std::iter::from_fn(|| trace.try_recv().ok())
         .filter(|e| matches!(e, TraceEntry::Event { .. }))
         .map(|e| e.name())
         .collect();
@@ -187,8 +164,38 @@ async fn a_late_result_of_a_replaced_effect_is_dropped() {
             "SUBSCRIPTION_CHANGED",
             "HANDSHAKE_SUCCESS"
         ],
-        "the stale result never reached the machine"
+        "the replaced handshake's result never reached the machine"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_effect_that_ends_without_an_event_stops_running() {
+    // A managed effect that ends with no event at all must not stay listed as running.
+    struct Silent;
+    impl Effects<SubscribeMachine> for Silent {
+        fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
+            match invocation {
+                Invocation::Handshake { .. } => Dispatch::Async(Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    None
+                })),
+                _ => Dispatch::Done,
+            }
+        }
+    }
+    let (trace, _rx) = broadcast::channel(64);
+    let engine = Engine::<SubscribeMachine>::spawn(
+        Arc::new(Silent),
+        trace,
+        CancellationToken::new(),
+        TaskTracker::new(),
+    );
+    engine.send(changed(&["a"]));
+    assert_eq!(engine.inspect().await.unwrap().running, ["HANDSHAKE"]);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let snapshot = engine.inspect().await.unwrap();
+    assert!(snapshot.running.is_empty());
+    assert!(matches!(snapshot.state, State::Handshaking { .. }));
 }
 
 #[tokio::test(start_paused = true)]

@@ -17,6 +17,9 @@ static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
 /// Sends requests with reqwest (rustls, gzip, HTTP/2 over TLS) to one origin.
 ///
 /// By default all transports share one `reqwest::Client`, and with it one connection pool.
+/// The transport sets no timeout of its own: the client bounds every exchange, body included,
+/// by [`Request::timeout`] on tokio's clock (one timer per request instead of two). Code that
+/// calls [`Transport::send`] directly bounds it itself, with `tokio::time::timeout`.
 #[derive(Clone)]
 pub struct ReqwestTransport {
     client: reqwest::Client,
@@ -95,7 +98,9 @@ impl Transport for ReqwestTransport {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
         };
-        let mut builder = self.client.request(method, url).timeout(request.timeout);
+        // No reqwest timeout: the client bounds the whole exchange, body included, with
+        // `Request::timeout` on tokio's clock, and a second timer per request costs CPU.
+        let mut builder = self.client.request(method, url);
         if let Some(body) = request.body {
             builder = builder.header(CONTENT_TYPE, "application/json").body(body);
         }
