@@ -64,7 +64,7 @@ fn cycle() -> (State, Vec<Event>) {
         messages: messages.clone(),
     };
     let mut changed = input();
-    changed.channels.insert("chat.room-2".into());
+    std::sync::Arc::make_mut(&mut changed.channels).insert("chat.room-2".into());
     let events = vec![
         receive(1),
         receive(2),

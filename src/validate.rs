@@ -67,10 +67,10 @@ pub(crate) fn subscribe_names(input: &Input) -> Result<(), Error> {
             "a subscription needs a channel or a channel group",
         ));
     }
-    for channel in &input.channels {
+    for channel in input.channels.iter() {
         subscribe_channel(channel)?;
     }
-    for group in &input.groups {
+    for group in input.groups.iter() {
         name("channel group", group)?;
         let base = group.strip_suffix(PRESENCE_SUFFIX).unwrap_or(group);
         name("channel group", base)?;

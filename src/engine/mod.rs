@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
 pub(crate) mod driver;
 pub mod trace;
@@ -13,12 +14,16 @@ pub use trace::TraceEntry;
 
 /// The channels and channel groups an engine works on, sorted so that request URLs are
 /// deterministic.
+///
+/// The sets are shared: a state, the invocation that states' entry asks for and the trace all
+/// hold the same two sets, so a transition copies two pointers, not every name. Change one with
+/// [`Arc::make_mut`], which copies it only while it is shared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Input {
     /// Channel names, including `-pnpres` names for presence subscriptions (subscribe engine).
-    pub channels: BTreeSet<String>,
+    pub channels: Arc<BTreeSet<String>>,
     /// Channel group names, including `-pnpres` names for presence subscriptions.
-    pub groups: BTreeSet<String>,
+    pub groups: Arc<BTreeSet<String>>,
 }
 
 impl Input {
@@ -30,10 +35,10 @@ impl Input {
         G: IntoIterator,
         G::Item: Into<String>,
     {
-        Input {
-            channels: channels.into_iter().map(Into::into).collect(),
-            groups: groups.into_iter().map(Into::into).collect(),
-        }
+        Input::from_sets(
+            channels.into_iter().map(Into::into).collect(),
+            groups.into_iter().map(Into::into).collect(),
+        )
     }
 
     /// An input of these channels only.
@@ -45,6 +50,14 @@ impl Input {
         Input::new(channels, std::iter::empty::<String>())
     }
 
+    /// An input of these two sets.
+    pub fn from_sets(channels: BTreeSet<String>, groups: BTreeSet<String>) -> Self {
+        Input {
+            channels: Arc::new(channels),
+            groups: Arc::new(groups),
+        }
+    }
+
     /// True when there is neither a channel nor a group.
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty() && self.groups.is_empty()
@@ -52,30 +65,29 @@ impl Input {
 
     /// The names in `self` or `other`.
     pub fn union(&self, other: &Input) -> Input {
-        Input {
-            channels: self.channels.union(&other.channels).cloned().collect(),
-            groups: self.groups.union(&other.groups).cloned().collect(),
-        }
+        Input::from_sets(
+            self.channels.union(&other.channels).cloned().collect(),
+            self.groups.union(&other.groups).cloned().collect(),
+        )
     }
 
     /// The names in `self` but not in `other`.
     pub fn difference(&self, other: &Input) -> Input {
-        Input {
-            channels: self.channels.difference(&other.channels).cloned().collect(),
-            groups: self.groups.difference(&other.groups).cloned().collect(),
-        }
+        Input::from_sets(
+            self.channels.difference(&other.channels).cloned().collect(),
+            self.groups.difference(&other.groups).cloned().collect(),
+        )
     }
 
     /// The names in both `self` and `other`.
     pub fn intersection(&self, other: &Input) -> Input {
-        Input {
-            channels: self
-                .channels
+        Input::from_sets(
+            self.channels
                 .intersection(&other.channels)
                 .cloned()
                 .collect(),
-            groups: self.groups.intersection(&other.groups).cloned().collect(),
-        }
+            self.groups.intersection(&other.groups).cloned().collect(),
+        )
     }
 
     /// True when every name of `self` is in `other`.
@@ -86,10 +98,10 @@ impl Input {
     /// The same input without presence (`-pnpres`) names: what heartbeats and leaves are sent for.
     pub fn without_presence(&self) -> Input {
         let keep = |n: &&String| !n.ends_with(PRESENCE_SUFFIX);
-        Input {
-            channels: self.channels.iter().filter(keep).cloned().collect(),
-            groups: self.groups.iter().filter(keep).cloned().collect(),
-        }
+        Input::from_sets(
+            self.channels.iter().filter(keep).cloned().collect(),
+            self.groups.iter().filter(keep).cloned().collect(),
+        )
     }
 }
 

@@ -142,15 +142,9 @@ impl SubscribeBuilder {
             set.insert(format!("{name}{PRESENCE_SUFFIX}"));
         }
         if group {
-            Input {
-                channels: BTreeSet::new(),
-                groups: set,
-            }
+            Input::from_sets(BTreeSet::new(), set)
         } else {
-            Input {
-                channels: set,
-                groups: BTreeSet::new(),
-            }
+            Input::from_sets(set, BTreeSet::new())
         }
     }
 }

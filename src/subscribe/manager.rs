@@ -36,10 +36,10 @@ pub(crate) struct Registry {
 impl Registry {
     /// The union of every subscribed name.
     pub(crate) fn input(&self) -> Input {
-        Input {
-            channels: self.channels.keys().cloned().collect(),
-            groups: self.groups.keys().cloned().collect(),
-        }
+        Input::from_sets(
+            self.channels.keys().cloned().collect(),
+            self.groups.keys().cloned().collect(),
+        )
     }
 
     pub(crate) fn contains(&self, id: u64) -> bool {
@@ -49,13 +49,13 @@ impl Registry {
     /// Subscribes `id` with `names`, replacing what it had.
     pub(crate) fn insert(&mut self, id: u64, names: Input, listeners: Arc<Listeners>) {
         self.remove(id);
-        for name in &names.channels {
+        for name in names.channels.iter() {
             *self.channels.entry(name.clone()).or_default() += 1;
         }
-        for name in &names.groups {
+        for name in names.groups.iter() {
             *self.groups.entry(name.clone()).or_default() += 1;
         }
-        for name in names.channels.iter().chain(&names.groups) {
+        for name in names.channels.iter().chain(names.groups.iter()) {
             self.routes
                 .entry(name.clone())
                 .or_default()
@@ -92,7 +92,7 @@ impl Registry {
             (&mut self.channels, &entry.names.channels),
             (&mut self.groups, &entry.names.groups),
         ] {
-            for name in names {
+            for name in names.iter() {
                 if let Some(count) = counts.get_mut(name) {
                     *count -= 1;
                     if *count == 0 {
@@ -101,7 +101,7 @@ impl Registry {
                 }
             }
         }
-        for name in entry.names.channels.iter().chain(&entry.names.groups) {
+        for name in entry.names.channels.iter().chain(entry.names.groups.iter()) {
             if let Some(route) = self.routes.get_mut(name) {
                 route.retain(|(other, _)| *other != id);
                 if route.is_empty() {

@@ -300,14 +300,8 @@ impl Subscription {
             names.insert(format!("{name}{PRESENCE_SUFFIX}"));
         }
         let names = match kind {
-            Kind::Channel | Kind::Metadata => Input {
-                channels: names,
-                groups: BTreeSet::new(),
-            },
-            Kind::Group => Input {
-                channels: BTreeSet::new(),
-                groups: names,
-            },
+            Kind::Channel | Kind::Metadata => Input::from_sets(names, BTreeSet::new()),
+            Kind::Group => Input::from_sets(BTreeSet::new(), names),
         };
         Subscription {
             inner: Arc::new(SubscriptionInner {
@@ -460,12 +454,12 @@ impl SubscriptionSet {
     pub fn names(&self) -> Input {
         // Extended in place: a fold over `Input::union` copies the whole union once per member,
         // which took seconds for a set of 10,000 subscriptions.
-        let mut all = Input::default();
+        let (mut channels, mut groups) = (BTreeSet::new(), BTreeSet::new());
         for s in self.members() {
-            all.channels.extend(s.names().channels.iter().cloned());
-            all.groups.extend(s.names().groups.iter().cloned());
+            channels.extend(s.names().channels.iter().cloned());
+            groups.extend(s.names().groups.iter().cloned());
         }
-        all
+        Input::from_sets(channels, groups)
     }
 
     /// Adds a subscription; it is subscribed at once when the set is.
