@@ -1,14 +1,18 @@
 //! pubnub-engine side by side with PubNub's official Rust crate (`pubnub` 0.9), in one run,
 //! against one in-process `pubnub-local` on loopback.
 //!
-//! `cargo run --release --manifest-path compare/Cargo.toml -- [--json] [--rounds N]`
+//! `cargo run --release --manifest-path compare/Cargo.toml -- [--json] [--rounds N]
+//!  [--python PATH] [--buffer N]`
 //!
 //! Both SDKs run on the same client runtime (2 workers), the server on a runtime of its own
 //! (2 workers), and every figure is taken for both in the same moments: sequential publishes and
 //! latency samples are interleaved one by one, the concurrent and burst runs alternate which
 //! SDK goes first. Each SDK publishes with its own client and listens with its own subscriber,
 //! on channels of its own; the server keeps 10,000 messages per channel, so a message missing
-//! from a burst was lost by the SDK, not by the server's queue.
+//! from a burst was lost by the SDK, not by the server's queue (`--buffer 100` gives it the
+//! service's queue instead, where a subscriber that falls behind loses what overflows).
+//! `--python PATH` then runs `python/sdk.py` with that interpreter (PubNub's Python SDK
+//! installed) against the same server, and adds its figures.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +53,8 @@ fn payload(n: u64) -> Value {
 fn main() {
     let mut json_out = false;
     let mut rounds = 3usize;
+    let mut python: Option<String> = None;
+    let mut buffer = BURST as usize;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -60,16 +66,20 @@ fn main() {
                     .filter(|n| (1..=15).contains(n))
                     .unwrap_or_else(|| usage())
             }
+            "--python" => python = Some(args.next().unwrap_or_else(|| usage())),
+            "--buffer" => {
+                buffer = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage())
+            }
             _ => usage(),
         }
     }
     let server_runtime = runtime("compare-server");
     let server = server_runtime
-        .block_on(
-            pubnub_local::Server::builder()
-                .buffer_size(BURST as usize)
-                .start(),
-        )
+        .block_on(pubnub_local::Server::builder().buffer_size(buffer).start())
         .expect("pubnub-local starts on loopback");
     let origin = server.url();
     let hub = server.hub();
@@ -77,12 +87,19 @@ fn main() {
     let report = client_runtime.block_on(async move {
         // On a worker, as an application's tasks are (block_on would poll it on the main thread).
         let task = tokio::spawn(async move {
-            tokio::time::timeout(
+            let mut report = tokio::time::timeout(
                 Duration::from_secs(180),
                 run(&origin, hub, rounds, json_out),
             )
             .await
-            .expect("the comparison finishes within 3 minutes")
+            .expect("the comparison finishes within 3 minutes");
+            if let Some(python) = python {
+                if !json_out {
+                    eprintln!("compare: the official Python SDK (a child process)");
+                }
+                report.official_python = Some(python_sdk(&python, &origin).await);
+            }
+            report
         });
         task.await.expect("the comparison does not panic")
     });
@@ -96,7 +113,8 @@ fn main() {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo run --release --manifest-path compare/Cargo.toml -- [--json] [--rounds N]"
+        "usage: cargo run --release --manifest-path compare/Cargo.toml -- [--json] [--rounds N] \
+         [--python PATH-TO-PYTHON-WITH-PUBNUB] [--buffer MESSAGES-PER-CHANNEL]"
     );
     std::process::exit(2);
 }
@@ -269,6 +287,8 @@ struct Report {
     cores: usize,
     pubnub_engine: Figures,
     official_rust: Figures,
+    /// With `--python`: what `python/sdk.py` measured, as it printed it.
+    official_python: Option<Value>,
 }
 
 async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bool) -> Report {
@@ -279,6 +299,38 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
     };
     let mut figures = [Figures::default(), Figures::default()];
     let publish = publishers(origin);
+
+    // Latency first, on a fresh process: after the publish runs, ~200 idle keep-alive
+    // connections make every SDK's latency (and the bare floor's in the bench) 20–60 µs worse.
+    progress("publish → listener latency (interleaved samples)");
+    let channels = ["compare-latency", "compare-latency-official"];
+    let (mut arrivals, listening) = listeners(origin, channels, "latency").await;
+    let mut samples: [Vec<Duration>; 2] = Default::default();
+    for n in 0..WARM_UP + SAMPLES {
+        for k in 0..2 {
+            let sdk = (n as usize + k) % 2;
+            tokio::time::sleep(GAP).await;
+            let started = Instant::now();
+            let sent = publish[sdk](channels[sdk].to_string(), n);
+            match sample(n, sent, &mut arrivals[sdk]).await {
+                Some(at) if n >= WARM_UP => samples[sdk].push(at - started),
+                Some(_) => {}
+                None => figures[sdk].latency_lost += 1,
+            }
+        }
+    }
+    drop(listening);
+    for sdk in 0..2 {
+        let s = &mut samples[sdk];
+        s.sort();
+        let at = |q: f64| {
+            let i = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len().max(1));
+            s.get(i - 1).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+        };
+        figures[sdk].latency_p50_us = at(0.50);
+        figures[sdk].latency_p90_us = at(0.90);
+        figures[sdk].latency_p99_us = at(0.99);
+    }
 
     progress("publish, sequential and 64 in flight");
     for (sdk, op) in publish.iter().enumerate() {
@@ -311,36 +363,6 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
     for sdk in 0..2 {
         figures[sdk].publish_sequential_per_sec = median(&mut sequential[sdk]);
         figures[sdk].publish_concurrent_per_sec = median(&mut concurrent[sdk]);
-    }
-
-    progress("publish → listener latency (interleaved samples)");
-    let channels = ["compare-latency", "compare-latency-official"];
-    let (mut arrivals, listening) = listeners(origin, channels, "latency").await;
-    let mut samples: [Vec<Duration>; 2] = Default::default();
-    for n in 0..WARM_UP + SAMPLES {
-        for k in 0..2 {
-            let sdk = (n as usize + k) % 2;
-            tokio::time::sleep(GAP).await;
-            let started = Instant::now();
-            let sent = publish[sdk](channels[sdk].to_string(), n);
-            match sample(n, sent, &mut arrivals[sdk]).await {
-                Some(at) if n >= WARM_UP => samples[sdk].push(at - started),
-                Some(_) => {}
-                None => figures[sdk].latency_lost += 1,
-            }
-        }
-    }
-    drop(listening);
-    for sdk in 0..2 {
-        let s = &mut samples[sdk];
-        s.sort();
-        let at = |q: f64| {
-            let i = ((q * s.len() as f64).ceil() as usize).clamp(1, s.len().max(1));
-            s.get(i - 1).map_or(0.0, |d| d.as_secs_f64() * 1e6)
-        };
-        figures[sdk].latency_p50_us = at(0.50);
-        figures[sdk].latency_p90_us = at(0.90);
-        figures[sdk].latency_p99_us = at(0.99);
     }
 
     progress("burst of 10,000 messages from the hub, then from each SDK's own publisher");
@@ -402,7 +424,31 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
         pubnub_engine,
         official_rust,
+        official_python: None,
     }
+}
+
+/// Runs `python/sdk.py` with `python` against `origin` (the server keeps running meanwhile)
+/// and returns the one JSON object it prints.
+async fn python_sdk(python: &str, origin: &str) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/sdk.py");
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .arg(origin)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(300), output)
+        .await
+        .expect("the Python SDK's measurements finish within 5 minutes")
+        .expect("python starts");
+    assert!(
+        output.status.success(),
+        "python/sdk.py failed: {}",
+        output.status
+    );
+    serde_json::from_slice(&output.stdout).expect("python/sdk.py prints one JSON object")
 }
 
 /// Sequential publishes of both SDKs, interleaved one request at a time (who goes first
@@ -534,76 +580,125 @@ fn median(values: &mut [f64]) -> f64 {
 
 fn print_table(report: &Report) {
     let (a, b) = (&report.pubnub_engine, &report.official_rust);
-    // The last column is how many times better ours is: higher rates, lower latencies.
-    println!(
-        "{:<48}{:>18}{:>24}{:>12}",
-        "figure", SDKS[0], SDKS[1], "advantage"
-    );
-    let rate = |name: &str, x: f64, y: f64| {
-        println!(
-            "{name:<48}{:>16.0}/s{:>22.0}/s{:>11.2}x",
-            x,
-            y,
-            x / y.max(1e-9)
+    let py = report.official_python.as_ref();
+    let py_f = |key: &str| py.and_then(|p| p[key].as_f64());
+    let python_name = py
+        .and_then(|p| p["version"].as_str())
+        .map_or("python".to_string(), |v| format!("python {v} (official)"));
+    // The "advantage" columns say how many times better ours is: higher rates, lower latencies.
+    print!("{:<44}{:>16}{:>24}", "figure", SDKS[0], SDKS[1]);
+    if py.is_some() {
+        print!("{:>26}", python_name);
+    }
+    print!("{:>12}", "vs Rust");
+    if py.is_some() {
+        print!("{:>12}", "vs Python");
+    }
+    println!();
+    let row = |name: &str, unit: &str, ours: f64, rust: f64, python: Option<f64>, lower: bool| {
+        let better = |theirs: f64| match lower {
+            true => theirs / ours.max(1e-9),
+            false => ours / theirs.max(1e-9),
+        };
+        print!(
+            "{name:<44}{:>16}{:>24}",
+            format!("{ours:.0}{unit}"),
+            format!("{rust:.0}{unit}")
         );
+        if py.is_some() {
+            print!(
+                "{:>26}",
+                python.map_or("–".to_string(), |p| format!("{p:.0}{unit}"))
+            );
+        }
+        print!("{:>11.2}x", better(rust));
+        if py.is_some() {
+            print!(
+                "{:>12}",
+                python.map_or("–".to_string(), |p| format!("{:.2}x", better(p)))
+            );
+        }
+        println!();
     };
-    let micros = |name: &str, x: f64, y: f64| {
-        println!(
-            "{name:<48}{:>15.0} µs{:>21.0} µs{:>11.2}x",
-            x,
-            y,
-            y / x.max(1e-9)
-        );
-    };
-    rate(
+    row(
         "publish, sequential",
+        "/s",
         a.publish_sequential_per_sec,
         b.publish_sequential_per_sec,
+        py_f("publish_sequential_per_sec"),
+        false,
     );
-    rate(
+    row(
         "publish, 64 in flight",
+        "/s",
         a.publish_concurrent_per_sec,
         b.publish_concurrent_per_sec,
+        py_f("publish_concurrent_per_sec"),
+        false,
     );
-    micros(
-        "publish → listener latency p50",
-        a.latency_p50_us,
-        b.latency_p50_us,
-    );
-    micros(
-        "publish → listener latency p90",
-        a.latency_p90_us,
-        b.latency_p90_us,
-    );
-    micros(
-        "publish → listener latency p99",
-        a.latency_p99_us,
-        b.latency_p99_us,
-    );
-    let burst = |name: &str, lost: (u64, u64), dup: (u64, u64), per_sec: (f64, f64)| {
-        println!(
-            "{name:<48}{:>18}{:>24}",
-            format!("{} / {} / {:.0}/s", lost.0, dup.0, per_sec.0),
-            format!("{} / {} / {:.0}/s", lost.1, dup.1, per_sec.1)
-        );
-    };
-    burst(
-        "burst from the hub: lost / dup / delivered",
-        (a.burst_lost, b.burst_lost),
-        (a.burst_duplicated, b.burst_duplicated),
-        (a.burst_delivered_per_sec, b.burst_delivered_per_sec),
-    );
-    burst(
-        "burst, own publisher: lost / dup / delivered",
-        (a.burst_http_lost, b.burst_http_lost),
-        (a.burst_http_duplicated, b.burst_http_duplicated),
+    for (name, key, ours, rust) in [
         (
-            a.burst_http_delivered_per_sec,
-            b.burst_http_delivered_per_sec,
+            "publish → listener latency p50",
+            "latency_p50_us",
+            a.latency_p50_us,
+            b.latency_p50_us,
         ),
-    );
+        (
+            "publish → listener latency p90",
+            "latency_p90_us",
+            a.latency_p90_us,
+            b.latency_p90_us,
+        ),
+        (
+            "publish → listener latency p99",
+            "latency_p99_us",
+            a.latency_p99_us,
+            b.latency_p99_us,
+        ),
+    ] {
+        row(name, " µs", ours, rust, py_f(key), true);
+    }
+    let burst = |f: &Figures, http: bool| match http {
+        false => format!(
+            "{} / {} / {:.0}/s",
+            f.burst_lost, f.burst_duplicated, f.burst_delivered_per_sec
+        ),
+        true => format!(
+            "{} / {} / {:.0}/s",
+            f.burst_http_lost, f.burst_http_duplicated, f.burst_http_delivered_per_sec
+        ),
+    };
     println!(
-        "\nfailed publishes: {} / {}; {} rounds (medians), {} cores, origin {} (pubnub-local in-process)",
-        a.publish_failed, b.publish_failed, report.rounds, report.cores, report.origin
+        "{:<44}{:>16}{:>24}",
+        "burst from the hub: lost/dup/delivered",
+        burst(a, false),
+        burst(b, false)
+    );
+    print!(
+        "{:<44}{:>16}{:>24}",
+        "burst, own publisher: lost/dup/delivered",
+        burst(a, true),
+        burst(b, true)
+    );
+    if let Some(p) = py {
+        print!(
+            "{:>26}",
+            format!(
+                "{} / {} / {:.0}/s",
+                p["burst_http_lost"],
+                p["burst_http_duplicated"],
+                p["burst_http_delivered_per_sec"].as_f64().unwrap_or(0.0)
+            )
+        );
+    }
+    println!();
+    println!(
+        "\nfailed publishes: {} / {}{}; {} rounds (medians), {} cores, origin {} (pubnub-local in-process)",
+        a.publish_failed,
+        b.publish_failed,
+        py.map_or(String::new(), |p| format!(" / {}", p["publish_failed"])),
+        report.rounds,
+        report.cores,
+        report.origin
     );
 }
