@@ -321,3 +321,75 @@ async fn no_answer_panics() {
         }
     }
 }
+
+/// A transport of the application's that panics, in `send` or in the future it returns: that
+/// request fails with a network error, the subscribe loop retries and connects, and a publish
+/// gets the error instead of the panic.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_transport_fails_one_request_not_the_engine() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use futures_util::StreamExt;
+    use pubnub_engine::{Request, StatusCategory, SubscriptionOptions, Transport, TransportFuture};
+    use support::memory::Memory;
+
+    /// The first two subscribe requests and the first publish panic; the rest pass through.
+    #[derive(Debug)]
+    struct Panicky {
+        inner: Arc<Memory>,
+        subscribes: AtomicUsize,
+        publishes: AtomicUsize,
+    }
+    impl Transport for Panicky {
+        fn send(&self, request: Request) -> TransportFuture {
+            if request.path.starts_with("/v2/subscribe/") {
+                match self.subscribes.fetch_add(1, Ordering::SeqCst) {
+                    0 => panic!("a transport bug, in send"),
+                    1 => return Box::pin(async { panic!("a transport bug, in the exchange") }),
+                    _ => {}
+                }
+            }
+            if request.path.starts_with("/publish/")
+                && self.publishes.fetch_add(1, Ordering::SeqCst) == 0
+            {
+                return Box::pin(async { panic!("a transport bug, in a publish") });
+            }
+            self.inner.send(request)
+        }
+    }
+
+    let memory = Memory::new();
+    let panicky = Arc::new(Panicky {
+        inner: memory.clone(),
+        subscribes: AtomicUsize::new(0),
+        publishes: AtomicUsize::new(0),
+    });
+    let pubnub = memory.client_with("alice", |b| b.transport(panicky.clone()));
+    let subscription = pubnub
+        .channel("chat")
+        .subscription(SubscriptionOptions::new());
+    let mut messages = subscription.message_stream();
+    let mut statuses = pubnub.status_stream();
+    subscription.subscribe().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), statuses.next())
+        .await
+        .expect("connected after two retries")
+        .unwrap();
+    assert_eq!(status.category, StatusCategory::Connected);
+    assert!(panicky.subscribes.load(Ordering::SeqCst) >= 3);
+
+    let error = publish(&pubnub)
+        .await
+        .expect_err("the publish whose exchange panicked");
+    assert_eq!(error.kind(), ErrorKind::Network);
+    assert!(error.to_string().contains("transport panicked"), "{error}");
+    publish(&pubnub)
+        .await
+        .expect("the next publish goes through");
+    let message = tokio::time::timeout(Duration::from_secs(10), messages.next())
+        .await
+        .expect("the engine still delivers")
+        .unwrap();
+    assert_eq!(message.message, json!("hi"));
+}

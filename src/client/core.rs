@@ -9,10 +9,12 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use serde_json::Value;
 
 use super::state::PresenceState;
@@ -133,7 +135,7 @@ impl Core {
         let started = tokio::time::Instant::now();
         // Enforced here too, so that a transport that never answers (a simulation, a stuck
         // connection) still ends, on tokio's clock.
-        let result = match tokio::time::timeout(timeout, self.transport.send(request)).await {
+        let result = match tokio::time::timeout(timeout, self.exchange(request)).await {
             Ok(result) => result,
             Err(_) => Err(Error::new(ErrorKind::Timeout, "request timed out")),
         };
@@ -146,6 +148,19 @@ impl Core {
             Err(error) => tracing::debug!(%method, %error, elapsed_ms, "request failed"),
         }
         result
+    }
+
+    /// The transport's exchange. A transport of the application's that panics fails this one
+    /// request with a network error, which the retry policy treats like any other, instead of
+    /// unwinding into the engine that sent it (and stopping its subscribe loop for good).
+    async fn exchange(&self, request: Request) -> Result<Response, Error> {
+        let panicked = |_| Error::new(ErrorKind::Network, "the transport panicked");
+        let future = std::panic::catch_unwind(AssertUnwindSafe(|| self.transport.send(request)))
+            .map_err(panicked)?;
+        AssertUnwindSafe(future)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(panicked(panic)))
     }
 
     /// Sends `request` and parses the answer with `parse`. With `retry`, failures the

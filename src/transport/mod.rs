@@ -36,7 +36,9 @@ pub type TransportFuture = Pin<Box<dyn Future<Output = Result<Response, Error>> 
 /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout), …); an HTTP 500 is an `Ok(Response)` that
 /// the SDK classifies itself. Implementations must not retry: retries are decided above the
 /// seam, by the caller's retry policy. The client also enforces [`Request::timeout`] around the
-/// returned future, so a transport that never answers still ends.
+/// returned future, so a transport that never answers still ends, and a transport that panics
+/// (in `send` or in its future) fails that one request with
+/// [`ErrorKind::Network`](crate::ErrorKind::Network) instead of stopping the engine that sent it.
 ///
 /// ```
 /// use std::sync::Arc;
