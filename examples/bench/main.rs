@@ -12,7 +12,8 @@
 //!
 //! The table goes to stdout; with `--json`, one JSON object with stable field names instead.
 //! `--only STEP` runs one step (for profiling). `BENCH_SERVER_THREADS` and
-//! `BENCH_CLIENT_THREADS` change the two runtimes' worker counts (default 2 each).
+//! `BENCH_CLIENT_THREADS` change the two runtimes' worker counts (default 2 each;
+//! `BENCH_CLIENT_THREADS=0` runs the client on a current-thread runtime, on the main thread).
 //! BENCHMARKS.md explains the figures and records the ones measured on the reference machine.
 
 mod burst;
@@ -157,8 +158,18 @@ fn runtime(name: &str) -> tokio::runtime::Runtime {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(2);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
+    // 0: a current-thread runtime, driven by `block_on` on the main thread (so for the client
+    // only: the server's runtime must run on its own; and the CPU figures, which count the
+    // named worker threads, are then missing).
+    let mut builder = match threads {
+        0 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder
         .thread_name(format!("bench-{name}"))
         .enable_all()
         .build()
