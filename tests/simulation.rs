@@ -11,7 +11,8 @@
 //!
 //! `SIM_SCHEDULES=N` runs N schedules (default 10,000), `SIM_START=S` starts at seed S, and a
 //! failing seed prints the command that replays it alone:
-//! `SIM_SEED=S cargo test --test simulation -- one_seed --nocapture`.
+//! `SIM_SEED=S cargo test --test simulation -- one_seed --nocapture`; with `SIM_DEBUG=1` it
+//! also prints the engines' trace, every request and fault, and every delivery.
 //!
 //! Replays are exact up to two sources of entropy the client does not let a test seed: retry
 //! jitter and request ids. Jitter only shifts retry times by under a second of virtual time.
@@ -584,8 +585,38 @@ impl World {
         }
     }
 
+    /// With `SIM_DEBUG=1`: the engines' trace, every request (and the fault it got), every
+    /// accepted publish and every delivery, for reading one failing seed.
+    fn dump(&self) {
+        for entry in &self.entries {
+            eprintln!("trace     {entry:?}");
+        }
+        for seen in self.memory.seen() {
+            eprintln!("request   {} {:?}", seen.uri, seen.fault);
+        }
+        for accepted in self.memory.accepted() {
+            eprintln!("accepted  {} @{}", accepted.channel, accepted.timetoken);
+        }
+        let all = self
+            .tracked
+            .iter()
+            .map(|t| (&t.label, &t.cov))
+            .chain(self.retired.iter().map(|(label, cov)| (label, cov)));
+        for (label, cov) in all {
+            for d in &cov.lock().unwrap().deliveries {
+                eprintln!(
+                    "delivered {label}: {} @{} ({} epoch {})",
+                    d.channel, d.timetoken, d.target, d.epoch
+                );
+            }
+        }
+    }
+
     /// Loss, duplicates, order: every subscription against the server's accepted messages.
     fn check_deliveries(&mut self) {
+        if std::env::var_os("SIM_DEBUG").is_some() {
+            self.dump();
+        }
         let accepted = self.memory.accepted();
         self.stats.accepted = accepted.len() as u64;
         let mut by_channel: HashMap<&str, Vec<u64>> = HashMap::new();

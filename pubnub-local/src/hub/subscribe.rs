@@ -188,26 +188,42 @@ impl Subscription {
     /// this subscription names directly, when it is that user's latest presence event there:
     /// the user is present right now through a heartbeat that came just before this handshake.
     /// A join followed by a leave belongs to an earlier session, whose messages must not be
-    /// replayed.
-    fn recent_join(&self, space: &KeySpace, uuid: &str, cursor: Timetoken) -> Option<Timetoken> {
+    /// replayed; and so does anything but this user's own presence events between the join and
+    /// `cursor`: a client that subscribes again before its leave arrived already received the
+    /// messages published since its join, and rewinding to it would deliver them twice. Then
+    /// there is no rewind (`None`), and the client misses its own join, not a message.
+    fn recent_join(
+        &self,
+        space: &KeySpace,
+        uuid: &str,
+        cursor: Timetoken,
+        max: usize,
+    ) -> Option<Timetoken> {
         const GRACE: u64 = 10_000_000; // one second in timetoken units
         let since = Timetoken(cursor.0.saturating_sub(GRACE));
-        self.channels
+        let own_presence = |m: &Message| {
+            m.kind == EventKind::Presence
+                && m.payload.get("uuid").and_then(Value::as_str) == Some(uuid)
+        };
+        let join = self
+            .channels
             .iter()
             .filter(|c| c.ends_with(PRESENCE_SUFFIX))
             .filter_map(|c| space.channels.get(c))
             .filter_map(|buffer| {
                 buffer
                     .after(since)
-                    .filter(|m| {
-                        m.kind == EventKind::Presence
-                            && m.payload.get("uuid").and_then(Value::as_str) == Some(uuid)
-                    })
+                    .filter(|m| own_presence(m))
                     .last()
                     .filter(|m| m.payload.get("action").and_then(Value::as_str) == Some("join"))
                     .map(|m| m.timetoken)
             })
-            .max()
+            .max()?;
+        let replayed = self.collect(space, Timetoken(join.0 - 1), max);
+        replayed
+            .iter()
+            .all(|d| own_presence(&d.message))
+            .then_some(join)
     }
 
     /// Channels a subscribe heartbeats: plain channels and plain groups' members.
@@ -348,7 +364,10 @@ impl Hub {
                 // join is then older than the cursor. Start just before its latest recent join
                 // so the client still sees itself join, as with the service.
                 let join = match (&request.uuid, state.spaces.get(sub_key)) {
-                    (Some(uuid), Some(space)) => subscription.recent_join(space, uuid, cursor),
+                    (Some(uuid), Some(space)) => {
+                        let max = self.inner.config.max_messages_per_response;
+                        subscription.recent_join(space, uuid, cursor, max)
+                    }
                     _ => None,
                 };
                 join.map_or(cursor, |tt| Timetoken(tt.0 - 1))

@@ -525,18 +525,28 @@ async fn presence_ignores_pnpres_and_wildcards() {
     );
 }
 
+/// Alice subscribed to `room` with its presence channel.
+fn alice_in_room() -> SubscribeRequest {
+    SubscribeRequest {
+        channels: vec!["room".into(), "room-pnpres".into()],
+        uuid: Some("alice".into()),
+        ..SubscribeRequest::default()
+    }
+}
+
+/// Alice's presence heartbeat on `room`.
+fn alice_heartbeat(hub: &Hub) {
+    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
+        .unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_join_recorded_just_before_the_handshake_is_still_delivered_to_its_client() {
     let hub = hub();
     publish(&hub, "room", json!("before"));
     // The client's presence heartbeat arrives before its handshake.
-    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
-        .unwrap();
-    let request = SubscribeRequest {
-        channels: vec!["room".into(), "room-pnpres".into()],
-        uuid: Some("alice".into()),
-        ..SubscribeRequest::default()
-    };
+    alice_heartbeat(&hub);
+    let request = alice_in_room();
     let cursor = handshake(&hub, request.clone()).await;
     let response = receive(&hub, request.clone(), cursor).await;
     let events: Vec<Value> = payloads(&response);
@@ -566,18 +576,12 @@ async fn a_join_recorded_just_before_the_handshake_is_still_delivered_to_its_cli
 #[tokio::test(start_paused = true)]
 async fn a_rejoin_does_not_rewind_to_an_earlier_session() {
     let hub = hub();
-    let request = SubscribeRequest {
-        channels: vec!["room".into(), "room-pnpres".into()],
-        uuid: Some("alice".into()),
-        ..SubscribeRequest::default()
-    };
-    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
-        .unwrap();
+    let request = alice_in_room();
+    alice_heartbeat(&hub);
     let first = handshake(&hub, request.clone()).await;
     hub.leave(KEY, "alice", &["room".into()], &[]).unwrap();
     publish(&hub, "room", json!("between sessions"));
-    hub.heartbeat(KEY, "alice", &["room".into()], &[], None, None)
-        .unwrap();
+    alice_heartbeat(&hub);
     let second = handshake(&hub, request.clone()).await;
     assert!(second > first, "the second session starts after the first");
     let response = receive(&hub, request, second).await;
@@ -595,14 +599,35 @@ async fn a_rejoin_does_not_rewind_to_an_earlier_session() {
 #[tokio::test(start_paused = true)]
 async fn a_resubscribe_right_after_a_leave_replays_nothing() {
     let hub = hub();
-    let request = SubscribeRequest {
-        channels: vec!["room".into(), "room-pnpres".into()],
-        uuid: Some("alice".into()),
-        ..SubscribeRequest::default()
-    };
+    let request = alice_in_room();
     let first = handshake(&hub, request.clone()).await;
     publish(&hub, "room", json!("seen by the first session"));
     hub.leave(KEY, "alice", &["room".into()], &[]).unwrap();
     let second = handshake(&hub, request).await;
     assert!(second > first, "no rewind into the first session");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_resubscribe_before_the_leave_arrived_replays_no_message() {
+    // Found by the SDK's simulation (seeds 44172, 46950 of 150,000): a client unsubscribes
+    // everything and subscribes again at once, its leave still queued behind a slow heartbeat,
+    // so the server still holds the join of its first session. Rewinding the new handshake to
+    // that join delivered the messages the first session had already received, twice.
+    let hub = hub();
+    let request = alice_in_room();
+    alice_heartbeat(&hub);
+    let first = handshake(&hub, request.clone()).await;
+    let sent = publish(&hub, "room", json!("received by the first session"));
+    let response = receive(&hub, request.clone(), first).await;
+    assert!(payloads(&response).contains(&json!("received by the first session")));
+    assert!(response.cursor >= sent);
+
+    let second = handshake(&hub, request.clone()).await;
+    assert!(
+        second >= sent,
+        "the new session starts after the message it already has"
+    );
+    publish(&hub, "room", json!("new"));
+    let response = receive(&hub, request, second).await;
+    assert_eq!(payloads(&response), [json!("new")]);
 }
