@@ -7,8 +7,9 @@
 //! Both SDKs run on the same client runtime (2 workers), the server on a runtime of its own
 //! (2 workers), and every figure is taken for both in the same moments: sequential publishes and
 //! latency samples are interleaved one by one, the concurrent and burst runs alternate which
-//! SDK goes first. Each SDK publishes with its own client and listens with its own subscriber,
-//! on channels of its own; the server keeps 10,000 messages per channel, so a message missing
+//! SDK goes first. Each SDK publishes with its own client and listens with its own subscriber
+//! on channels of its own, its messages read as a stream by a task of the application's (the
+//! official crate's only way; ours can also call back). The server keeps 10,000 messages per channel, so a message missing
 //! from a burst was lost by the SDK, not by the server's queue (`--buffer 100` gives it the
 //! service's queue instead, where a subscriber that falls behind loses what overflows).
 //! `--python PATH` then runs `python/sdk.py` with that interpreter (PubNub's Python SDK
@@ -188,12 +189,20 @@ async fn listeners(origin: &str, channels: [&str; 2], tag: &str) -> ([Arrivals; 
     let a = ours(origin, &format!("compare-listener-{tag}"));
     let subscription = a
         .channel(channels[0])
-        .subscription(pubnub_engine::SubscriptionOptions::new());
+        // Room for a whole burst, as the official crate's streams (unbounded) have.
+        .subscription(pubnub_engine::SubscriptionOptions::new().stream_capacity(BURST as usize));
+    // Read as a stream by a task of the application's, as the official crate's messages are
+    // (it has no callbacks); `on_message` would save that task's wake-up.
+    let mut messages = subscription.message_stream();
     let tx = tx_a.clone();
-    subscription.on_message(move |message| {
-        let at = Instant::now();
-        if let Some(n) = message.message["n"].as_u64() {
-            let _ = tx.send((n, at));
+    tokio::spawn(async move {
+        while let Some(message) = messages.next().await {
+            let at = Instant::now();
+            if let Some(n) = message.message["n"].as_u64() {
+                if tx.send((n, at)).is_err() {
+                    return;
+                }
+            }
         }
     });
     let mut statuses = a.status_stream();
