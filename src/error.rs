@@ -303,6 +303,15 @@ fn connection_lost(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// The message of a caught panic, for the log line that replaces it.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

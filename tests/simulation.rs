@@ -11,8 +11,8 @@
 //!
 //! `SIM_SCHEDULES=N` runs N schedules (default 10,000), `SIM_START=S` starts at seed S, and a
 //! failing seed prints the command that replays it alone:
-//! `SIM_SEED=S cargo test --test simulation -- one_seed --nocapture`; with `SIM_DEBUG=1` it
-//! also prints the engines' trace, every request and fault, and every delivery.
+//! `SIM_SEED=S cargo test --test simulation -- one_seed --nocapture`; with `SIM_DEBUG=1` a
+//! failing schedule also prints the engines' trace, every request and fault, and every delivery.
 //!
 //! Replays are exact up to two sources of entropy the client does not let a test seed: retry
 //! jitter and request ids. Jitter only shifts retry times by under a second of virtual time.
@@ -585,8 +585,8 @@ impl World {
         }
     }
 
-    /// With `SIM_DEBUG=1`: the engines' trace, every request (and the fault it got), every
-    /// accepted publish and every delivery, for reading one failing seed.
+    /// The engines' trace, every request (and the fault it got), every accepted publish and
+    /// every delivery: for reading a failing seed (`SIM_DEBUG=1`).
     fn dump(&self) {
         for entry in &self.entries {
             eprintln!("trace     {entry:?}");
@@ -614,9 +614,6 @@ impl World {
 
     /// Loss, duplicates, order: every subscription against the server's accepted messages.
     fn check_deliveries(&mut self) {
-        if std::env::var_os("SIM_DEBUG").is_some() {
-            self.dump();
-        }
         let accepted = self.memory.accepted();
         self.stats.accepted = accepted.len() as u64;
         let mut by_channel: HashMap<&str, Vec<u64>> = HashMap::new();
@@ -876,6 +873,9 @@ async fn run_schedule(seed: u64, verbose: bool) -> Result<Stats, String> {
     world.collect();
     world.check_deliveries();
     world.check_trace();
+    if !world.violations.is_empty() && std::env::var("SIM_DEBUG").as_deref() == Ok("1") {
+        world.dump();
+    }
     drop(std::mem::take(&mut world.tracked));
     world.close().await;
     world.stats.schedules = 1;

@@ -9,9 +9,10 @@
 //! latency samples are interleaved one by one, the concurrent and burst runs alternate which
 //! SDK goes first. Each SDK publishes with its own client and listens with its own subscriber
 //! on channels of its own, its messages read as a stream by a task of the application's (the
-//! official crate's only way; ours can also call back). The server keeps 10,000 messages per channel, so a message missing
-//! from a burst was lost by the SDK, not by the server's queue (`--buffer 100` gives it the
-//! service's queue instead, where a subscriber that falls behind loses what overflows).
+//! official crate's only way; ours can also call back). The server keeps 10,000 messages per
+//! channel, so a message missing from a burst was lost by the SDK, not by the server's queue
+//! (`--buffer 100` gives it the service's queue instead, where a subscriber that falls behind
+//! loses what overflows).
 //! `--python PATH` then runs `python/sdk.py` with that interpreter (PubNub's Python SDK
 //! installed) against the same server, and adds its figures.
 
@@ -342,7 +343,7 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
     }
 
     progress("publish, sequential and 64 in flight");
-    for (sdk, op) in publish.iter().enumerate() {
+    for op in &publish {
         // Warm up: connections, code paths.
         throughput(
             op,
@@ -351,7 +352,6 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
             Duration::from_millis(300),
         )
         .await;
-        figures[sdk].publish_failed = 0;
     }
     let mut sequential: [Vec<f64>; 2] = Default::default();
     let mut concurrent: [Vec<f64>; 2] = Default::default();

@@ -162,6 +162,7 @@ fn runtime(name: &str) -> tokio::runtime::Runtime {
     // only: the server's runtime must run on its own; and the CPU figures, which count the
     // named worker threads, are then missing).
     let mut builder = match threads {
+        0 if name == "server" => usage("BENCH_SERVER_THREADS must be at least 1"),
         0 => tokio::runtime::Builder::new_current_thread(),
         n => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();

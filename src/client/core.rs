@@ -154,7 +154,11 @@ impl Core {
     /// request with a network error, which the retry policy treats like any other, instead of
     /// unwinding into the engine that sent it (and stopping its subscribe loop for good).
     async fn exchange(&self, request: Request) -> Result<Response, Error> {
-        let panicked = |_| Error::new(ErrorKind::Network, "the transport panicked");
+        let panicked = |panic: Box<dyn std::any::Any + Send>| {
+            let what = crate::error::panic_message(&*panic);
+            tracing::error!("the transport panicked: {what}");
+            Error::new(ErrorKind::Network, "the transport panicked")
+        };
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| self.transport.send(request)))
             .map_err(panicked)?;
         AssertUnwindSafe(future)

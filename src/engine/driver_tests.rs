@@ -132,7 +132,6 @@ async fn a_restarted_managed_effect_cancels_the_old_one() {
         ["RECEIVE_MESSAGES"],
         "one long-poll at a time"
     );
-    tokio::task::yield_now().await;
     assert_eq!(effects.receive_dropped.load(Ordering::SeqCst), 2);
 }
 
@@ -227,4 +226,55 @@ async fn cancelling_the_token_stops_the_engine() {
         .expect("every task ended");
     assert!(!engine.send(Event::Disconnect), "the queue is closed");
     assert_eq!(effects.receive_dropped.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancel_drops_the_running_effect_at_once() {
+    let effects = Arc::new(Scripted::default());
+    let (engine, _trace, _tracker, _token) = start(effects.clone());
+    engine.send(changed(&["a"]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        engine.inspect().await.unwrap().running,
+        ["RECEIVE_MESSAGES"]
+    );
+    engine.send(Event::Disconnect);
+    let snapshot = engine.inspect().await.unwrap();
+    assert!(snapshot.running.is_empty());
+    assert_eq!(
+        effects.receive_dropped.load(Ordering::SeqCst),
+        1,
+        "CANCEL_RECEIVE_MESSAGES dropped the long-poll before the next event was taken"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_effect_still_cancels_the_engine_token() {
+    struct Panics;
+    impl Effects<SubscribeMachine> for Panics {
+        fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
+            match invocation {
+                Invocation::Handshake { .. } => Dispatch::Async(Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    panic!("an effect's bug")
+                })),
+                _ => Dispatch::Done,
+            }
+        }
+    }
+    let (trace, _rx) = broadcast::channel(64);
+    let token = CancellationToken::new();
+    let engine = Engine::<SubscribeMachine>::spawn(
+        Arc::new(Panics),
+        trace,
+        token.clone(),
+        TaskTracker::new(),
+    );
+    engine.send(changed(&["a"]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        token.is_cancelled(),
+        "what watches the token (a heartbeat worker) stops with the engine"
+    );
+    assert!(!engine.send(Event::Disconnect), "the engine is gone");
 }

@@ -15,9 +15,9 @@ pub use trace::TraceEntry;
 /// The channels and channel groups an engine works on, sorted so that request URLs are
 /// deterministic.
 ///
-/// The sets are shared: a state, the invocation that states' entry asks for and the trace all
-/// hold the same two sets, so a transition copies two pointers, not every name. Change one with
-/// [`Arc::make_mut`], which copies it only while it is shared.
+/// The sets are shared: a state and the invocations its transitions ask for (the long-poll of
+/// its entry) hold the same two sets, so a transition copies two pointers, not every name.
+/// Change one with [`Arc::make_mut`], which copies it only while it is shared.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Input {
     /// Channel names, including `-pnpres` names for presence subscriptions (subscribe engine).

@@ -131,11 +131,7 @@ impl Listeners {
 /// task that delivers to every other listener.
 pub(crate) fn guarded(callback: impl FnOnce()) {
     if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)) {
-        let what = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic".to_string());
+        let what = crate::error::panic_message(&*panic);
         tracing::error!("a listener callback panicked: {what}");
     }
 }

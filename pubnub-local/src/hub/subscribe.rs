@@ -188,17 +188,13 @@ impl Subscription {
     /// this subscription names directly, when it is that user's latest presence event there:
     /// the user is present right now through a heartbeat that came just before this handshake.
     /// A join followed by a leave belongs to an earlier session, whose messages must not be
-    /// replayed; and so does anything but this user's own presence events between the join and
-    /// `cursor`: a client that subscribes again before its leave arrived already received the
-    /// messages published since its join, and rewinding to it would deliver them twice. Then
-    /// there is no rewind (`None`), and the client misses its own join, not a message.
-    fn recent_join(
-        &self,
-        space: &KeySpace,
-        uuid: &str,
-        cursor: Timetoken,
-        max: usize,
-    ) -> Option<Timetoken> {
+    /// replayed. Nor is a join followed by a message this subscription receives: a client that
+    /// subscribes again before its leave arrived already received the messages published since
+    /// its join, and rewinding to it would deliver them twice. Then there is no rewind (`None`)
+    /// and the client misses its own join, not a message. Presence events in between (anyone's)
+    /// do not prevent the rewind: in a busy room the client would otherwise never see itself
+    /// join, and a presence event replayed within that second is the lesser harm.
+    fn recent_join(&self, space: &KeySpace, uuid: &str, cursor: Timetoken) -> Option<Timetoken> {
         const GRACE: u64 = 10_000_000; // one second in timetoken units
         let since = Timetoken(cursor.0.saturating_sub(GRACE));
         let own_presence = |m: &Message| {
@@ -219,10 +215,12 @@ impl Subscription {
                     .map(|m| m.timetoken)
             })
             .max()?;
-        let replayed = self.collect(space, Timetoken(join.0 - 1), max);
+        // Everything the rewind would deliver (no cap: the window is at most a second, and a
+        // capped read could hide a message behind presence events).
+        let replayed = self.collect(space, Timetoken(join.0 - 1), usize::MAX);
         replayed
             .iter()
-            .all(|d| own_presence(&d.message))
+            .all(|d| d.message.kind == EventKind::Presence)
             .then_some(join)
     }
 
@@ -364,10 +362,7 @@ impl Hub {
                 // join is then older than the cursor. Start just before its latest recent join
                 // so the client still sees itself join, as with the service.
                 let join = match (&request.uuid, state.spaces.get(sub_key)) {
-                    (Some(uuid), Some(space)) => {
-                        let max = self.inner.config.max_messages_per_response;
-                        subscription.recent_join(space, uuid, cursor, max)
-                    }
+                    (Some(uuid), Some(space)) => subscription.recent_join(space, uuid, cursor),
                     _ => None,
                 };
                 join.map_or(cursor, |tt| Timetoken(tt.0 - 1))

@@ -631,3 +631,19 @@ async fn a_resubscribe_before_the_leave_arrived_replays_no_message() {
     let response = receive(&hub, request, second).await;
     assert_eq!(payloads(&response), [json!("new")]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn in_a_busy_room_a_subscriber_still_sees_its_own_join() {
+    let hub = hub();
+    alice_heartbeat(&hub);
+    hub.heartbeat(KEY, "bob", &["room".into()], &[], None, None)
+        .unwrap();
+    let request = alice_in_room();
+    let cursor = handshake(&hub, request.clone()).await;
+    let response = receive(&hub, request, cursor).await;
+    let joined: Vec<Value> = payloads(&response)
+        .iter()
+        .map(|d| d["uuid"].clone())
+        .collect();
+    assert_eq!(joined, [json!("alice"), json!("bob")]);
+}
