@@ -14,6 +14,22 @@ use crate::validate;
 pub const DEFAULT_ORIGIN: &str = "ps.pndsn.com";
 /// The smallest presence timeout the service accepts; smaller values are raised to it.
 pub const MIN_PRESENCE_TIMEOUT: u32 = 20;
+/// How long a subscribe long-poll may take, by default: the service holds one ~280 s.
+pub const DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(310);
+/// How long a request the service answers at once (publish, presence, REST) may take.
+pub const DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a handshake, or a reconnect request that proves the network is back, may take.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening a TCP (and TLS) connection may take.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle time before TCP keepalive probes start (then one every third of it, 3 unanswered
+/// probes end the connection): a vanished peer is noticed within twice this.
+pub const DEFAULT_TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+/// How long a long-poll may stay silent before the client proves the network still answers
+/// and renews it from the same cursor.
+pub const DEFAULT_LONG_POLL_LIVENESS: Duration = Duration::from_secs(30);
+/// How long `close()` gives the leave before it stops waiting.
+pub const DEFAULT_LEAVE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The longest request timeout accepted: anything longer is a mistake, not a policy.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -52,6 +68,11 @@ pub struct Config {
     jitter: Option<Jitter>,
     subscribe_request_timeout: Duration,
     non_subscribe_request_timeout: Duration,
+    handshake_timeout: Duration,
+    connect_timeout: Duration,
+    tcp_keepalive: Option<Duration>,
+    long_poll_liveness: Option<Duration>,
+    leave_timeout: Duration,
     request_message_count_threshold: u32,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -74,8 +95,13 @@ impl Config {
             filter_expression: None,
             retry: RetryConfig::default(),
             jitter: None,
-            subscribe_request_timeout: Duration::from_secs(310),
-            non_subscribe_request_timeout: Duration::from_secs(10),
+            subscribe_request_timeout: DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT,
+            non_subscribe_request_timeout: DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
+            long_poll_liveness: Some(DEFAULT_LONG_POLL_LIVENESS),
+            leave_timeout: DEFAULT_LEAVE_TIMEOUT,
             request_message_count_threshold: 100,
             transport: None,
         }
@@ -161,6 +187,31 @@ impl Config {
         self.non_subscribe_request_timeout
     }
 
+    /// How long a handshake (and a reconnect request proving the network is back) may take.
+    pub fn handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
+    }
+
+    /// How long opening a connection may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The TCP keepalive idle time, if keepalive is on.
+    pub fn tcp_keepalive(&self) -> Option<Duration> {
+        self.tcp_keepalive
+    }
+
+    /// How long a long-poll may stay silent before it is checked and renewed, if at all.
+    pub fn long_poll_liveness(&self) -> Option<Duration> {
+        self.long_poll_liveness
+    }
+
+    /// How long `close()` waits for the leave.
+    pub fn leave_timeout(&self) -> Duration {
+        self.leave_timeout
+    }
+
     /// How many messages in one subscribe response trigger a `RequestMessageCountExceeded` status.
     pub fn request_message_count_threshold(&self) -> u32 {
         self.request_message_count_threshold
@@ -193,6 +244,11 @@ impl fmt::Debug for Config {
                 "non_subscribe_request_timeout",
                 &self.non_subscribe_request_timeout,
             )
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("tcp_keepalive", &self.tcp_keepalive)
+            .field("long_poll_liveness", &self.long_poll_liveness)
+            .field("leave_timeout", &self.leave_timeout)
             .field(
                 "request_message_count_threshold",
                 &self.request_message_count_threshold,
@@ -222,6 +278,11 @@ pub struct ConfigBuilder {
     jitter: Option<Jitter>,
     subscribe_request_timeout: Duration,
     non_subscribe_request_timeout: Duration,
+    handshake_timeout: Duration,
+    connect_timeout: Duration,
+    tcp_keepalive: Option<Duration>,
+    long_poll_liveness: Option<Duration>,
+    leave_timeout: Duration,
     request_message_count_threshold: u32,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -233,8 +294,8 @@ impl ConfigBuilder {
         self
     }
 
-    /// The secret key. It is kept out of `Debug` and logs; request signing is not implemented
-    /// yet, so it is not sent either.
+    /// The secret key: requests are signed with it (Access Manager). It is never sent, and it
+    /// is kept out of `Debug` and logs.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(key.into());
         self
@@ -318,6 +379,57 @@ impl ConfigBuilder {
         self
     }
 
+    /// How long a handshake may take, and each request that proves the network is back after
+    /// a failure (default 5 s; more than 0, at most an hour). The service answers both at once,
+    /// so a handshake that hangs is a silent network, reported as soon as this passes.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long opening a TCP (and TLS) connection may take (default 5 s; more than 0, at most
+    /// an hour). A connect that hangs (an unreachable network, a full backlog) fails then.
+    /// Applies to the built-in HTTP transport only.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// TCP keepalive on every connection of the built-in HTTP transport: the idle time before
+    /// the first probe (default 15 s), then a probe every third of it, and the connection
+    /// ends after 3 unanswered probes: a peer that vanished (Wi-Fi gone, a NAT that forgot
+    /// the connection, a sleeping laptop) is noticed within about twice the idle time. `None`
+    /// turns keepalive off. HTTP/2 connections also send PING frames every 15 s while a
+    /// request is open and drop the connection when one goes unanswered for 10 s.
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
+    /// How long a long-poll may stay silent before the client checks the network (default
+    /// 30 s; `None` waits for the service's hold, ~280 s, and the subscribe request timeout).
+    ///
+    /// A connection that a middlebox keeps alive but starves answers TCP keepalive probes,
+    /// so only traffic of the SDK's own can notice it. When a long-poll has been silent this
+    /// long, the client sends a request the service answers at once (a handshake of the same
+    /// channels): if it fails, the long-poll is reported failed (`UnexpectedDisconnect`, then
+    /// reconnection); if it succeeds, the long-poll is renewed from the same cursor, so
+    /// nothing is lost. **Cost:** on a channel with no messages for a long time this is two
+    /// requests per interval instead of one long-poll per ~280 s hold (about 18 instead of 1
+    /// per 280 s at the default); a channel with traffic pays nothing, since its long-polls
+    /// return before the interval.
+    pub fn long_poll_liveness(mut self, interval: Option<Duration>) -> Self {
+        self.long_poll_liveness = interval;
+        self
+    }
+
+    /// How long `close()` gives the leave (default 1.5 s; more than 0, at most an hour):
+    /// `close()` never takes longer, whatever the network does.
+    pub fn leave_timeout(mut self, timeout: Duration) -> Self {
+        self.leave_timeout = timeout;
+        self
+    }
+
     /// Messages in one subscribe response that trigger `RequestMessageCountExceeded` (default 100).
     pub fn request_message_count_threshold(mut self, count: u32) -> Self {
         self.request_message_count_threshold = count;
@@ -368,6 +480,15 @@ impl ConfigBuilder {
             "non-subscribe request timeout",
             self.non_subscribe_request_timeout,
         )?;
+        timeout("handshake timeout", self.handshake_timeout)?;
+        timeout("connect timeout", self.connect_timeout)?;
+        timeout("leave timeout", self.leave_timeout)?;
+        if let Some(idle) = self.tcp_keepalive {
+            timeout("TCP keepalive idle time", idle)?;
+        }
+        if let Some(interval) = self.long_poll_liveness {
+            timeout("long-poll liveness interval", interval)?;
+        }
         if self.request_message_count_threshold == 0 {
             return Err(Error::invalid(
                 "request message count threshold must be at least 1",
@@ -390,6 +511,11 @@ impl ConfigBuilder {
             jitter: self.jitter,
             subscribe_request_timeout: self.subscribe_request_timeout,
             non_subscribe_request_timeout: self.non_subscribe_request_timeout,
+            handshake_timeout: self.handshake_timeout,
+            connect_timeout: self.connect_timeout,
+            tcp_keepalive: self.tcp_keepalive,
+            long_poll_liveness: self.long_poll_liveness,
+            leave_timeout: self.leave_timeout,
             request_message_count_threshold: self.request_message_count_threshold,
             transport: self.transport,
         })

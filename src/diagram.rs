@@ -91,13 +91,14 @@ impl Diagram {
     pub fn of<M: Machine>() -> Diagram {
         let mut states: Vec<String> = Vec::new();
         let mut edges = BTreeSet::new();
+        let context = crate::engine::Context::default();
         for state in M::sample_states() {
             let from = M::state_name(&state).to_string();
             if !states.contains(&from) {
                 states.push(from.clone());
             }
             for event in M::sample_events() {
-                if let Some(t) = M::transition(&state, &event) {
+                if let Some(t) = M::transition(&context, &state, &event) {
                     edges.insert(Edge::new(
                         from.clone(),
                         M::event_name(&event),
@@ -277,7 +278,7 @@ impl Diagram {
 ///         from: "Receiving",
 ///         to: Some("ReceiveReconnecting"),
 ///     },
-///     TraceEntry::Invocation { machine: "subscribe", name: "RECEIVE_RECONNECT" },
+///     TraceEntry::Invocation { machine: "subscribe", name: "RECEIVE_RECONNECT", detail: None },
 /// ];
 /// let diagram = render_trace::<SubscribeMachine>(&trace);
 /// assert_eq!(diagram.visited().len(), 1);
@@ -373,6 +374,7 @@ mod tests {
             TraceEntry::Invocation {
                 machine: "subscribe",
                 name: "HANDSHAKE",
+                detail: None,
             },
             event(
                 "presence",

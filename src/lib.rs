@@ -191,7 +191,7 @@ pub use presence::rest::{
 };
 pub use publish::{Fire, Publish, PublishResult, SendSignal};
 pub use reliable::{ReliablePublisher, ReliablePublisherOptions, ReliablePublisherStats};
-pub use retry::{Endpoint, Jitter, RetryConfig, RetryPolicy};
+pub use retry::{Endpoint, Jitter, RetryConfig, RetryDecision, RetryPolicy};
 pub use status::{Status, StatusCategory};
 pub use subscribe::events::{
     AppContextEvent, FileEvent, Message, MessageAction, PresenceAction, PresenceEvent, Signal,

@@ -83,6 +83,50 @@ impl RetryPolicy {
     }
 }
 
+/// What a reconnecting state decided after a failure: wait this long and try again, or give up.
+///
+/// The engines' `*Reconnecting` states take this decision from the retry policy when they are
+/// entered, and it travels in their invocation (`HANDSHAKE_RECONNECT`, `RECEIVE_RECONNECT`,
+/// `DELAYED_HEARTBEAT`): the effect only sleeps and sends, or reports the give-up at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RetryDecision {
+    /// Sleep this long, then try again.
+    Wait(Duration),
+    /// Retries are exhausted, the endpoint is excluded, or the failure is fatal: give up.
+    GiveUp,
+}
+
+impl RetryDecision {
+    /// The decision for retry `attempt` after a failure for `reason`, as `config` and the
+    /// client's `jitter` make it for `endpoint`.
+    pub fn decide(
+        config: &RetryConfig,
+        jitter: &Jitter,
+        endpoint: Endpoint,
+        attempt: u32,
+        reason: &Reason,
+    ) -> RetryDecision {
+        match config.delay(endpoint, attempt, reason, jitter.at(attempt)) {
+            Some(delay) => RetryDecision::Wait(delay),
+            None => RetryDecision::GiveUp,
+        }
+    }
+
+    /// True when the decision is to give up.
+    pub fn is_give_up(&self) -> bool {
+        matches!(self, RetryDecision::GiveUp)
+    }
+}
+
+impl std::fmt::Display for RetryDecision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RetryDecision::Wait(delay) => write!(f, "retry in {:.3} s", delay.as_secs_f64()),
+            RetryDecision::GiveUp => f.write_str("give up"),
+        }
+    }
+}
+
 /// The longest `Retry-After` honoured; longer requests are shortened to it.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
@@ -181,9 +225,11 @@ pub struct Jitter {
 impl Jitter {
     /// A generator that starts from `seed`.
     pub fn seeded(seed: u64) -> Self {
-        // xorshift has a fixed point at zero; move away from it.
+        // xorshift has a fixed point at zero; move away from it without folding seeds together
+        // (`| 1` made seeds 2k and 2k+1 one generator).
+        let state = seed ^ 0x9E37_79B9_7F4A_7C15;
         Jitter {
-            state: Some(seed ^ 0x9E37_79B9_7F4A_7C15 | 1),
+            state: Some(if state == 0 { 1 } else { state }),
         }
     }
 
@@ -199,6 +245,22 @@ impl Jitter {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         Jitter::seeded(nanos ^ (u64::from(std::process::id()) << 32))
+    }
+
+    /// The jitter of retry `attempt`, in [0, 1 s) with millisecond resolution: a pure function
+    /// of the seed and the attempt, so that the engines' pure machines can decide delays. Two
+    /// clients (seeded apart) spread their retries; one client's n-th retry always waits the
+    /// same jitter.
+    pub fn at(&self, attempt: u32) -> Duration {
+        let Some(seed) = self.state else {
+            return Duration::ZERO;
+        };
+        // splitmix64 of the seed moved along by the attempt.
+        let mut z = seed.wrapping_add(u64::from(attempt).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Duration::from_millis(z % 1000)
     }
 
     /// The next jitter value, in [0, 1 s) with millisecond resolution.

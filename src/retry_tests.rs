@@ -354,6 +354,17 @@ fn seeded_jitter_is_reproducible() {
     assert_eq!(draw(42), draw(42));
     assert_eq!(draw(0), draw(0));
     assert_ne!(draw(1), draw(2));
+    // Neighbouring seeds are different generators.
+    assert_ne!(draw(2), draw(3));
+    // `at` is a pure function of the seed and the attempt.
+    let jitter = Jitter::seeded(5);
+    assert_eq!(jitter.at(3), Jitter::seeded(5).at(3));
+    assert!((1..=64).all(|n| jitter.at(n) < Duration::from_secs(1)));
+    assert_ne!(
+        (1..=8).map(|n| jitter.at(n)).collect::<Vec<_>>(),
+        (1..=8).map(|n| Jitter::seeded(6).at(n)).collect::<Vec<_>>()
+    );
+    assert_eq!(Jitter::off().at(1), Duration::ZERO);
     // A clone continues the same sequence.
     let mut a = Jitter::seeded(9);
     a.next_delay();

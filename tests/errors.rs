@@ -372,6 +372,12 @@ async fn a_panicking_transport_fails_one_request_not_the_engine() {
     let mut messages = subscription.message_stream();
     let mut statuses = pubnub.status_stream();
     subscription.subscribe().unwrap();
+    // The first failure is reported at once (the engine retries), then the retries connect.
+    let status = tokio::time::timeout(Duration::from_secs(10), statuses.next())
+        .await
+        .expect("the failed handshake is reported")
+        .unwrap();
+    assert_eq!(status.category, StatusCategory::UnexpectedDisconnect);
     let status = tokio::time::timeout(Duration::from_secs(10), statuses.next())
         .await
         .expect("connected after two retries")

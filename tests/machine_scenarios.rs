@@ -3,17 +3,18 @@
 //! order) is compared with the expected list.
 //!
 //! Some scenarios feed events by hand; others use a tiny simulated driver that answers each
-//! request-making invocation from a scripted server and asks the retry policy, as the real
-//! driver does, whether a reconnect invocation makes a request or gives up. No runtime, no clock.
+//! request-making invocation from a scripted server and obeys the decision a reconnect
+//! invocation carries (the machine's, from the retry policy in its context): wait and make a
+//! request, or give up without one. No runtime, no clock.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use pubnub_engine::engine::{Cursor, Input};
+use pubnub_engine::engine::{Context, Cursor, Input};
 use pubnub_engine::error::{ErrorKind, Reason};
 use pubnub_engine::presence::machine as presence;
-use pubnub_engine::retry::RetryPolicy;
+use pubnub_engine::retry::{Jitter, RetryConfig, RetryDecision, RetryPolicy};
 use pubnub_engine::status::{Status, StatusCategory};
 use pubnub_engine::subscribe::envelope::{Envelope, EnvelopeKind};
 use pubnub_engine::subscribe::machine::{self as subscribe, Event, Invocation, Messages, State};
@@ -28,7 +29,7 @@ struct Run {
     invocations: Vec<Invocation>,
     /// Requests sent to the server (simulated runs only).
     requests: usize,
-    /// Each reconnect invocation's (attempts, delay asked from the policy).
+    /// Each reconnect invocation's (attempts, the delay it carries; `None`: give up).
     delays: Vec<(u32, Option<Duration>)>,
 }
 
@@ -365,6 +366,7 @@ fn subscription_change_while_handshake_reconnecting() {
             "HANDSHAKE",
             "HANDSHAKE_FAILURE",
             "CANCEL_HANDSHAKE",
+            "EMIT_STATUS",
             "HANDSHAKE_RECONNECT",
             "SUBSCRIPTION_CHANGED",
             "CANCEL_HANDSHAKE_RECONNECT",
@@ -480,10 +482,29 @@ fn batch(n: usize) -> Messages {
     )
 }
 
+/// The machines' context with `policy` and no jitter.
+fn context(policy: RetryPolicy) -> Context {
+    Context {
+        retry: RetryConfig::new(policy),
+        jitter: Jitter::off(),
+        ..Context::default()
+    }
+}
+
+/// The delay a decision carries, `None` for a give-up.
+fn delay_of(retry: &RetryDecision) -> Option<Duration> {
+    match retry {
+        RetryDecision::Wait(delay) => Some(*delay),
+        _ => None,
+    }
+}
+
 /// Runs the engine like the driver does: one event at a time, every invocation dispatched in
 /// order; a request-making invocation asks `server` and its result is the next event; a reconnect
-/// invocation first asks `policy` (with no jitter) and gives up without a request on `None`.
+/// invocation obeys the machine's decision: a request after the delay, or a give-up without one.
+/// The receive reconnect's request is a handshake: it delivers no message.
 fn drive(policy: RetryPolicy, events: Vec<Event>, mut server: impl FnMut() -> Reply) -> Run {
+    let context = context(policy);
     let mut run = run(State::Unsubscribed, vec![]);
     // Effect results are fed back before the next outside event (the drain rule).
     let mut queue: VecDeque<Event> = VecDeque::new();
@@ -491,7 +512,7 @@ fn drive(policy: RetryPolicy, events: Vec<Event>, mut server: impl FnMut() -> Re
     while let Some(event) = queue.pop_front().or_else(|| outside.pop_front()) {
         assert!(run.trace.len() < 500, "runaway: {:?}", run.trace);
         run.trace.push(event.name());
-        let Some(t) = subscribe::transition(&run.state, &event) else {
+        let Some(t) = subscribe::transition_with(&context, &run.state, &event) else {
             continue;
         };
         run.state = t.state;
@@ -515,9 +536,12 @@ fn drive(policy: RetryPolicy, events: Vec<Event>, mut server: impl FnMut() -> Re
                     |reason| Event::ReceiveFailure { reason },
                 ),
                 Invocation::HandshakeReconnect {
-                    attempts, reason, ..
+                    attempts,
+                    reason,
+                    retry,
+                    ..
                 } => {
-                    let delay = policy.delay(*attempts, reason, Duration::ZERO);
+                    let delay = delay_of(retry);
                     run.delays.push((*attempts, delay));
                     match delay {
                         None => Some(Event::HandshakeReconnectGiveup {
@@ -530,16 +554,22 @@ fn drive(policy: RetryPolicy, events: Vec<Event>, mut server: impl FnMut() -> Re
                     }
                 }
                 Invocation::ReceiveReconnect {
-                    attempts, reason, ..
+                    attempts,
+                    reason,
+                    retry,
+                    ..
                 } => {
-                    let delay = policy.delay(*attempts, reason, Duration::ZERO);
+                    let delay = delay_of(retry);
                     run.delays.push((*attempts, delay));
                     match delay {
                         None => Some(Event::ReceiveReconnectGiveup {
                             reason: reason.clone(),
                         }),
                         Some(_) => request(
-                            |cursor, messages| Event::ReceiveReconnectSuccess { cursor, messages },
+                            |cursor, _| Event::ReceiveReconnectSuccess {
+                                cursor,
+                                messages: Arc::from(Vec::new()),
+                            },
                             |reason| Event::ReceiveReconnectFailure { reason },
                         ),
                     }
@@ -570,6 +600,7 @@ fn linear_policy_with_3_retries_against_a_server_that_always_fails() {
             "HANDSHAKE",
             "HANDSHAKE_FAILURE",
             "CANCEL_HANDSHAKE",
+            "EMIT_STATUS",
             "HANDSHAKE_RECONNECT",
             // retry 1
             "HANDSHAKE_RECONNECT_FAILURE",
@@ -600,10 +631,16 @@ fn linear_policy_with_3_retries_against_a_server_that_always_fails() {
             reason: unavailable.clone(),
         }
     );
-    let status = r.statuses()[0];
-    assert_eq!(r.statuses().len(), 1);
-    assert_eq!(status.category, StatusCategory::ConnectionError);
-    assert_eq!(status.error, Some(unavailable));
+    // The app hears of the outage at the first failure, and once more when retries end.
+    assert_eq!(
+        r.categories(),
+        [
+            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::ConnectionError
+        ]
+    );
+    assert_eq!(r.statuses()[0].error, Some(unavailable.clone()));
+    assert_eq!(r.statuses()[1].error, Some(unavailable));
 }
 
 #[test]
@@ -651,6 +688,7 @@ fn handshake_recovery() {
             "HANDSHAKE",
             "HANDSHAKE_FAILURE",
             "CANCEL_HANDSHAKE",
+            "EMIT_STATUS",
             "HANDSHAKE_RECONNECT",
             "HANDSHAKE_RECONNECT_FAILURE",
             "CANCEL_HANDSHAKE_RECONNECT",
@@ -661,7 +699,13 @@ fn handshake_recovery() {
             "RECEIVE_MESSAGES",
         ]
     );
-    assert_eq!(r.categories(), [StatusCategory::Connected]);
+    assert_eq!(
+        r.categories(),
+        [
+            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::Connected
+        ]
+    );
     assert_eq!(
         r.delays,
         [
@@ -731,7 +775,9 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
             (2, Some(Duration::from_secs(4)))
         ]
     );
-    // The retries poll from the kept cursor; after recovery the loop uses the server's cursor.
+    // The retries keep the cursor and carry the machine's decision; once a handshake proves the
+    // network is back, the long-poll resumes from the kept cursor (not the handshake's, which
+    // would skip what was published during the outage).
     assert_eq!(
         r.last("RECEIVE_RECONNECT"),
         &Invocation::ReceiveReconnect {
@@ -739,20 +785,21 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
             cursor: cursor(1),
             attempts: 2,
             reason: network(),
+            retry: RetryDecision::Wait(Duration::from_secs(4)),
         }
     );
     assert_eq!(
         r.last("EMIT_MESSAGES"),
         &Invocation::EmitMessages {
-            messages: batch(3),
-            cursor: cursor(2),
+            messages: batch(0),
+            cursor: cursor(1),
         }
     );
     assert_eq!(
         r.last("RECEIVE_MESSAGES"),
         &Invocation::ReceiveMessages {
             input: input(),
-            cursor: cursor(2),
+            cursor: cursor(1),
         }
     );
 }
@@ -842,6 +889,7 @@ fn drive_presence(
     mut server: impl FnMut() -> Option<Result<(), Reason>>,
 ) -> PresenceRun {
     use presence::{Event as E, Invocation as I};
+    let context = context(policy);
     let mut run = PresenceRun {
         state: start,
         trace: Vec::new(),
@@ -854,7 +902,7 @@ fn drive_presence(
     while let Some(event) = queue.pop_front().or_else(|| outside.pop_front()) {
         assert!(run.trace.len() < 500, "runaway: {:?}", run.trace);
         run.trace.push(event.name());
-        let Some(t) = presence::transition(&run.state, &event) else {
+        let Some(t) = presence::transition_with(&context, &run.state, &event) else {
             continue;
         };
         run.state = t.state;
@@ -869,13 +917,11 @@ fn drive_presence(
             };
             let next = match &invocation {
                 I::Heartbeat { .. } => send(),
-                I::DelayedHeartbeat {
-                    attempts, reason, ..
-                } => match policy.delay(*attempts, reason, Duration::ZERO) {
-                    None => Some(E::HeartbeatGiveup {
+                I::DelayedHeartbeat { reason, retry, .. } => match retry {
+                    RetryDecision::GiveUp => Some(E::HeartbeatGiveup {
                         reason: reason.clone(),
                     }),
-                    Some(_) => send(),
+                    RetryDecision::Wait(_) => send(),
                 },
                 _ => None,
             };
@@ -927,17 +973,20 @@ fn presence_join_and_leave() {
             "JOINED",
             "HEARTBEAT",
             "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
             "WAIT",
             "TIMES_UP",
             "CANCEL_WAIT",
             "HEARTBEAT",
             "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
             "WAIT",
             "JOINED",
             "JOINED",
             "CANCEL_WAIT",
             "HEARTBEAT",
             "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
             "WAIT",
             "LEFT",
             "LEFT",
@@ -945,6 +994,7 @@ fn presence_join_and_leave() {
             "LEAVE",
             "HEARTBEAT",
             "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
             "WAIT",
             "LEFT",
             "CANCEL_WAIT",
@@ -1001,6 +1051,7 @@ fn presence_failure_give_up_and_recover() {
             "JOINED",
             "HEARTBEAT",
             "HEARTBEAT_FAILURE",
+            "CANCEL_HEARTBEAT",
             "DELAYED_HEARTBEAT",
             "HEARTBEAT_FAILURE",
             "CANCEL_DELAYED_HEARTBEAT",
@@ -1019,7 +1070,13 @@ fn presence_failure_give_up_and_recover() {
     let r = drive_presence(r.state, vec![presence::Event::Reconnect], policy, healthy);
     assert_eq!(
         r.trace,
-        ["RECONNECT", "HEARTBEAT", "HEARTBEAT_SUCCESS", "WAIT"]
+        [
+            "RECONNECT",
+            "HEARTBEAT",
+            "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
+            "WAIT"
+        ]
     );
     assert_eq!(
         r.state,
@@ -1044,6 +1101,7 @@ fn presence_recovers_on_a_delayed_heartbeat() {
             "JOINED",
             "HEARTBEAT",
             "HEARTBEAT_FAILURE",
+            "CANCEL_HEARTBEAT",
             "DELAYED_HEARTBEAT",
             "HEARTBEAT_SUCCESS",
             "CANCEL_DELAYED_HEARTBEAT",
@@ -1072,6 +1130,7 @@ fn presence_fatal_failure_gives_up_at_once() {
             "JOINED",
             "HEARTBEAT",
             "HEARTBEAT_FAILURE",
+            "CANCEL_HEARTBEAT",
             "DELAYED_HEARTBEAT",
             "HEARTBEAT_GIVEUP",
             "CANCEL_DELAYED_HEARTBEAT",
@@ -1103,6 +1162,7 @@ fn presence_disconnect_and_reconnect() {
             "JOINED",
             "HEARTBEAT",
             "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
             "WAIT",
             "DISCONNECT",
             "CANCEL_WAIT",
@@ -1112,6 +1172,7 @@ fn presence_disconnect_and_reconnect() {
             "RECONNECT",
             "HEARTBEAT",
             "HEARTBEAT_SUCCESS",
+            "CANCEL_HEARTBEAT",
             "WAIT",
             "LEFT_ALL",
             "CANCEL_WAIT",

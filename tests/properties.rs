@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use pubnub_engine::engine::{Lifecycle, Machine};
+use pubnub_engine::engine::{Context, Lifecycle, Machine};
 use pubnub_engine::presence::machine::{self as presence, PresenceMachine};
 use pubnub_engine::subscribe::machine::{self as subscribe, Messages, SubscribeMachine};
 use pubnub_engine::{Cursor, ErrorKind, Input, Reason, Subscription, SubscriptionOptions};
@@ -145,7 +145,7 @@ fn track<M: Machine>(
 
 /// The managed effects a state's entry starts.
 fn entry_effects<M: Machine>(state: &M::State) -> BTreeSet<&'static str> {
-    M::on_entry(state)
+    M::on_entry(&Context::default(), state)
         .iter()
         .filter_map(|i| match M::lifecycle(i) {
             Lifecycle::Managed(kind) => Some(kind),
@@ -177,6 +177,8 @@ fn presence_result(kind: &str, n: u8, reason: Reason) -> presence::Event {
     match (kind, n) {
         ("WAIT", _) => E::TimesUp,
         (_, 0) => E::HeartbeatSuccess,
+        // Only a delayed heartbeat gives up (its decision); a heartbeat succeeds or fails.
+        ("HEARTBEAT", _) => E::HeartbeatFailure { reason },
         (_, 1) => E::HeartbeatFailure { reason },
         (_, _) => E::HeartbeatGiveup { reason },
     }
@@ -205,7 +207,7 @@ fn run_machine<M: Machine>(
                     continue;
                 };
                 running.remove(kind);
-                let transition = M::transition(&state, &event);
+                let transition = M::transition(&Context::default(), &state, &event);
                 prop_assert!(
                     transition.is_some(),
                     "the result {event:?} of the running {kind} was ignored in {state:?}"
@@ -213,7 +215,7 @@ fn run_machine<M: Machine>(
                 event
             }
         };
-        if let Some(t) = M::transition(&state, &event) {
+        if let Some(t) = M::transition(&Context::default(), &state, &event) {
             track::<M>(&mut running, &t.invocations)?;
             check(&t.state, &t.invocations)?;
             state = t.state;
@@ -222,7 +224,7 @@ fn run_machine<M: Machine>(
         prop_assert!(running.len() <= 1);
         for leave in leave_all {
             let mut after = running.clone();
-            match M::transition(&state, leave) {
+            match M::transition(&Context::default(), &state, leave) {
                 Some(t) => {
                     track::<M>(&mut after, &t.invocations)?;
                     prop_assert_eq!(&t.state, rest, "{:?} from {:?}", leave, state);

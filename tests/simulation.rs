@@ -717,13 +717,14 @@ impl World {
                         running.entry(machine).or_default().remove(kind);
                     }
                 }
-                TraceEntry::Invocation { machine, name } => {
+                TraceEntry::Invocation { machine, name, .. } => {
                     let set = running.entry(machine).or_default();
                     match *name {
                         "HANDSHAKE"
                         | "HANDSHAKE_RECONNECT"
                         | "RECEIVE_MESSAGES"
                         | "RECEIVE_RECONNECT"
+                        | "HEARTBEAT"
                         | "WAIT"
                         | "DELAYED_HEARTBEAT"
                             if !set.insert(name) || set.len() > 1 =>
@@ -830,7 +831,9 @@ fn result_of(event: &str) -> Option<&'static str> {
 fn expected_status(event: &str, to: Option<&str>) -> Option<StatusCategory> {
     Some(match event {
         "HANDSHAKE_SUCCESS" | "HANDSHAKE_RECONNECT_SUCCESS" => StatusCategory::Connected,
-        "RECEIVE_FAILURE" => StatusCategory::UnexpectedDisconnect,
+        // A failed handshake that will be retried is reported at once.
+        "RECEIVE_FAILURE" | "HANDSHAKE_FAILURE" => StatusCategory::UnexpectedDisconnect,
+        "RECEIVE_SUCCESS" => StatusCategory::RequestMessageCountExceeded,
         "RECEIVE_RECONNECT_SUCCESS" => StatusCategory::Reconnected,
         "HANDSHAKE_RECONNECT_GIVEUP" | "RECEIVE_RECONNECT_GIVEUP" => {
             StatusCategory::ConnectionError

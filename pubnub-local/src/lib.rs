@@ -24,6 +24,8 @@
 //!   injection and request recording.
 //! - [`filter`]: the `filter-expr` language.
 //! - [`faults`]: bounded fault rules and the controller shared with the HTTP layer.
+//! - [`netfault`]: network faults on loopback (a TCP proxy that black-holes or silently
+//!   stalls connections, and an address where connects hang).
 //! - [`Server`] / [`ServerHandle`]: listener and connections (hyper HTTP/1.1), graceful
 //!   shutdown, stop/restart of the listener.
 #![warn(missing_docs)]
@@ -32,6 +34,7 @@ pub mod faults;
 pub mod filter;
 mod http;
 pub mod hub;
+pub mod netfault;
 mod server;
 
 pub use faults::{Endpoint, Fault, FaultAction, FaultController};

@@ -75,11 +75,11 @@ impl Drop for Inner {
 
 impl PubNub {
     /// A client with `config`, sending through the configured transport or, by default, HTTP to
-    /// the configured origin over the process-wide connection pool.
+    /// the configured origin over a connection pool of its own (shared by its clones).
     pub fn new(config: Config) -> Result<PubNub, Error> {
         let transport = match config.transport() {
             Some(transport) => Arc::clone(transport),
-            None => Arc::new(ReqwestTransport::new(config.origin())?) as Arc<dyn Transport>,
+            None => Arc::new(ReqwestTransport::from_config(&config)?) as Arc<dyn Transport>,
         };
         let core = Arc::new(Core::new(config, transport));
         let subscriber = Subscriber::new(core.clone());

@@ -29,7 +29,7 @@ use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use crate::engine::trace::{TraceEntry, TraceSink};
-use crate::engine::{Lifecycle, Machine};
+use crate::engine::{Context as MachineContext, Lifecycle, Machine};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -96,6 +96,7 @@ impl<M: Machine> Engine<M> {
     /// handle is dropped and the events queued before have been handled; either way it then
     /// cancels `token`, which its effects watch.
     pub(crate) fn spawn(
+        context: MachineContext,
         effects: Arc<dyn Effects<M>>,
         trace: impl Into<TraceSink>,
         token: CancellationToken,
@@ -103,6 +104,7 @@ impl<M: Machine> Engine<M> {
     ) -> Engine<M> {
         let (tx, rx) = mpsc::unbounded_channel();
         let driver = Driver::<M> {
+            context,
             state: M::initial(),
             effects,
             trace: trace.into(),
@@ -131,6 +133,8 @@ impl<M: Machine> Engine<M> {
 }
 
 struct Driver<M: Machine> {
+    /// What the machine decides with (retry policy, jitter, threshold).
+    context: MachineContext,
     state: M::State,
     effects: Arc<dyn Effects<M>>,
     trace: TraceSink,
@@ -230,7 +234,7 @@ impl<M: Machine> Driver<M> {
     fn handle(&mut self, event: M::Event) {
         let from = M::state_name(&self.state);
         let name = M::event_name(&event);
-        let Some(transition) = M::transition(&self.state, &event) else {
+        let Some(transition) = M::transition(&self.context, &self.state, &event) else {
             tracing::debug!(machine = M::NAME, "{from} --{name}--> (ignored)");
             self.trace.send(TraceEntry::Event {
                 machine: M::NAME,
@@ -242,10 +246,13 @@ impl<M: Machine> Driver<M> {
         };
         let to = M::state_name(&transition.state);
         if tracing::enabled!(tracing::Level::DEBUG) {
-            let names: Vec<&str> = transition
+            let names: Vec<String> = transition
                 .invocations
                 .iter()
-                .map(M::invocation_name)
+                .map(|i| match M::invocation_detail(i) {
+                    Some(detail) => format!("{} ({detail})", M::invocation_name(i)),
+                    None => M::invocation_name(i).to_owned(),
+                })
                 .collect();
             tracing::debug!(
                 machine = M::NAME,
@@ -266,10 +273,13 @@ impl<M: Machine> Driver<M> {
     }
 
     fn dispatch(&mut self, invocation: M::Invocation) {
-        self.trace.send(TraceEntry::Invocation {
-            machine: M::NAME,
-            name: M::invocation_name(&invocation),
-        });
+        if self.trace.is_active() {
+            self.trace.send(TraceEntry::Invocation {
+                machine: M::NAME,
+                name: M::invocation_name(&invocation),
+                detail: M::invocation_detail(&invocation),
+            });
+        }
         match M::lifecycle(&invocation) {
             Lifecycle::Cancel(kind) => self.stop(kind),
             Lifecycle::Managed(kind) => {

@@ -71,7 +71,13 @@ fn start(
     let (trace, rx) = broadcast::channel(256);
     let tracker = TaskTracker::new();
     let token = CancellationToken::new();
-    let engine = Engine::spawn(effects, trace, token.clone(), tracker.clone());
+    let engine = Engine::spawn(
+        MachineContext::default(),
+        effects,
+        trace,
+        token.clone(),
+        tracker.clone(),
+    );
     (engine, rx, tracker, token)
 }
 
@@ -184,6 +190,7 @@ async fn an_effect_that_ends_without_an_event_stops_running() {
     }
     let (trace, _rx) = broadcast::channel(64);
     let engine = Engine::<SubscribeMachine>::spawn(
+        MachineContext::default(),
         Arc::new(Silent),
         trace,
         CancellationToken::new(),
@@ -265,6 +272,7 @@ async fn a_panicking_effect_still_cancels_the_engine_token() {
     let (trace, _rx) = broadcast::channel(64);
     let token = CancellationToken::new();
     let engine = Engine::<SubscribeMachine>::spawn(
+        MachineContext::default(),
         Arc::new(Panics),
         trace,
         token.clone(),

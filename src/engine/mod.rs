@@ -6,6 +6,9 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::error::Reason;
+use crate::retry::{Endpoint, Jitter, RetryConfig, RetryDecision};
+
 pub(crate) mod driver;
 pub mod trace;
 
@@ -137,6 +140,52 @@ impl Cursor {
     }
 }
 
+/// What the machines decide with, beside their state: the retry configuration, the client's
+/// jitter and the message-count threshold. It is fixed for the life of an engine, so a
+/// transition stays a pure function of (context, state, event).
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The retry policy and the endpoint groups it excludes.
+    pub retry: RetryConfig,
+    /// The jitter added to retry delays ([`Jitter::at`] the attempt).
+    pub jitter: Jitter,
+    /// Messages in one subscribe response that make the subscribe machine emit
+    /// `RequestMessageCountExceeded`.
+    pub request_message_count_threshold: u32,
+}
+
+impl Context {
+    /// The context of a client with `config`: its retry configuration and threshold, and its
+    /// jitter (the configured one, else one seeded from the clock).
+    pub fn from_config(config: &crate::config::Config) -> Context {
+        Context {
+            retry: config.retry().clone(),
+            jitter: config
+                .retry_jitter()
+                .cloned()
+                .unwrap_or_else(Jitter::from_entropy),
+            request_message_count_threshold: config.request_message_count_threshold(),
+        }
+    }
+
+    /// What a reconnecting state of a machine for `endpoint` decides on retry `attempt`.
+    pub fn decide(&self, endpoint: Endpoint, attempt: u32, reason: &Reason) -> RetryDecision {
+        RetryDecision::decide(&self.retry, &self.jitter, endpoint, attempt, reason)
+    }
+}
+
+/// The default policy ([`RetryConfig::default`]), no jitter, a threshold of 100: what the
+/// diagrams and the tables of the specification use.
+impl Default for Context {
+    fn default() -> Self {
+        Context {
+            retry: RetryConfig::default(),
+            jitter: Jitter::off(),
+            request_message_count_threshold: 100,
+        }
+    }
+}
+
 /// The outcome of one transition: the new state and every invocation to dispatch, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition<S, I> {
@@ -175,13 +224,15 @@ pub trait Machine: 'static {
     fn initial() -> Self::State;
     /// The transition for `event` in `state`, or `None` when the event is ignored there.
     fn transition(
+        context: &Context,
         state: &Self::State,
         event: &Self::Event,
     ) -> Option<Transition<Self::State, Self::Invocation>>;
     /// Invocations run when leaving `state`.
     fn on_exit(state: &Self::State) -> Vec<Self::Invocation>;
-    /// Invocations run when entering `state`.
-    fn on_entry(state: &Self::State) -> Vec<Self::Invocation>;
+    /// Invocations run when entering `state` (a reconnecting state's carries its retry
+    /// decision, taken with `context`).
+    fn on_entry(context: &Context, state: &Self::State) -> Vec<Self::Invocation>;
     /// The trace name of a state (its variant name).
     fn state_name(state: &Self::State) -> &'static str;
     /// The trace name of an event (SCREAMING_SNAKE_CASE).
@@ -190,6 +241,11 @@ pub trait Machine: 'static {
     fn invocation_name(invocation: &Self::Invocation) -> &'static str;
     /// How the driver treats an invocation.
     fn lifecycle(invocation: &Self::Invocation) -> Lifecycle;
+    /// The decision an invocation carries, for the trace and the logs (`retry in 2.000 s`,
+    /// `give up`); `None` for invocations that carry none.
+    fn invocation_detail(_invocation: &Self::Invocation) -> Option<String> {
+        None
+    }
     /// One or more representative values of every state variant (for diagrams and exhaustive tests).
     fn sample_states() -> Vec<Self::State>;
     /// One or more representative values of every event variant (for diagrams and exhaustive tests).
@@ -198,13 +254,14 @@ pub trait Machine: 'static {
 
 /// The one place that composes a transition: exit of `from` ++ `own` ++ entry of `to`.
 pub fn compose<M: Machine>(
+    context: &Context,
     from: &M::State,
     to: M::State,
     own: Vec<M::Invocation>,
 ) -> Transition<M::State, M::Invocation> {
     let mut invocations = M::on_exit(from);
     invocations.extend(own);
-    invocations.extend(M::on_entry(&to));
+    invocations.extend(M::on_entry(context, &to));
     Transition {
         state: to,
         invocations,

@@ -31,6 +31,9 @@ pub enum TraceEntry {
         machine: &'static str,
         /// The invocation's trace name, e.g. `RECEIVE_RECONNECT`.
         name: &'static str,
+        /// The decision it carries, if any: `attempt 2: retry in 4.000 s`, `attempt 7: give
+        /// up`, or the category of an emitted status.
+        detail: Option<String>,
     },
 }
 
@@ -78,6 +81,11 @@ impl fmt::Display for TraceEntry {
                 to: None,
                 ..
             } => write!(f, "{from} --{name}--> (ignored)"),
+            TraceEntry::Invocation {
+                name,
+                detail: Some(detail),
+                ..
+            } => write!(f, "  {name} ({detail})"),
             TraceEntry::Invocation { name, .. } => write!(f, "  {name}"),
         }
     }
@@ -110,6 +118,11 @@ impl TraceSink {
             .subscribe()
     }
 
+    /// True once someone subscribed: entries are worth building.
+    pub(crate) fn is_active(&self) -> bool {
+        self.tx.get().is_some()
+    }
+
     /// Sends `entry` to the receivers, if any channel exists.
     pub(crate) fn send(&self, entry: TraceEntry) {
         if let Some(tx) = self.tx.get() {
@@ -137,6 +150,7 @@ mod tests {
         let entry = TraceEntry::Invocation {
             machine: "subscribe",
             name: "EMIT_STATUS",
+            detail: None,
         };
         sink.send(entry.clone());
         assert!(sink.tx.get().is_none());

@@ -18,8 +18,9 @@
 //! LEFT(x) with `gone = ∅` change nothing and are ignored, so no redundant heartbeat or leave is
 //! sent. A heartbeat is never sent for an empty input.
 
-use crate::engine::{compose, Input, Lifecycle, Machine, Transition};
+use crate::engine::{compose, Context, Input, Lifecycle, Machine, Transition};
 use crate::error::{ErrorKind, Reason};
+use crate::retry::{Endpoint, RetryDecision};
 
 /// The states of the presence engine (ENGINE.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,11 +98,14 @@ pub enum Event {
 /// What the presence engine asks the driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
-    /// Immediate: send a heartbeat.
+    /// Managed: send a heartbeat. At most one is in flight: a heartbeat superseded before it
+    /// was sent is never sent, and one superseded while in flight never reports.
     Heartbeat {
         /// Channels and groups.
         input: Input,
     },
+    /// Cancel the running heartbeat.
+    CancelHeartbeat,
     /// Managed: sleep `heartbeat_interval`, then TIMES_UP.
     Wait {
         /// Channels and groups.
@@ -109,7 +113,8 @@ pub enum Invocation {
     },
     /// Cancel the running wait.
     CancelWait,
-    /// Managed: wait per the retry policy, then a heartbeat.
+    /// Managed: wait as the machine decided, then a heartbeat; or report HEARTBEAT_GIVEUP at
+    /// once when it decided to give up.
     DelayedHeartbeat {
         /// Channels and groups.
         input: Input,
@@ -117,6 +122,8 @@ pub enum Invocation {
         attempts: u32,
         /// The last failure.
         reason: Reason,
+        /// The machine's decision: how long to wait, or give up.
+        retry: RetryDecision,
     },
     /// Cancel the running delayed heartbeat.
     CancelDelayedHeartbeat,
@@ -175,6 +182,7 @@ impl Invocation {
     pub fn name(&self) -> &'static str {
         match self {
             Invocation::Heartbeat { .. } => "HEARTBEAT",
+            Invocation::CancelHeartbeat => "CANCEL_HEARTBEAT",
             Invocation::Wait { .. } => "WAIT",
             Invocation::CancelWait => "CANCEL_WAIT",
             Invocation::DelayedHeartbeat { .. } => "DELAYED_HEARTBEAT",
@@ -186,11 +194,13 @@ impl Invocation {
     /// How the driver treats this invocation.
     pub fn lifecycle(&self) -> Lifecycle {
         match self {
+            Invocation::Heartbeat { .. } => Lifecycle::Managed("HEARTBEAT"),
             Invocation::Wait { .. } => Lifecycle::Managed("WAIT"),
             Invocation::DelayedHeartbeat { .. } => Lifecycle::Managed("DELAYED_HEARTBEAT"),
+            Invocation::CancelHeartbeat => Lifecycle::Cancel("HEARTBEAT"),
             Invocation::CancelWait => Lifecycle::Cancel("WAIT"),
             Invocation::CancelDelayedHeartbeat => Lifecycle::Cancel("DELAYED_HEARTBEAT"),
-            Invocation::Heartbeat { .. } | Invocation::Leave { .. } => Lifecycle::Immediate,
+            Invocation::Leave { .. } => Lifecycle::Immediate,
         }
     }
 }
@@ -199,10 +209,22 @@ fn heartbeating(input: Input) -> State {
     State::Heartbeating { input }
 }
 
-/// The presence engine's transition function (ENGINE.md §2).
+/// The presence engine's transition function (ENGINE.md §2) with the default [`Context`]
+/// (the default retry policy without jitter): what the specification's tables use.
 pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invocation>> {
+    transition_with(&Context::default(), state, event)
+}
+
+/// The presence engine's transition function (ENGINE.md §2) in `context`: the retry decisions
+/// of HeartbeatReconnecting come from it.
+pub fn transition_with(
+    context: &Context,
+    state: &State,
+    event: &Event,
+) -> Option<Transition<State, Invocation>> {
     use State as S;
-    let go = |to: State, own: Vec<Invocation>| Some(compose::<PresenceMachine>(state, to, own));
+    let go =
+        |to: State, own: Vec<Invocation>| Some(compose::<PresenceMachine>(context, state, to, own));
     let current = state.input();
 
     // The set rules apply in every state: nothing new joined, nothing known left → ignored.
@@ -341,19 +363,24 @@ impl Machine for PresenceMachine {
         State::HeartbeatInactive
     }
 
-    fn transition(state: &State, event: &Event) -> Option<Transition<State, Invocation>> {
-        transition(state, event)
+    fn transition(
+        context: &Context,
+        state: &State,
+        event: &Event,
+    ) -> Option<Transition<State, Invocation>> {
+        transition_with(context, state, event)
     }
 
     fn on_exit(state: &State) -> Vec<Invocation> {
         match state {
+            State::Heartbeating { .. } => vec![Invocation::CancelHeartbeat],
             State::HeartbeatCooldown { .. } => vec![Invocation::CancelWait],
             State::HeartbeatReconnecting { .. } => vec![Invocation::CancelDelayedHeartbeat],
             _ => vec![],
         }
     }
 
-    fn on_entry(state: &State) -> Vec<Invocation> {
+    fn on_entry(context: &Context, state: &State) -> Vec<Invocation> {
         match state {
             State::Heartbeating { input } => vec![Invocation::Heartbeat {
                 input: input.clone(),
@@ -369,6 +396,7 @@ impl Machine for PresenceMachine {
                 input: input.clone(),
                 attempts: *attempts,
                 reason: reason.clone(),
+                retry: context.decide(Endpoint::Presence, *attempts, reason),
             }],
             _ => vec![],
         }
@@ -388,6 +416,15 @@ impl Machine for PresenceMachine {
 
     fn lifecycle(invocation: &Invocation) -> Lifecycle {
         invocation.lifecycle()
+    }
+
+    fn invocation_detail(invocation: &Invocation) -> Option<String> {
+        match invocation {
+            Invocation::DelayedHeartbeat {
+                attempts, retry, ..
+            } => Some(format!("attempt {attempts}: {retry}")),
+            _ => None,
+        }
     }
 
     fn sample_states() -> Vec<State> {

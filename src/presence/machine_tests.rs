@@ -97,6 +97,7 @@ fn delayed(input: Input, attempts: u32, reason: Reason) -> Invocation {
     Invocation::DelayedHeartbeat {
         input,
         attempts,
+        retry: crate::subscribe::machine::tests::default_decision(attempts, &reason),
         reason,
     }
 }
@@ -113,7 +114,7 @@ fn left(input: Input) -> Event {
     Event::Left { input }
 }
 
-use Invocation::{CancelDelayedHeartbeat, CancelWait};
+use Invocation::{CancelDelayedHeartbeat, CancelHeartbeat, CancelWait};
 use State::HeartbeatInactive as Inactive;
 
 // ---------------------------------------------------------------------------------------------
@@ -159,49 +160,49 @@ fn table() -> Vec<Row> {
             heartbeating(i()),
             joined(joined_x()),
             heartbeating(i_union_x()),
-            vec![heartbeat(i_union_x())],
+            vec![CancelHeartbeat, heartbeat(i_union_x())],
         ),
         row(
             "Heartbeating{I} --LEFT(x), rest ≠ ∅--> Heartbeating{rest}",
             heartbeating(i()),
             left(left_some()),
             heartbeating(rest_some()),
-            vec![leave(gone_some()), heartbeat(rest_some())],
+            vec![CancelHeartbeat, leave(gone_some()), heartbeat(rest_some())],
         ),
         row(
             "Heartbeating{I} --LEFT(x), rest = ∅--> HeartbeatInactive",
             heartbeating(i()),
             left(left_all_names()),
             Inactive,
-            vec![leave(i())],
+            vec![CancelHeartbeat, leave(i())],
         ),
         row(
             "Heartbeating{I} --LEFT_ALL--> HeartbeatInactive",
             heartbeating(i()),
             Event::LeftAll,
             Inactive,
-            vec![leave(i())],
+            vec![CancelHeartbeat, leave(i())],
         ),
         row(
             "Heartbeating{I} --HEARTBEAT_SUCCESS--> HeartbeatCooldown{I}",
             heartbeating(i()),
             Event::HeartbeatSuccess,
             cooldown(i()),
-            vec![wait(i())],
+            vec![CancelHeartbeat, wait(i())],
         ),
         row(
             "Heartbeating{I} --HEARTBEAT_FAILURE(e)--> HeartbeatReconnecting{I, 1, e}",
             heartbeating(i()),
             Event::HeartbeatFailure { reason: e2() },
             reconnecting(i(), 1, e2()),
-            vec![delayed(i(), 1, e2())],
+            vec![CancelHeartbeat, delayed(i(), 1, e2())],
         ),
         row(
             "Heartbeating{I} --DISCONNECT--> HeartbeatStopped{I}",
             heartbeating(i()),
             Event::Disconnect,
             stopped(i()),
-            vec![leave(i())],
+            vec![CancelHeartbeat, leave(i())],
         ),
         // HeartbeatCooldown
         row(
@@ -750,6 +751,7 @@ fn trace_names_are_spelled_as_in_engine_md() {
 #[test]
 fn lifecycles_follow_section_2() {
     for (start, cancel) in [
+        (heartbeat(i()), CancelHeartbeat),
         (wait(i()), CancelWait),
         (delayed(i(), 1, e()), CancelDelayedHeartbeat),
     ] {
@@ -762,13 +764,15 @@ fn lifecycles_follow_section_2() {
         PresenceMachine::lifecycle(&wait(i())),
         PresenceMachine::lifecycle(&delayed(i(), 1, e()))
     );
-    for immediate in [heartbeat(i()), leave(i())] {
-        assert_eq!(PresenceMachine::lifecycle(&immediate), Lifecycle::Immediate);
-    }
+    assert_eq!(
+        PresenceMachine::lifecycle(&leave(i())),
+        Lifecycle::Immediate
+    );
 }
 
 fn exit_of(state: &State) -> Option<Invocation> {
     match state {
+        State::Heartbeating { .. } => Some(CancelHeartbeat),
         State::HeartbeatCooldown { .. } => Some(CancelWait),
         State::HeartbeatReconnecting { .. } => Some(CancelDelayedHeartbeat),
         _ => None,

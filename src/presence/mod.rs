@@ -3,4 +3,5 @@
 
 pub(crate) mod effects;
 pub mod machine;
+pub(crate) mod requests;
 pub mod rest;

@@ -1,16 +1,22 @@
 //! What each subscribe invocation does: the handshake and long-poll requests, their retries,
 //! and the delivery of statuses and messages.
+//!
+//! The effects decide nothing: a reconnect invocation carries the machine's decision (wait
+//! this long, or give up), and the effect sleeps and sends, or reports the give-up at once.
+//! Timeouts follow what the service does: a handshake (`tt=0`) is answered at once, so it gets
+//! the short handshake timeout; a long-poll is held by the service, so it gets the long one,
+//! and a long-poll that stays silent past the liveness interval is checked (see
+//! [`ConfigBuilder::long_poll_liveness`](crate::ConfigBuilder::long_poll_liveness)).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use crate::client::Core;
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
-use crate::error::{Error, Reason};
-use crate::retry::Endpoint;
-use crate::status::{Status, StatusCategory};
+use crate::error::Error;
+use crate::retry::RetryDecision;
+use crate::status::Status;
 use crate::subscribe::envelope::{self, SubscribeResponse};
 use crate::subscribe::events::Update;
 use crate::subscribe::listeners::Listeners;
@@ -40,15 +46,18 @@ pub(crate) fn request(core: &Core, input: &Input, cursor: Option<Cursor>) -> Req
         encode::encode(config.subscribe_key())
     );
     let mut request = core.request(Method::Get, path);
-    request.timeout = config.subscribe_request_timeout();
     match cursor {
         Some(c) if c.timetoken != 0 => {
+            request.timeout = config.subscribe_request_timeout();
             request.query.push(("tt", c.timetoken.to_string()));
             if c.region != 0 {
                 request.query.push(("tr", c.region.to_string()));
             }
         }
-        _ => request.query.push(("tt", "0".to_string())),
+        _ => {
+            request.timeout = config.handshake_timeout();
+            request.query.push(("tt", "0".to_string()));
+        }
     }
     if !input.groups.is_empty() {
         let groups: Vec<&str> = input.groups.iter().map(String::as_str).collect();
@@ -86,15 +95,33 @@ pub(crate) async fn subscribe(
     )))
 }
 
-impl SubscribeEffects {
-    fn delay(&self, attempts: u32, reason: &Reason) -> Option<Duration> {
-        let jitter = self.core.next_jitter();
-        self.core
-            .config()
-            .retry()
-            .delay(Endpoint::Subscribe, attempts, reason, jitter)
+/// The long-poll from `cursor`. When it stays silent for the liveness interval, it is dropped
+/// and a handshake of the same input (answered at once) checks the network: its failure is the
+/// long-poll's failure; its success renews the long-poll from the same cursor, on a connection
+/// that answers. Nothing is lost either way: the cursor does not move. One subscribe request is
+/// in flight at a time, as always.
+pub(crate) async fn receive(
+    core: &Core,
+    input: &Input,
+    cursor: Cursor,
+) -> Result<SubscribeResponse, Error> {
+    let Some(liveness) = core.config().long_poll_liveness() else {
+        return subscribe(core, input, Some(cursor)).await;
+    };
+    loop {
+        let poll = subscribe(core, input, Some(cursor));
+        if let Ok(answer) = tokio::time::timeout(liveness, poll).await {
+            return answer;
+        }
+        subscribe(core, input, None).await?;
+        tracing::debug!(
+            ?liveness,
+            "long-poll silent, the network answers: renewing it from the same cursor"
+        );
     }
+}
 
+impl SubscribeEffects {
     fn emit_status(&self, status: &Status) {
         self.listeners.status(status);
     }
@@ -102,16 +129,6 @@ impl SubscribeEffects {
     /// Routes each envelope to the subscriptions its match (`b`) names, at most once per
     /// subscription, in response order; client-level listeners see every update once.
     fn emit_messages(&self, messages: &Messages, cursor: Cursor) {
-        let threshold = self.core.config().request_message_count_threshold() as usize;
-        if messages.len() >= threshold {
-            let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-            let status = Status::new(
-                StatusCategory::RequestMessageCountExceeded,
-                &registry.input(),
-            );
-            drop(registry);
-            self.emit_status(&status);
-        }
         // A subscription that covers a message twice (its channel and a group holding it)
         // receives it once: remember (subscription, channel, timetoken) within this response.
         // Client-level listeners use the key 0, which no `Arc` address can be.
@@ -167,15 +184,14 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
             Invocation::HandshakeReconnect {
                 input,
                 cursor,
-                attempts,
                 reason,
-            } => {
-                let Some(delay) = self.delay(attempts, &reason) else {
-                    return Dispatch::Async(Box::pin(async move {
-                        Some(Event::HandshakeReconnectGiveup { reason })
-                    }));
-                };
-                Dispatch::Async(Box::pin(async move {
+                retry,
+                ..
+            } => match retry {
+                RetryDecision::GiveUp => Dispatch::Async(Box::pin(async move {
+                    Some(Event::HandshakeReconnectGiveup { reason })
+                })),
+                RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
                     tokio::time::sleep(delay).await;
                     Some(match subscribe(&core, &input, None).await {
                         Ok(r) => Event::HandshakeReconnectSuccess {
@@ -183,11 +199,11 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                         },
                         Err(e) => Event::HandshakeReconnectFailure { reason: e.reason() },
                     })
-                }))
-            }
+                })),
+            },
             Invocation::ReceiveMessages { input, cursor } => {
                 Dispatch::Async(Box::pin(async move {
-                    Some(match subscribe(&core, &input, Some(cursor)).await {
+                    Some(match receive(&core, &input, cursor).await {
                         Ok(r) => Event::ReceiveSuccess {
                             cursor: r.cursor,
                             messages: r.messages.into(),
@@ -196,28 +212,30 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                     })
                 }))
             }
+            // A handshake of the same input proves the network is back at once, even on a
+            // channel nobody publishes to; the machine then resumes from its kept cursor. What
+            // a handshake answer carries besides its cursor is not delivered: the long-poll
+            // from the kept cursor delivers everything once.
             Invocation::ReceiveReconnect {
                 input,
-                cursor,
-                attempts,
                 reason,
-            } => {
-                let Some(delay) = self.delay(attempts, &reason) else {
-                    return Dispatch::Async(Box::pin(async move {
-                        Some(Event::ReceiveReconnectGiveup { reason })
-                    }));
-                };
-                Dispatch::Async(Box::pin(async move {
+                retry,
+                ..
+            } => match retry {
+                RetryDecision::GiveUp => Dispatch::Async(Box::pin(async move {
+                    Some(Event::ReceiveReconnectGiveup { reason })
+                })),
+                RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
                     tokio::time::sleep(delay).await;
-                    Some(match subscribe(&core, &input, Some(cursor)).await {
+                    Some(match subscribe(&core, &input, None).await {
                         Ok(r) => Event::ReceiveReconnectSuccess {
                             cursor: r.cursor,
-                            messages: r.messages.into(),
+                            messages: Arc::from(Vec::new()),
                         },
                         Err(e) => Event::ReceiveReconnectFailure { reason: e.reason() },
                     })
-                }))
-            }
+                })),
+            },
             Invocation::EmitStatus(status) => {
                 self.emit_status(&status);
                 Dispatch::Done

@@ -28,8 +28,9 @@
 
 use std::sync::Arc;
 
-use crate::engine::{compose, Cursor, Input, Lifecycle, Machine, Transition};
+use crate::engine::{compose, Context, Cursor, Input, Lifecycle, Machine, Transition};
 use crate::error::{ErrorKind, Reason};
+use crate::retry::{Endpoint, RetryDecision};
 use crate::status::{Status, StatusCategory};
 use crate::subscribe::envelope::Envelope;
 
@@ -163,11 +164,13 @@ pub enum Event {
         /// Why.
         reason: Reason,
     },
-    /// A long-poll retry succeeded.
+    /// The network is back: the reconnect request was answered.
     ReceiveReconnectSuccess {
-        /// The server's next cursor.
+        /// The server's current cursor, as the reconnect request answered it. The machine
+        /// resumes from its kept cursor instead, so that nothing published during the outage
+        /// is skipped.
         cursor: Cursor,
-        /// What it delivered.
+        /// What the reconnect request delivered (a handshake delivers nothing).
         messages: Messages,
     },
     /// A long-poll retry failed.
@@ -201,7 +204,8 @@ pub enum Invocation {
         /// Catch-up cursor whose timetoken replaces the server's.
         cursor: Option<Cursor>,
     },
-    /// Managed: wait per the retry policy, then the handshake request.
+    /// Managed: wait as the machine decided, then the handshake request; or report
+    /// HANDSHAKE_RECONNECT_GIVEUP at once when it decided to give up.
     HandshakeReconnect {
         /// Channels and groups.
         input: Input,
@@ -211,6 +215,8 @@ pub enum Invocation {
         attempts: u32,
         /// The last failure.
         reason: Reason,
+        /// The machine's decision: how long to wait, or give up.
+        retry: RetryDecision,
     },
     /// Managed: the long-poll.
     ReceiveMessages {
@@ -219,16 +225,20 @@ pub enum Invocation {
         /// Where to poll from.
         cursor: Cursor,
     },
-    /// Managed: wait per the retry policy, then the long-poll.
+    /// Managed: wait as the machine decided, then a request the service answers at once (a
+    /// handshake of the same input) that proves the network is back; or report
+    /// RECEIVE_RECONNECT_GIVEUP at once when the machine decided to give up.
     ReceiveReconnect {
         /// Channels and groups.
         input: Input,
-        /// Where to poll from.
+        /// Where the long-poll resumes once the network is back.
         cursor: Cursor,
         /// Retry attempt, starting at 1.
         attempts: u32,
         /// The last failure.
         reason: Reason,
+        /// The machine's decision: how long to wait, or give up.
+        retry: RetryDecision,
     },
     /// Cancel the running handshake.
     CancelHandshake,
@@ -374,10 +384,23 @@ fn receiving(input: &Input, cursor: Cursor) -> State {
     }
 }
 
-/// The subscribe engine's transition function (ENGINE.md §1.4).
+/// The subscribe engine's transition function (ENGINE.md §1.4) with the default [`Context`]
+/// (the default retry policy without jitter): what the specification's tables use.
 pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invocation>> {
+    transition_with(&Context::default(), state, event)
+}
+
+/// The subscribe engine's transition function (ENGINE.md §1.4) in `context`: the retry
+/// decisions of the reconnecting states and the message-count threshold come from it.
+pub fn transition_with(
+    context: &Context,
+    state: &State,
+    event: &Event,
+) -> Option<Transition<State, Invocation>> {
     use State as S;
-    let go = |to: State, own: Vec<Invocation>| Some(compose::<SubscribeMachine>(state, to, own));
+    let go = |to: State, own: Vec<Invocation>| {
+        Some(compose::<SubscribeMachine>(context, state, to, own))
+    };
 
     // An empty new input means "leave everything", whatever the state.
     let event = match event {
@@ -415,7 +438,16 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
                 attempts: 1,
                 reason: reason.clone(),
             },
-            vec![],
+            // The app learns at once that it is offline, unless the machine gives up right
+            // away (a fatal error): then ConnectionError follows at once and says it all.
+            match context.decide(Endpoint::Subscribe, 1, reason) {
+                RetryDecision::Wait(_) => vec![error_status(
+                    StatusCategory::UnexpectedDisconnect,
+                    input,
+                    reason,
+                )],
+                RetryDecision::GiveUp => vec![],
+            },
         ),
         (S::Handshaking { input, cursor }, Event::Disconnect) => go(
             S::HandshakeStopped {
@@ -526,13 +558,18 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
             receiving(input, *cursor),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::Receiving { input, .. }, Event::ReceiveSuccess { cursor, messages }) => go(
-            receiving(input, *cursor),
-            vec![Invocation::EmitMessages {
+        (S::Receiving { input, .. }, Event::ReceiveSuccess { cursor, messages }) => {
+            let mut own = Vec::with_capacity(2);
+            if messages.len() >= context.request_message_count_threshold as usize {
+                // The service's queue may have overflowed: older messages may be gone.
+                own.push(status(StatusCategory::RequestMessageCountExceeded, input));
+            }
+            own.push(Invocation::EmitMessages {
                 messages: messages.clone(),
                 cursor: *cursor,
-            }],
-        ),
+            });
+            go(receiving(input, *cursor), own)
+        }
         (S::Receiving { input, cursor }, Event::ReceiveFailure { reason }) => go(
             S::ReceiveReconnecting {
                 input: input.clone(),
@@ -567,9 +604,11 @@ pub fn transition(state: &State, event: &Event) -> Option<Transition<State, Invo
             receiving(input, *cursor),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
+        // The network is back: resume the long-poll from the kept cursor, so that what was
+        // published during the outage arrives, once (the event's cursor is the server's now).
         (
-            S::ReceiveReconnecting { input, .. },
-            Event::ReceiveReconnectSuccess { cursor, messages },
+            S::ReceiveReconnecting { input, cursor, .. },
+            Event::ReceiveReconnectSuccess { messages, .. },
         ) => go(
             receiving(input, *cursor),
             vec![
@@ -673,8 +712,12 @@ impl Machine for SubscribeMachine {
         State::Unsubscribed
     }
 
-    fn transition(state: &State, event: &Event) -> Option<Transition<State, Invocation>> {
-        transition(state, event)
+    fn transition(
+        context: &Context,
+        state: &State,
+        event: &Event,
+    ) -> Option<Transition<State, Invocation>> {
+        transition_with(context, state, event)
     }
 
     fn on_exit(state: &State) -> Vec<Invocation> {
@@ -687,7 +730,7 @@ impl Machine for SubscribeMachine {
         }
     }
 
-    fn on_entry(state: &State) -> Vec<Invocation> {
+    fn on_entry(context: &Context, state: &State) -> Vec<Invocation> {
         match state {
             State::Handshaking { input, cursor } => vec![Invocation::Handshake {
                 input: input.clone(),
@@ -703,6 +746,7 @@ impl Machine for SubscribeMachine {
                 cursor: *cursor,
                 attempts: *attempts,
                 reason: reason.clone(),
+                retry: context.decide(Endpoint::Subscribe, *attempts, reason),
             }],
             State::Receiving { input, cursor } => vec![Invocation::ReceiveMessages {
                 input: input.clone(),
@@ -718,6 +762,7 @@ impl Machine for SubscribeMachine {
                 cursor: *cursor,
                 attempts: *attempts,
                 reason: reason.clone(),
+                retry: context.decide(Endpoint::Subscribe, *attempts, reason),
             }],
             _ => vec![],
         }
@@ -737,6 +782,19 @@ impl Machine for SubscribeMachine {
 
     fn lifecycle(invocation: &Invocation) -> Lifecycle {
         invocation.lifecycle()
+    }
+
+    fn invocation_detail(invocation: &Invocation) -> Option<String> {
+        match invocation {
+            Invocation::HandshakeReconnect {
+                attempts, retry, ..
+            }
+            | Invocation::ReceiveReconnect {
+                attempts, retry, ..
+            } => Some(format!("attempt {attempts}: {retry}")),
+            Invocation::EmitStatus(status) => Some(format!("{:?}", status.category)),
+            _ => None,
+        }
     }
 
     fn sample_states() -> Vec<State> {
@@ -831,4 +889,4 @@ impl Machine for SubscribeMachine {
 
 #[cfg(test)]
 #[path = "machine_tests.rs"]
-mod tests;
+pub(crate) mod tests;

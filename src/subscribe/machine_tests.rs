@@ -7,12 +7,14 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::{transition, Event, Invocation, Messages, State, SubscribeMachine};
 use crate::engine::{Cursor, Input, Lifecycle, Machine};
 use crate::error::{ErrorKind, Reason};
+use crate::retry::RetryDecision;
 use crate::status::{Status, StatusCategory};
 use crate::subscribe::envelope::{Envelope, EnvelopeKind};
 
@@ -129,6 +131,21 @@ fn handshake(input: Input, cursor: Option<Cursor>) -> Invocation {
     Invocation::Handshake { input, cursor }
 }
 
+/// The decision ENGINE.md §3 gives for the default policy (exponential, 2 s doubling up to
+/// 150 s, 6 retries) without jitter: what the tables' default context must decide.
+pub(crate) fn default_decision(attempts: u32, reason: &Reason) -> RetryDecision {
+    let transient = match reason.kind {
+        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Decode => true,
+        ErrorKind::Http { status } => matches!(status, 408 | 429 | 500..=599),
+        _ => false,
+    };
+    if !transient || attempts == 0 || attempts > 6 {
+        return RetryDecision::GiveUp;
+    }
+    let seconds = (2u64 << (attempts - 1)).min(150);
+    RetryDecision::Wait(Duration::from_secs(seconds))
+}
+
 fn handshake_reconnect(
     input: Input,
     cursor: Option<Cursor>,
@@ -139,6 +156,7 @@ fn handshake_reconnect(
         input,
         cursor,
         attempts,
+        retry: default_decision(attempts, &reason),
         reason,
     }
 }
@@ -152,6 +170,7 @@ fn receive_reconnect(input: Input, cursor: Cursor, attempts: u32, reason: Reason
         input,
         cursor,
         attempts,
+        retry: default_decision(attempts, &reason),
         reason,
     }
 }
@@ -273,7 +292,21 @@ fn table() -> Vec<Row> {
             hs_reconnecting(i(), Some(C), 1, e()),
             vec![
                 CancelHandshake,
+                error_status(UnexpectedDisconnect, &i(), e()),
                 handshake_reconnect(i(), Some(C), 1, e()),
+            ],
+        ),
+        row(
+            "Handshaking{I,c} --HANDSHAKE_FAILURE(403)--> HandshakeReconnecting{I, c, 1, 403} \
+             (no status: ConnectionError follows at once)",
+            handshaking(i(), Some(C)),
+            Event::HandshakeFailure {
+                reason: Reason::http(403, "Forbidden"),
+            },
+            hs_reconnecting(i(), Some(C), 1, Reason::http(403, "Forbidden")),
+            vec![
+                CancelHandshake,
+                handshake_reconnect(i(), Some(C), 1, Reason::http(403, "Forbidden")),
             ],
         ),
         row(
@@ -524,19 +557,19 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
-            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_SUCCESS(s, m)--> Receiving{I, s} \
-             (server cursor)",
+            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_SUCCESS(s, m)--> Receiving{I, k} \
+             (the kept cursor: what was published during the outage comes next)",
             rx_reconnecting(i(), K, N, e()),
             Event::ReceiveReconnectSuccess {
                 cursor: S,
                 messages: m(),
             },
-            receiving(i(), S),
+            receiving(i(), K),
             vec![
                 CancelReceiveReconnect,
                 status(Reconnected, &i()),
-                emit_messages(m(), S),
-                receive(i(), S),
+                emit_messages(m(), K),
+                receive(i(), K),
             ],
         ),
         row(
@@ -678,7 +711,11 @@ fn table_without_catch_up_cursor() -> Vec<Row> {
             handshaking(i(), None),
             Event::HandshakeFailure { reason: e() },
             hs_reconnecting(i(), None, 1, e()),
-            vec![CancelHandshake, handshake_reconnect(i(), None, 1, e())],
+            vec![
+                CancelHandshake,
+                error_status(UnexpectedDisconnect, &i(), e()),
+                handshake_reconnect(i(), None, 1, e()),
+            ],
         ),
         row(
             "Handshaking{I,None} --HANDSHAKE_SUCCESS(s)--> Receiving{I, s}",
@@ -794,8 +831,9 @@ fn the_table_covers_exactly_the_listed_pairs() {
         .map(|r| (r.from.name(), r.event.name()))
         .collect();
     assert_eq!(covered, listed());
-    // 46 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states.
-    assert_eq!(table().len(), 46 + 6);
+    // 46 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states,
+    // plus a fatal HANDSHAKE_FAILURE (no UnexpectedDisconnect when the machine gives up at once).
+    assert_eq!(table().len(), 46 + 6 + 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1275,4 +1313,242 @@ fn error_statuses_map_their_reason_to_a_category() {
         assert_eq!(status.error.as_ref(), Some(&reason));
         assert_eq!(status.error_category(), Some(category), "for {reason}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions taken by the machine (ENGINE.md §3): the reconnecting states decide from the retry
+// policy in the context, and the decision travels in the invocation.
+
+fn context(retry: crate::retry::RetryConfig) -> crate::engine::Context {
+    crate::engine::Context {
+        retry,
+        jitter: crate::retry::Jitter::off(),
+        ..crate::engine::Context::default()
+    }
+}
+
+/// The decision carried by the entry invocation of the state a failure leads to.
+fn decision_after(context: &crate::engine::Context, from: State, event: Event) -> RetryDecision {
+    let t = super::transition_with(context, &from, &event).expect("handled");
+    let retry = t.invocations.iter().find_map(|i| match i {
+        Invocation::HandshakeReconnect { retry, .. }
+        | Invocation::ReceiveReconnect { retry, .. } => Some(*retry),
+        _ => None,
+    });
+    retry.expect("a reconnect invocation")
+}
+
+#[test]
+fn retry_decisions_travel_in_the_invocations() {
+    use crate::retry::{Endpoint, RetryConfig, RetryPolicy};
+    let secs = Duration::from_secs;
+    let linear = RetryConfig::new(RetryPolicy::Linear {
+        delay: secs(3),
+        max_retries: 2,
+    });
+    let exponential = RetryConfig::new(RetryPolicy::Exponential {
+        min_delay: secs(2),
+        max_delay: secs(10),
+        max_retries: 5,
+    });
+    let busy = Reason {
+        retry_after: Some(42),
+        ..Reason::http(429, "Too Many Requests")
+    };
+    let forbidden = Reason::http(403, "Forbidden");
+    let timeout = Reason::new(ErrorKind::Timeout, "timed out");
+    // (policy, attempts of the failing state, reason, expected decision for the next attempt)
+    let rows: Vec<(&str, RetryConfig, u32, Reason, RetryDecision)> = vec![
+        (
+            "linear 1",
+            linear.clone(),
+            0,
+            timeout.clone(),
+            RetryDecision::Wait(secs(3)),
+        ),
+        (
+            "linear 2",
+            linear.clone(),
+            1,
+            timeout.clone(),
+            RetryDecision::Wait(secs(3)),
+        ),
+        (
+            "linear gives up after 2",
+            linear.clone(),
+            2,
+            timeout.clone(),
+            RetryDecision::GiveUp,
+        ),
+        (
+            "exponential 1",
+            exponential.clone(),
+            0,
+            e(),
+            RetryDecision::Wait(secs(2)),
+        ),
+        (
+            "exponential 3",
+            exponential.clone(),
+            2,
+            e(),
+            RetryDecision::Wait(secs(8)),
+        ),
+        (
+            "exponential capped",
+            exponential.clone(),
+            3,
+            e(),
+            RetryDecision::Wait(secs(10)),
+        ),
+        (
+            "exponential gives up after 5",
+            exponential.clone(),
+            5,
+            e(),
+            RetryDecision::GiveUp,
+        ),
+        (
+            "Retry-After",
+            exponential.clone(),
+            0,
+            busy,
+            RetryDecision::Wait(secs(42)),
+        ),
+        (
+            "fatal 403",
+            exponential.clone(),
+            0,
+            forbidden,
+            RetryDecision::GiveUp,
+        ),
+        (
+            "none",
+            RetryConfig::new(RetryPolicy::None),
+            0,
+            timeout.clone(),
+            RetryDecision::GiveUp,
+        ),
+        (
+            "excluded endpoint",
+            linear.clone().excluding(Endpoint::Subscribe),
+            0,
+            timeout.clone(),
+            RetryDecision::GiveUp,
+        ),
+        (
+            "another endpoint excluded",
+            linear.clone().excluding(Endpoint::Presence),
+            0,
+            timeout.clone(),
+            RetryDecision::Wait(secs(3)),
+        ),
+    ];
+    for (label, retry, attempts, reason, expected) in rows {
+        let ctx = context(retry);
+        // Attempt 1 comes from the first failure, later ones from a failing reconnect.
+        let (hs_from, hs_event, rx_from, rx_event) = if attempts == 0 {
+            (
+                handshaking(i(), None),
+                Event::HandshakeFailure {
+                    reason: reason.clone(),
+                },
+                receiving(i(), K),
+                Event::ReceiveFailure {
+                    reason: reason.clone(),
+                },
+            )
+        } else {
+            (
+                hs_reconnecting(i(), None, attempts, e2()),
+                Event::HandshakeReconnectFailure {
+                    reason: reason.clone(),
+                },
+                rx_reconnecting(i(), K, attempts, e2()),
+                Event::ReceiveReconnectFailure {
+                    reason: reason.clone(),
+                },
+            )
+        };
+        assert_eq!(
+            decision_after(&ctx, hs_from, hs_event),
+            expected,
+            "handshake: {label}"
+        );
+        assert_eq!(
+            decision_after(&ctx, rx_from, rx_event),
+            expected,
+            "receive: {label}"
+        );
+    }
+}
+
+#[test]
+fn jitter_is_part_of_the_decision_and_reproducible() {
+    use crate::retry::{Jitter, RetryConfig, RetryPolicy};
+    let mut ctx = context(RetryConfig::new(RetryPolicy::Linear {
+        delay: Duration::from_secs(1),
+        max_retries: 10,
+    }));
+    ctx.jitter = Jitter::seeded(7);
+    let failure = || Event::ReceiveFailure { reason: e2() };
+    let first = decision_after(&ctx, receiving(i(), K), failure());
+    assert_eq!(first, decision_after(&ctx, receiving(i(), K), failure()));
+    let RetryDecision::Wait(delay) = first else {
+        panic!("a transient failure is retried");
+    };
+    assert!(
+        delay >= Duration::from_secs(1) && delay < Duration::from_secs(2),
+        "{delay:?}"
+    );
+    // Another client (another seed) spreads its retries differently.
+    let delays: std::collections::HashSet<RetryDecision> = (0..20)
+        .map(|seed| {
+            ctx.jitter = Jitter::seeded(seed);
+            decision_after(&ctx, receiving(i(), K), failure())
+        })
+        .collect();
+    assert!(delays.len() > 10, "{delays:?}");
+}
+
+#[test]
+fn a_full_response_emits_request_message_count_exceeded_before_the_messages() {
+    let mut ctx = crate::engine::Context::default();
+    ctx.request_message_count_threshold = 2;
+    let t = super::transition_with(
+        &ctx,
+        &receiving(i(), K),
+        &Event::ReceiveSuccess {
+            cursor: S,
+            messages: m(),
+        },
+    )
+    .expect("handled");
+    assert_eq!(
+        t.invocations,
+        vec![
+            CancelReceiveMessages,
+            status(StatusCategory::RequestMessageCountExceeded, &i()),
+            emit_messages(m(), S),
+            receive(i(), S),
+        ]
+    );
+    ctx.request_message_count_threshold = 3;
+    let t = super::transition_with(
+        &ctx,
+        &receiving(i(), K),
+        &Event::ReceiveSuccess {
+            cursor: S,
+            messages: m(),
+        },
+    )
+    .expect("handled");
+    assert_eq!(
+        names(&t.invocations),
+        [
+            "CANCEL_RECEIVE_MESSAGES",
+            "EMIT_MESSAGES",
+            "RECEIVE_MESSAGES"
+        ]
+    );
 }

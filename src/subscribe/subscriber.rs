@@ -11,10 +11,10 @@ use tokio_util::task::TaskTracker;
 use crate::client::Core;
 use crate::engine::driver::Engine;
 use crate::engine::trace::TraceSink;
-use crate::engine::{Input, TraceEntry};
+use crate::engine::{Context, Input, TraceEntry};
 use crate::error::{Error, ErrorKind};
 use crate::presence::effects::PresenceEffects;
-use crate::presence::rest;
+use crate::presence::requests::PresenceRequests;
 use crate::status::Status;
 use crate::subscribe::effects::SubscribeEffects;
 use crate::subscribe::events::Update;
@@ -181,6 +181,8 @@ pub(crate) struct Subscriber {
     all_listeners: Mutex<Vec<Weak<Listeners>>>,
     /// Cancelled when the client is closed or dropped: trace streams end.
     ended: CancellationToken,
+    /// Cancelled when `close()`'s deadline passes: a leave still in flight is abandoned.
+    hard_stop: CancellationToken,
 }
 
 impl Subscriber {
@@ -199,6 +201,7 @@ impl Subscriber {
             legacy: Legacy::default(),
             all_listeners: Mutex::default(),
             ended: CancellationToken::new(),
+            hard_stop: CancellationToken::new(),
         }
     }
 
@@ -250,8 +253,10 @@ impl Subscriber {
     }
 
     fn spawn_engines(&self) -> Manager {
+        let context = Context::from_config(self.core.config());
         let subscribe_token = self.token.child_token();
         let subscribe = Engine::spawn(
+            context.clone(),
             Arc::new(SubscribeEffects {
                 core: self.core.clone(),
                 registry: self.registry.clone(),
@@ -263,11 +268,18 @@ impl Subscriber {
         );
         let presence = (self.core.config().heartbeat_interval() > 0).then(|| {
             let token = self.token.child_token();
+            let requests = PresenceRequests::start(
+                self.core.clone(),
+                token.clone(),
+                self.hard_stop.clone(),
+                &self.tracker,
+            );
             Engine::spawn(
+                context.clone(),
                 Arc::new(PresenceEffects::new(
                     self.core.clone(),
                     token.clone(),
-                    &self.tracker,
+                    requests,
                 )),
                 self.trace.clone(),
                 token,
@@ -276,23 +288,17 @@ impl Subscriber {
         });
         let direct_leave = (presence.is_none() && !self.core.config().suppress_leave_events())
             .then(|| {
-                let core = self.core.clone();
-                let tracker = self.tracker.clone();
-                // The runtime the engines run on: the last handle may be dropped outside it.
-                let runtime = tokio::runtime::Handle::current();
-                Box::new(move |input: Input| {
-                    let core = core.clone();
-                    // Spawned on the tracker, not tied to the token: a leave queued as the
-                    // client goes away must still be sent. Bounded by the request timeout.
-                    tracker.spawn_on(
-                        async move {
-                            if let Err(e) = rest::send_leave(&core, &input).await {
-                                tracing::warn!(%input, "leave failed: {e}");
-                            }
-                        },
-                        &runtime,
-                    );
-                }) as DirectLeave
+                // The same ordered, coalescing queue as the presence engine's: leaves of quick
+                // unsubscribes become one request, and none outlives close()'s deadline. The
+                // worker runs on the engines' runtime, so the last handle may be dropped
+                // outside it.
+                let requests = PresenceRequests::start(
+                    self.core.clone(),
+                    self.token.child_token(),
+                    self.hard_stop.clone(),
+                    &self.tracker,
+                );
+                Box::new(move |input: Input| requests.leave(input)) as DirectLeave
             });
         Manager::new(self.registry.clone(), subscribe, presence, direct_leave)
     }
@@ -352,8 +358,10 @@ impl Subscriber {
             .size()
     }
 
-    /// Unsubscribes everything, lets the engines send the leave, then ends every task.
+    /// Unsubscribes everything, lets the engines send the leave, then ends every task, within
+    /// the configured leave timeout: a leave the origin has not answered by then is abandoned.
     pub(crate) async fn close(&self) {
+        let deadline = tokio::time::Instant::now() + self.core.config().leave_timeout();
         if self.closed.swap(true, Ordering::AcqRel) {
             self.tracker.close();
             self.tracker.wait().await;
@@ -362,14 +370,24 @@ impl Subscriber {
         self.unsubscribe_all();
         if let Some(manager) = self.manager.get() {
             // Wait until both engines have dispatched what the unsubscribe caused (the leave).
-            manager.subscribe_engine().inspect().await;
-            if let Some(presence) = manager.presence_engine() {
-                presence.inspect().await;
-            }
+            let dispatched = async {
+                manager.subscribe_engine().inspect().await;
+                if let Some(presence) = manager.presence_engine() {
+                    presence.inspect().await;
+                }
+            };
+            let _ = tokio::time::timeout_at(deadline, dispatched).await;
         }
         self.token.cancel();
         self.tracker.close();
-        self.tracker.wait().await;
+        if tokio::time::timeout_at(deadline, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            // Everything but a leave in flight has ended with the token; give up on it.
+            self.hard_stop.cancel();
+            self.tracker.wait().await;
+        }
         // Every stream ends, and callbacks let go of what they captured.
         let all =
             std::mem::take(&mut *self.all_listeners.lock().unwrap_or_else(|e| e.into_inner()));

@@ -1,7 +1,6 @@
-//! The default [`Transport`]: reqwest with rustls, one connection pool per process.
+//! The default [`Transport`]: reqwest with rustls, one connection pool per client.
 
 use std::fmt;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -9,15 +8,17 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use super::{Method, Request, Response, Transport, TransportFuture, SDK_NAME};
 use crate::error::{Error, ErrorKind};
 
-/// One client, so one connection pool, for every [`PubNub`](crate::PubNub) of the process:
-/// a thousand clients share keep-alive connections instead of opening a thousand pools.
-/// A build failure (the TLS backend could not start) is kept as text and reported on each use.
-static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-
 /// Sends requests with reqwest (rustls, gzip, HTTP/2 over TLS) to one origin.
 ///
-/// By default all transports share one `reqwest::Client`, and with it one connection pool.
-/// The transport sets no timeout of its own: the client bounds every exchange, body included,
+/// Each transport has its own `reqwest::Client`, and with it its own connection pool, never a
+/// process-wide one: pooled connections are driven by tasks of the runtime that opened them,
+/// so a pool shared by clients on two runtimes breaks one client's requests when the other
+/// runtime shuts down (reqwest issues #1148, #2501). Clones of one
+/// [`PubNub`](crate::PubNub) share its transport.
+///
+/// The client opens connections within the connect timeout, with TCP keepalive, and with
+/// HTTP/2 PINGs while a request is open ([`ConfigBuilder`](crate::ConfigBuilder) documents
+/// each). The transport sets no request timeout of its own: the client bounds every exchange, body included,
 /// by [`Request::timeout`] on tokio's clock (one timer per request instead of two). Code that
 /// calls [`Transport::send`] directly bounds it itself, with `tokio::time::timeout`.
 #[derive(Clone)]
@@ -28,9 +29,19 @@ pub struct ReqwestTransport {
 
 impl ReqwestTransport {
     /// A transport to `base`, a URL such as `https://ps.pndsn.com` or `http://127.0.0.1:8080`,
-    /// using the process-wide shared client.
+    /// with a client of its own and the default connection settings.
     pub fn new(base: &str) -> Result<Self, Error> {
-        ReqwestTransport::with_client(base, ReqwestTransport::shared_client()?)
+        ReqwestTransport::with_client(base, build_client(&NetworkSettings::default())?)
+    }
+
+    /// A transport to the configured origin with the configured connection settings
+    /// (connect timeout, TCP keepalive): what [`PubNub::new`](crate::PubNub::new) uses.
+    pub fn from_config(config: &crate::Config) -> Result<Self, Error> {
+        let settings = NetworkSettings {
+            connect_timeout: config.connect_timeout(),
+            tcp_keepalive: config.tcp_keepalive(),
+        };
+        ReqwestTransport::with_client(config.origin(), build_client(&settings)?)
     }
 
     /// A transport to `base` using a client of your own (proxy, custom roots, …).
@@ -54,31 +65,51 @@ impl ReqwestTransport {
         })
     }
 
-    /// The process-wide client every default transport uses.
-    pub fn shared_client() -> Result<reqwest::Client, Error> {
-        SHARED
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    .user_agent(SDK_NAME)
-                    .gzip(true)
-                    .pool_idle_timeout(Duration::from_secs(90))
-                    .tcp_keepalive(Duration::from_secs(60))
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(|message| {
-                Error::new(
-                    ErrorKind::Network,
-                    format!("HTTP client unavailable: {message}"),
-                )
-            })
-    }
-
     /// The base URL requests go to.
     pub fn base(&self) -> &str {
         &self.base
     }
+}
+
+/// The connection settings of a built-in client.
+struct NetworkSettings {
+    connect_timeout: Duration,
+    tcp_keepalive: Option<Duration>,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            connect_timeout: crate::config::DEFAULT_CONNECT_TIMEOUT,
+            tcp_keepalive: Some(crate::config::DEFAULT_TCP_KEEPALIVE),
+        }
+    }
+}
+
+/// HTTP/2 PINGs: how often while a request is open, and how long one may go unanswered.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(15);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Unanswered keepalive probes after which the kernel ends a connection.
+const KEEPALIVE_PROBES: u32 = 3;
+
+fn build_client(settings: &NetworkSettings) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(SDK_NAME)
+        .gzip(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .connect_timeout(settings.connect_timeout)
+        .http2_keep_alive_interval(H2_PING_INTERVAL)
+        .http2_keep_alive_timeout(H2_PING_TIMEOUT)
+        .http2_keep_alive_while_idle(false);
+    if let Some(idle) = settings.tcp_keepalive {
+        builder = builder
+            .tcp_keepalive(idle)
+            .tcp_keepalive_interval((idle / 3).max(Duration::from_secs(1)))
+            .tcp_keepalive_retries(KEEPALIVE_PROBES);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::new(ErrorKind::Network, format!("HTTP client unavailable: {e}")))
 }
 
 impl fmt::Debug for ReqwestTransport {
@@ -152,10 +183,14 @@ mod tests {
     }
 
     #[test]
-    fn the_client_is_shared() {
-        // Two handles to one pool: reqwest clients are an Arc inside, so compare via Debug is
-        // not possible; the OnceLock guarantees a single build.
-        assert!(ReqwestTransport::shared_client().is_ok());
-        assert!(SHARED.get().is_some());
+    fn each_transport_has_its_own_client() {
+        let config = crate::Config::builder("sub", "me")
+            .origin("http://127.0.0.1:9")
+            .connect_timeout(Duration::from_millis(250))
+            .tcp_keepalive(None)
+            .build()
+            .unwrap();
+        let transport = ReqwestTransport::from_config(&config).unwrap();
+        assert_eq!(transport.base(), "http://127.0.0.1:9");
     }
 }
