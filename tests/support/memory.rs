@@ -117,6 +117,10 @@ struct State {
     fault_publishes: bool,
     /// Forced faults for the next requests, before any random one.
     forced: Vec<NetFault>,
+    /// While set, every new request hangs: a network that stays silent.
+    black_hole: bool,
+    /// A delay before every request reaches the server (a network's round trip).
+    latency: Option<Duration>,
     seen: Vec<Seen>,
     accepted: Vec<Accepted>,
     subscribes_in_flight: usize,
@@ -130,7 +134,7 @@ pub struct Memory {
 }
 
 struct Inner {
-    server: InMemoryServer,
+    server: Arc<InMemoryServer>,
     state: Mutex<State>,
 }
 
@@ -171,6 +175,16 @@ impl Memory {
 
     /// A transport to `server`.
     pub fn with_server(server: InMemoryServer) -> Arc<Memory> {
+        Memory::sharing(Arc::new(server))
+    }
+
+    /// Another transport to the same server, with faults of its own (none to start with): a
+    /// second client on another network.
+    pub fn sibling(&self) -> Arc<Memory> {
+        Memory::sharing(self.inner.server.clone())
+    }
+
+    fn sharing(server: Arc<InMemoryServer>) -> Arc<Memory> {
         Arc::new(Memory {
             inner: Arc::new(Inner {
                 server,
@@ -198,6 +212,17 @@ impl Memory {
     /// Stops random faults (forced ones still apply).
     pub fn calm(&self) {
         self.lock().fault_percent = 0;
+    }
+
+    /// While `on`, every new request gets no answer, ever (requests already at the server are
+    /// answered as usual: use it on an idle client to model a silent network).
+    pub fn black_hole(&self, on: bool) {
+        self.lock().black_hole = on;
+    }
+
+    /// Every request reaches the server `delay` late, as over a real network.
+    pub fn latency(&self, delay: Duration) {
+        self.lock().latency = Some(delay);
     }
 
     /// The next request gets `fault`.
@@ -243,8 +268,14 @@ impl Memory {
 
     fn choose_fault(&self, request: &Request) -> Option<NetFault> {
         let mut state = self.lock();
+        if state.black_hole {
+            return Some(NetFault::Hang);
+        }
         if !state.forced.is_empty() {
             return Some(state.forced.remove(0));
+        }
+        if let Some(delay) = state.latency {
+            return Some(NetFault::Delay(delay));
         }
         let publish = request.path.starts_with("/publish/") || request.path.starts_with("/signal/");
         if publish && !state.fault_publishes {
