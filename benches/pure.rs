@@ -85,6 +85,7 @@ fn cycle() -> (State, Vec<Event>) {
     let state = State::Receiving {
         input: input(),
         cursor: cursor(0),
+        outage: false,
     };
     (state, events)
 }

@@ -255,6 +255,7 @@ fn disconnect_and_reconnect_keep_the_cursor() {
         State::Receiving {
             input: other_input(),
             cursor: cursor(4),
+            outage: false,
         }
     );
 }
@@ -337,11 +338,52 @@ fn subscription_change_while_receive_reconnecting() {
     );
     let changed_status = *r.statuses().last().unwrap();
     assert_eq!(changed_status.channels, ["chat", "news"]);
+    // The outage goes on with the new channels: the next answer will say Reconnected.
     assert_eq!(
         r.state,
         State::Receiving {
             input: other_input(),
             cursor: cursor(1),
+            outage: true,
+        }
+    );
+}
+
+#[test]
+fn one_outage_tells_one_story_even_when_the_subscription_changes_during_it() {
+    let r = run(
+        State::Unsubscribed,
+        vec![
+            changed(input()),
+            Event::HandshakeSuccess { cursor: cursor(1) },
+            Event::ReceiveFailure { reason: network() },
+            changed(other_input()),
+            // Still down: the long-poll with the new channels fails too; nothing new to say.
+            Event::ReceiveFailure { reason: network() },
+            changed(input()),
+            // Back: the long-poll answers, and that is the recovery.
+            Event::ReceiveSuccess {
+                cursor: cursor(2),
+                messages: messages(&["late"]),
+            },
+        ],
+    );
+    assert_eq!(
+        r.categories(),
+        [
+            StatusCategory::Connected,
+            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::SubscriptionChanged,
+            StatusCategory::SubscriptionChanged,
+            StatusCategory::Reconnected
+        ]
+    );
+    assert_eq!(
+        r.state,
+        State::Receiving {
+            input: input(),
+            cursor: cursor(2),
+            outage: false,
         }
     );
 }
@@ -718,6 +760,7 @@ fn handshake_recovery() {
         State::Receiving {
             input: input(),
             cursor: cursor(1),
+            outage: false,
         }
     );
 }

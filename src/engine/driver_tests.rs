@@ -117,7 +117,8 @@ async fn every_invocation_is_dispatched_in_order_before_the_next_event() {
         snapshot.state,
         State::Receiving {
             input: Input::channels(["abc"]),
-            cursor: Cursor::new(3, 1)
+            cursor: Cursor::new(3, 1),
+            outage: false,
         }
     );
     assert_eq!(snapshot.running, ["RECEIVE_MESSAGES"]);
@@ -154,7 +155,8 @@ async fn a_replaced_effect_never_reports_its_result() {
         snapshot.state,
         State::Receiving {
             input: Input::channels(["bb"]),
-            cursor: Cursor::new(2, 1)
+            cursor: Cursor::new(2, 1),
+            outage: false,
         },
         "the cursor is the second handshake's"
     );

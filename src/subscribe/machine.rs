@@ -48,6 +48,9 @@ pub enum State {
         input: Input,
         /// Catch-up cursor: a user timetoken or the cursor of an earlier receive loop.
         cursor: Option<Cursor>,
+        /// The app was told of an outage that has not ended (the loop was reconnecting when
+        /// the subscription changed): a failure is not reported a second time.
+        outage: bool,
     },
     /// The handshake failed and is being retried.
     HandshakeReconnecting {
@@ -82,6 +85,10 @@ pub enum State {
         input: Input,
         /// Where the next long-poll starts.
         cursor: Cursor,
+        /// The app was told of an outage that has not ended (the loop was reconnecting when
+        /// the subscription changed): the next answer reports `Reconnected`, and a failure is
+        /// not reported a second time.
+        outage: bool,
     },
     /// A long-poll failed and is being retried.
     ReceiveReconnecting {
@@ -370,17 +377,19 @@ fn error_status(category: StatusCategory, input: &Input, reason: &Reason) -> Inv
     Invocation::EmitStatus(Status::with_error(category, input, reason.clone()))
 }
 
-fn handshaking(input: &Input, cursor: Option<Cursor>) -> State {
+fn handshaking(input: &Input, cursor: Option<Cursor>, outage: bool) -> State {
     State::Handshaking {
         input: input.clone(),
         cursor,
+        outage,
     }
 }
 
-fn receiving(input: &Input, cursor: Cursor) -> State {
+fn receiving(input: &Input, cursor: Cursor, outage: bool) -> State {
     State::Receiving {
         input: input.clone(),
         cursor,
+        outage,
     }
 }
 
@@ -414,42 +423,49 @@ pub fn transition_with(
 
     match (state, event) {
         (S::Unsubscribed, Event::SubscriptionChanged { input }) => {
-            go(handshaking(input, None), vec![])
+            go(handshaking(input, None, false), vec![])
         }
         (S::Unsubscribed, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor)), vec![])
+            go(handshaking(input, Some(*cursor), false), vec![])
         }
 
         // Handshaking
-        (S::Handshaking { cursor, .. }, Event::SubscriptionChanged { input }) => {
-            go(handshaking(input, *cursor), vec![])
+        (S::Handshaking { cursor, outage, .. }, Event::SubscriptionChanged { input }) => {
+            go(handshaking(input, *cursor, *outage), vec![])
         }
-        (S::Handshaking { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor)), vec![])
+        (S::Handshaking { outage, .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(handshaking(input, Some(*cursor), *outage), vec![])
         }
         (S::Handshaking { input, .. }, Event::HandshakeSuccess { cursor }) => go(
-            receiving(input, *cursor),
+            receiving(input, *cursor, false),
             vec![status(StatusCategory::Connected, input)],
         ),
-        (S::Handshaking { input, cursor }, Event::HandshakeFailure { reason }) => go(
+        (
+            S::Handshaking {
+                input,
+                cursor,
+                outage,
+            },
+            Event::HandshakeFailure { reason },
+        ) => go(
             S::HandshakeReconnecting {
                 input: input.clone(),
                 cursor: *cursor,
                 attempts: 1,
                 reason: reason.clone(),
             },
-            // The app learns at once that it is offline, unless the machine gives up right
-            // away (a fatal error): then ConnectionError follows at once and says it all.
+            // The app learns at once that it is offline, unless it knows already or the
+            // machine gives up right away (a fatal error): then ConnectionError says it all.
             match context.decide(Endpoint::Subscribe, 1, reason) {
-                RetryDecision::Wait(_) => vec![error_status(
+                RetryDecision::Wait(_) if !*outage => vec![error_status(
                     StatusCategory::UnexpectedDisconnect,
                     input,
                     reason,
                 )],
-                RetryDecision::GiveUp => vec![],
+                _ => vec![],
             },
         ),
-        (S::Handshaking { input, cursor }, Event::Disconnect) => go(
+        (S::Handshaking { input, cursor, .. }, Event::Disconnect) => go(
             S::HandshakeStopped {
                 input: input.clone(),
                 cursor: *cursor,
@@ -463,14 +479,14 @@ pub fn transition_with(
 
         // HandshakeReconnecting
         (S::HandshakeReconnecting { cursor, .. }, Event::SubscriptionChanged { input }) => {
-            go(handshaking(input, *cursor), vec![])
+            go(handshaking(input, *cursor, true), vec![])
         }
         (S::HandshakeReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor)), vec![])
+            go(handshaking(input, Some(*cursor), true), vec![])
         }
         (S::HandshakeReconnecting { input, .. }, Event::HandshakeReconnectSuccess { cursor }) => {
             go(
-                receiving(input, *cursor),
+                receiving(input, *cursor, false),
                 vec![status(StatusCategory::Connected, input)],
             )
         }
@@ -503,7 +519,7 @@ pub fn transition_with(
             vec![error_status(StatusCategory::ConnectionError, input, reason)],
         ),
         (S::HandshakeReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
-            go(handshaking(input, given.or(*cursor)), vec![])
+            go(handshaking(input, given.or(*cursor), true), vec![])
         }
         (S::HandshakeReconnecting { input, cursor, .. }, Event::Disconnect) => go(
             S::HandshakeStopped {
@@ -533,33 +549,38 @@ pub fn transition_with(
             vec![],
         ),
         (S::HandshakeStopped { input, cursor }, Event::Reconnect { cursor: given }) => {
-            go(handshaking(input, given.or(*cursor)), vec![])
+            go(handshaking(input, given.or(*cursor), false), vec![])
         }
         (S::HandshakeStopped { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
 
         // HandshakeFailed
         (S::HandshakeFailed { cursor, .. }, Event::SubscriptionChanged { input }) => {
-            go(handshaking(input, *cursor), vec![])
+            go(handshaking(input, *cursor, false), vec![])
         }
         (S::HandshakeFailed { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor)), vec![])
+            go(handshaking(input, Some(*cursor), false), vec![])
         }
         (S::HandshakeFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
-            go(handshaking(input, given.or(*cursor)), vec![])
+            go(handshaking(input, given.or(*cursor), false), vec![])
         }
         (S::HandshakeFailed { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
 
         // Receiving
-        (S::Receiving { cursor, .. }, Event::SubscriptionChanged { input }) => go(
-            receiving(input, *cursor),
+        (S::Receiving { cursor, outage, .. }, Event::SubscriptionChanged { input }) => go(
+            receiving(input, *cursor, *outage),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::Receiving { .. }, Event::SubscriptionRestored { input, cursor }) => go(
-            receiving(input, *cursor),
+        (S::Receiving { outage, .. }, Event::SubscriptionRestored { input, cursor }) => go(
+            receiving(input, *cursor, *outage),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::Receiving { input, .. }, Event::ReceiveSuccess { cursor, messages }) => {
-            let mut own = Vec::with_capacity(2);
+        (S::Receiving { input, outage, .. }, Event::ReceiveSuccess { cursor, messages }) => {
+            let mut own = Vec::with_capacity(3);
+            if *outage {
+                // The loop was reconnecting when the subscription changed: this answer is
+                // the proof that the network is back.
+                own.push(status(StatusCategory::Reconnected, input));
+            }
             if messages.len() >= context.request_message_count_threshold as usize {
                 // The service's queue may have overflowed: older messages may be gone.
                 own.push(status(StatusCategory::RequestMessageCountExceeded, input));
@@ -568,22 +589,33 @@ pub fn transition_with(
                 messages: messages.clone(),
                 cursor: *cursor,
             });
-            go(receiving(input, *cursor), own)
+            go(receiving(input, *cursor, false), own)
         }
-        (S::Receiving { input, cursor }, Event::ReceiveFailure { reason }) => go(
+        (
+            S::Receiving {
+                input,
+                cursor,
+                outage,
+            },
+            Event::ReceiveFailure { reason },
+        ) => go(
             S::ReceiveReconnecting {
                 input: input.clone(),
                 cursor: *cursor,
                 attempts: 1,
                 reason: reason.clone(),
             },
-            vec![error_status(
-                StatusCategory::UnexpectedDisconnect,
-                input,
-                reason,
-            )],
+            if *outage {
+                vec![]
+            } else {
+                vec![error_status(
+                    StatusCategory::UnexpectedDisconnect,
+                    input,
+                    reason,
+                )]
+            },
         ),
-        (S::Receiving { input, cursor }, Event::Disconnect) => go(
+        (S::Receiving { input, cursor, .. }, Event::Disconnect) => go(
             S::ReceiveStopped {
                 input: input.clone(),
                 cursor: *cursor,
@@ -596,12 +628,13 @@ pub fn transition_with(
         ),
 
         // ReceiveReconnecting
+        // The outage goes on with the new input: the next answer says Reconnected.
         (S::ReceiveReconnecting { cursor, .. }, Event::SubscriptionChanged { input }) => go(
-            receiving(input, *cursor),
+            receiving(input, *cursor, true),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
         (S::ReceiveReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => go(
-            receiving(input, *cursor),
+            receiving(input, *cursor, true),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
         // The network is back: resume the long-poll from the kept cursor, so that what was
@@ -610,7 +643,7 @@ pub fn transition_with(
             S::ReceiveReconnecting { input, cursor, .. },
             Event::ReceiveReconnectSuccess { messages, .. },
         ) => go(
-            receiving(input, *cursor),
+            receiving(input, *cursor, false),
             vec![
                 status(StatusCategory::Reconnected, input),
                 Invocation::EmitMessages {
@@ -647,9 +680,10 @@ pub fn transition_with(
             },
             vec![error_status(StatusCategory::ConnectionError, input, reason)],
         ),
-        (S::ReceiveReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
-            go(handshaking(input, Some(given.unwrap_or(*cursor))), vec![])
-        }
+        (S::ReceiveReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => go(
+            handshaking(input, Some(given.unwrap_or(*cursor)), true),
+            vec![],
+        ),
         (S::ReceiveReconnecting { input, cursor, .. }, Event::Disconnect) => go(
             S::ReceiveStopped {
                 input: input.clone(),
@@ -677,21 +711,23 @@ pub fn transition_with(
             },
             vec![],
         ),
-        (S::ReceiveStopped { input, cursor }, Event::Reconnect { cursor: given }) => {
-            go(handshaking(input, Some(given.unwrap_or(*cursor))), vec![])
-        }
+        (S::ReceiveStopped { input, cursor }, Event::Reconnect { cursor: given }) => go(
+            handshaking(input, Some(given.unwrap_or(*cursor)), false),
+            vec![],
+        ),
         (S::ReceiveStopped { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
 
         // ReceiveFailed
         (S::ReceiveFailed { cursor, .. }, Event::SubscriptionChanged { input }) => {
-            go(handshaking(input, Some(*cursor)), vec![])
+            go(handshaking(input, Some(*cursor), false), vec![])
         }
         (S::ReceiveFailed { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor)), vec![])
+            go(handshaking(input, Some(*cursor), false), vec![])
         }
-        (S::ReceiveFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
-            go(handshaking(input, Some(given.unwrap_or(*cursor))), vec![])
-        }
+        (S::ReceiveFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => go(
+            handshaking(input, Some(given.unwrap_or(*cursor)), false),
+            vec![],
+        ),
         (S::ReceiveFailed { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
 
         _ => None,
@@ -732,7 +768,7 @@ impl Machine for SubscribeMachine {
 
     fn on_entry(context: &Context, state: &State) -> Vec<Invocation> {
         match state {
-            State::Handshaking { input, cursor } => vec![Invocation::Handshake {
+            State::Handshaking { input, cursor, .. } => vec![Invocation::Handshake {
                 input: input.clone(),
                 cursor: *cursor,
             }],
@@ -748,7 +784,7 @@ impl Machine for SubscribeMachine {
                 reason: reason.clone(),
                 retry: context.decide(Endpoint::Subscribe, *attempts, reason),
             }],
-            State::Receiving { input, cursor } => vec![Invocation::ReceiveMessages {
+            State::Receiving { input, cursor, .. } => vec![Invocation::ReceiveMessages {
                 input: input.clone(),
                 cursor: *cursor,
             }],
@@ -806,6 +842,12 @@ impl Machine for SubscribeMachine {
             State::Handshaking {
                 input: input.clone(),
                 cursor: None,
+                outage: false,
+            },
+            State::Handshaking {
+                input: input.clone(),
+                cursor: None,
+                outage: true,
             },
             State::HandshakeReconnecting {
                 input: input.clone(),
@@ -825,6 +867,12 @@ impl Machine for SubscribeMachine {
             State::Receiving {
                 input: input.clone(),
                 cursor,
+                outage: false,
+            },
+            State::Receiving {
+                input: input.clone(),
+                cursor,
+                outage: true,
             },
             State::ReceiveReconnecting {
                 input: input.clone(),

@@ -78,7 +78,20 @@ fn m() -> Messages {
 // States, invocations and statuses, built from §1.1, §1.3 and §1.5.
 
 fn handshaking(input: Input, cursor: Option<Cursor>) -> State {
-    State::Handshaking { input, cursor }
+    State::Handshaking {
+        input,
+        cursor,
+        outage: false,
+    }
+}
+
+/// Handshaking while the app knows of an outage (entered from HandshakeReconnecting).
+fn handshaking_in_outage(input: Input, cursor: Option<Cursor>) -> State {
+    State::Handshaking {
+        input,
+        cursor,
+        outage: true,
+    }
 }
 
 fn hs_reconnecting(input: Input, cursor: Option<Cursor>, attempts: u32, reason: Reason) -> State {
@@ -103,7 +116,20 @@ fn hs_failed(input: Input, cursor: Option<Cursor>, reason: Reason) -> State {
 }
 
 fn receiving(input: Input, cursor: Cursor) -> State {
-    State::Receiving { input, cursor }
+    State::Receiving {
+        input,
+        cursor,
+        outage: false,
+    }
+}
+
+/// Receiving while the app knows of an outage (entered from ReceiveReconnecting).
+fn receiving_in_outage(input: Input, cursor: Cursor) -> State {
+    State::Receiving {
+        input,
+        cursor,
+        outage: true,
+    }
 }
 
 fn rx_reconnecting(input: Input, cursor: Cursor, attempts: u32, reason: Reason) -> State {
@@ -310,6 +336,17 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
+            "Handshaking{I,c,outage} --HANDSHAKE_FAILURE(e)--> HandshakeReconnecting{I, c, 1, e} \
+             (the app knows already: no second UnexpectedDisconnect)",
+            handshaking_in_outage(i(), Some(C)),
+            Event::HandshakeFailure { reason: e() },
+            hs_reconnecting(i(), Some(C), 1, e()),
+            vec![
+                CancelHandshake,
+                handshake_reconnect(i(), Some(C), 1, e()),
+            ],
+        ),
+        row(
             "Handshaking{I,c} --DISCONNECT--> HandshakeStopped{I, c}",
             handshaking(i(), Some(C)),
             Event::Disconnect,
@@ -328,14 +365,14 @@ fn table() -> Vec<Row> {
             "HandshakeReconnecting{I,c,n,e} --SUBSCRIPTION_CHANGED(I')--> Handshaking{I', c}",
             hs_reconnecting(i(), Some(C), N, e()),
             changed(i2()),
-            handshaking(i2(), Some(C)),
+            handshaking_in_outage(i2(), Some(C)),
             vec![CancelHandshakeReconnect, handshake(i2(), Some(C))],
         ),
         row(
             "HandshakeReconnecting --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
             hs_reconnecting(i(), Some(C), N, e()),
             restored(i2(), S),
-            handshaking(i2(), Some(S)),
+            handshaking_in_outage(i2(), Some(S)),
             vec![CancelHandshakeReconnect, handshake(i2(), Some(S))],
         ),
         row(
@@ -375,14 +412,14 @@ fn table() -> Vec<Row> {
             "HandshakeReconnecting{I,c,n,e} --RECONNECT(r)--> Handshaking{I, r}",
             hs_reconnecting(i(), Some(C), N, e()),
             reconnect(Some(R)),
-            handshaking(i(), Some(R)),
+            handshaking_in_outage(i(), Some(R)),
             vec![CancelHandshakeReconnect, handshake(i(), Some(R))],
         ),
         row(
             "HandshakeReconnecting{I,c,n,e} --RECONNECT(None)--> Handshaking{I, c}",
             hs_reconnecting(i(), Some(C), N, e()),
             reconnect(None),
-            handshaking(i(), Some(C)),
+            handshaking_in_outage(i(), Some(C)),
             vec![CancelHandshakeReconnect, handshake(i(), Some(C))],
         ),
         row(
@@ -520,6 +557,40 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
+            "Receiving{I,k,outage} --RECEIVE_SUCCESS(s, m)--> Receiving{I, s} (Reconnected)",
+            receiving_in_outage(i(), K),
+            Event::ReceiveSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            receiving(i(), S),
+            vec![
+                CancelReceiveMessages,
+                status(Reconnected, &i()),
+                emit_messages(m(), S),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "Receiving{I,k,outage} --RECEIVE_FAILURE(e)--> ReceiveReconnecting{I, k, 1, e} \
+             (no second UnexpectedDisconnect)",
+            receiving_in_outage(i(), K),
+            Event::ReceiveFailure { reason: e() },
+            rx_reconnecting(i(), K, 1, e()),
+            vec![CancelReceiveMessages, receive_reconnect(i(), K, 1, e())],
+        ),
+        row(
+            "Receiving{I,k,outage} --SUBSCRIPTION_CHANGED(I')--> Receiving{I', k, outage}",
+            receiving_in_outage(i(), K),
+            changed(i2()),
+            receiving_in_outage(i2(), K),
+            vec![
+                CancelReceiveMessages,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), K),
+            ],
+        ),
+        row(
             "Receiving{I,k} --DISCONNECT--> ReceiveStopped{I, k}",
             receiving(i(), K),
             Event::Disconnect,
@@ -538,7 +609,7 @@ fn table() -> Vec<Row> {
             "ReceiveReconnecting{I,k,n,e} --SUBSCRIPTION_CHANGED(I')--> Receiving{I', k}",
             rx_reconnecting(i(), K, N, e()),
             changed(i2()),
-            receiving(i2(), K),
+            receiving_in_outage(i2(), K),
             vec![
                 CancelReceiveReconnect,
                 status(SubscriptionChanged, &i2()),
@@ -549,7 +620,7 @@ fn table() -> Vec<Row> {
             "ReceiveReconnecting --SUBSCRIPTION_RESTORED(I', s)--> Receiving{I', s}",
             rx_reconnecting(i(), K, N, e()),
             restored(i2(), S),
-            receiving(i2(), S),
+            receiving_in_outage(i2(), S),
             vec![
                 CancelReceiveReconnect,
                 status(SubscriptionChanged, &i2()),
@@ -597,14 +668,14 @@ fn table() -> Vec<Row> {
             "ReceiveReconnecting{I,k,n,e} --RECONNECT(r)--> Handshaking{I, r}",
             rx_reconnecting(i(), K, N, e()),
             reconnect(Some(R)),
-            handshaking(i(), Some(R)),
+            handshaking_in_outage(i(), Some(R)),
             vec![CancelReceiveReconnect, handshake(i(), Some(R))],
         ),
         row(
             "ReceiveReconnecting{I,k,n,e} --RECONNECT(None)--> Handshaking{I, Some(k)}",
             rx_reconnecting(i(), K, N, e()),
             reconnect(None),
-            handshaking(i(), Some(K)),
+            handshaking_in_outage(i(), Some(K)),
             vec![CancelReceiveReconnect, handshake(i(), Some(K))],
         ),
         row(
@@ -728,14 +799,14 @@ fn table_without_catch_up_cursor() -> Vec<Row> {
             "HandshakeReconnecting{I,None,n,e} --RECONNECT(None)--> Handshaking{I, None}",
             hs_reconnecting(i(), None, N, e()),
             reconnect(None),
-            handshaking(i(), None),
+            handshaking_in_outage(i(), None),
             vec![CancelHandshakeReconnect, handshake(i(), None)],
         ),
         row(
             "HandshakeReconnecting{I,None,n,e} --RECONNECT(r)--> Handshaking{I, r}",
             hs_reconnecting(i(), None, N, e()),
             reconnect(Some(R)),
-            handshaking(i(), Some(R)),
+            handshaking_in_outage(i(), Some(R)),
             vec![CancelHandshakeReconnect, handshake(i(), Some(R))],
         ),
         row(
@@ -832,8 +903,9 @@ fn the_table_covers_exactly_the_listed_pairs() {
         .collect();
     assert_eq!(covered, listed());
     // 46 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states,
-    // plus a fatal HANDSHAKE_FAILURE (no UnexpectedDisconnect when the machine gives up at once).
-    assert_eq!(table().len(), 46 + 6 + 1);
+    // plus a fatal HANDSHAKE_FAILURE (no UnexpectedDisconnect when the machine gives up at once),
+    // plus four rows of an outage the app was told of (after a subscription change).
+    assert_eq!(table().len(), 46 + 6 + 1 + 4);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1204,14 +1276,14 @@ fn exit_of(state: &State) -> Option<Invocation> {
 /// Entry invocation of each state (§1.1), carrying the state's data.
 fn entry_of(state: &State) -> Option<Invocation> {
     match state.clone() {
-        State::Handshaking { input, cursor } => Some(handshake(input, cursor)),
+        State::Handshaking { input, cursor, .. } => Some(handshake(input, cursor)),
         State::HandshakeReconnecting {
             input,
             cursor,
             attempts,
             reason,
         } => Some(handshake_reconnect(input, cursor, attempts, reason)),
-        State::Receiving { input, cursor } => Some(receive(input, cursor)),
+        State::Receiving { input, cursor, .. } => Some(receive(input, cursor)),
         State::ReceiveReconnecting {
             input,
             cursor,
