@@ -4,8 +4,10 @@
 //! Starts an embedded `pubnub-local`, subscribes, then breaks the server on purpose: failed
 //! handshakes, HTTP 500s on the long-poll, a dropped long-poll, the whole listener going away and
 //! coming back, and a 403 that is not retried. It prints every transition of the engine as it
-//! happens (`Receiving --RECEIVE_FAILURE--> ReceiveReconnecting`) with the statuses a user sees,
-//! and checks that no message is lost. At the end it draws the path the engine took onto the
+//! happens (`Receiving --RECEIVE_FAILURE--> ReceiveReconnecting`), each retry decision the
+//! machine takes (`RECEIVE_RECONNECT (attempt 1: retry in 0.412 s)`) and the statuses a user
+//! sees, and checks that no message is lost. `examples/real_network.rs` shows the silent faults
+//! (black holes, half-open connections) with the default configuration. At the end it draws the path the engine took onto the
 //! subscribe state diagram: `OUT_DIR/reconnect-path.dot` (default `target/`), and `.svg` when
 //! Graphviz's `dot` is installed. `pubnub_engine::diagram::render_trace` does the drawing; use it
 //! on a trace of your own app to picture an incident.
@@ -73,12 +75,12 @@ async fn main() -> Result<()> {
     watch
         .until(Wait::Status(StatusCategory::UnexpectedDisconnect))
         .await?;
-    // A reconnect succeeds when its long-poll returns: at once if messages are waiting, else
-    // only at the end of the server's hold (minutes). Keep the orders coming.
-    publish(&pubnub, &mut sent).await?;
+    // Each retry proves the network is back with a handshake, which the service answers at
+    // once: Reconnected comes when a retry delay ends, even on this idle channel.
     watch
         .until(Wait::Status(StatusCategory::Reconnected))
         .await?;
+    publish(&pubnub, &mut sent).await?;
     watch.until(Wait::Message(sent)).await?;
 
     step("3. the server drops the open long-poll without an answer");
@@ -87,10 +89,10 @@ async fn main() -> Result<()> {
     watch
         .until(Wait::Status(StatusCategory::UnexpectedDisconnect))
         .await?;
-    publish(&pubnub, &mut sent).await?;
     watch
         .until(Wait::Status(StatusCategory::Reconnected))
         .await?;
+    publish(&pubnub, &mut sent).await?;
     watch.until(Wait::Message(sent)).await?;
 
     step("4. the listener goes away for 2 s; a message is published meanwhile");
@@ -306,6 +308,10 @@ impl Watch {
             TraceEntry::Invocation { name, .. } => {
                 if name == "EMIT_STATUS" || name == "EMIT_MESSAGES" {
                     self.last_emit = Some(name);
+                }
+                // The machine's retry decisions: how long it waits, or that it gives up.
+                if name.ends_with("_RECONNECT") && !name.starts_with("CANCEL_") {
+                    println!("    {entry}");
                 }
             }
         }

@@ -77,8 +77,9 @@
 //!    knows no PubNub endpoint and makes no decision of its own.
 //! 3. **Effects and transport.** What each invocation does (`subscribe::effects`,
 //!    `presence::effects`): build a [`Request`], send it through the [`Transport`], turn the
-//!    answer into the next event. Retry delays and error classification are the pure
-//!    [`RetryPolicy::delay`] and [`retry::is_transient`].
+//!    answer into the next event. Effects decide nothing: a reconnect invocation carries the
+//!    machine's decision (wait this long, or give up), taken with the pure
+//!    [`RetryPolicy::delay`] and [`retry::is_transient`] from the machine's context.
 //!
 //! Between the user and the subscribe machine, the subscription manager turns subscriptions
 //! into the machine's input: the union of every subscribed name, reference counted, so two

@@ -256,7 +256,7 @@ async fn fifty_subscribe_calls_cost_at_most_two_heartbeats() {
     let mut subscriptions = Vec::new();
     for n in 0..50 {
         let subscription = pubnub
-            .channel(&format!("room-{n}"))
+            .channel(format!("room-{n}"))
             .subscription(SubscriptionOptions::new());
         subscription.subscribe().unwrap();
         subscriptions.push(subscription);
@@ -301,7 +301,7 @@ async fn two_hundred_changes_during_a_black_hole_keep_tasks_and_requests_bounded
     let mut most_in_flight = 0;
     for n in 0..200 {
         let next = pubnub
-            .channel(&format!("room-{n}"))
+            .channel(format!("room-{n}"))
             .subscription(SubscriptionOptions::new());
         next.subscribe().unwrap();
         if let Some(old) = previous.replace(next) {

@@ -14,6 +14,11 @@
 //! is generated from [`transition`] itself by `cargo run --example state_diagrams`, and a test
 //! fails while the committed files are stale.
 //!
+//! HEARTBEAT is a managed effect (cancelled on leaving Heartbeating), and DELAYED_HEARTBEAT
+//! carries the machine's retry decision. The effects send heartbeats and leaves through one
+//! ordered queue that coalesces them: a cancelled heartbeat not sent yet is never sent, so the
+//! changes that arrive while one is in flight cost one follow-up heartbeat with the latest set.
+//!
 //! Set rules: `rest = I − x` and `gone = I ∩ x` for LEFT(x). A JOINED(x) with `x ⊆ I` and a
 //! LEFT(x) with `gone = ∅` change nothing and are ignored, so no redundant heartbeat or leave is
 //! sent. A heartbeat is never sent for an empty input.

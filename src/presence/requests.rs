@@ -230,7 +230,7 @@ mod tests {
         let mut longest = 0;
         for n in 0..200 {
             if n % 2 == 0 {
-                let _ = requests.heartbeat(Input::channels([format!("c{n}")]));
+                drop(requests.heartbeat(Input::channels([format!("c{n}")])));
             } else {
                 requests.leave(Input::channels([format!("c{}", n - 1)]));
             }

@@ -17,10 +17,22 @@
 //! a state ignores have no arrow. [`diagram::render_trace`](crate::diagram::render_trace) draws
 //! the path of a recorded trace onto it.
 //!
+//! Decisions are the machine's: entering a reconnecting state, it asks the retry policy of its
+//! [`Context`] whether and when to retry, and the decision travels in the entry invocation
+//! (`retry`); the effect only sleeps and sends, or reports the give-up at once. The message-count
+//! threshold is in the context too, so `RequestMessageCountExceeded` is one of its invocations.
+//!
 //! Deliberate differences from PubNub's SDKs:
 //! - the cursor survives every subscription change (Python resets it and loses messages);
-//! - a reconnect success continues from the server's new cursor (Python re-reads from the old
-//!   one and delivers duplicates);
+//! - the receive loop's reconnect proves the network is back with a handshake, which the service
+//!   answers at once, so `Reconnected` comes when the retry delay ends even on an idle channel; the
+//!   long-poll then resumes from the kept cursor, so what was published during the outage arrives
+//!   once (Python re-reads from the old cursor after a long-poll and delivers duplicates);
+//! - a failed handshake is reported at once (`UnexpectedDisconnect`), unless the machine gives up
+//!   at once (then `ConnectionError` says it);
+//! - one outage tells one story: a subscription change during an outage keeps it open (`outage`
+//!   in Handshaking and Receiving), so no second `UnexpectedDisconnect` is emitted and the next
+//!   answer says `Reconnected`;
 //! - network errors and timeouts are retried (the official Rust crate stops for good);
 //! - RECONNECT during a reconnecting state skips the remaining back-off;
 //! - a SUBSCRIPTION_RESTORED with an empty input is treated like UNSUBSCRIBE_ALL, as

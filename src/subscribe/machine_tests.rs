@@ -1585,8 +1585,10 @@ fn jitter_is_part_of_the_decision_and_reproducible() {
 
 #[test]
 fn a_full_response_emits_request_message_count_exceeded_before_the_messages() {
-    let mut ctx = crate::engine::Context::default();
-    ctx.request_message_count_threshold = 2;
+    let mut ctx = crate::engine::Context {
+        request_message_count_threshold: 2,
+        ..crate::engine::Context::default()
+    };
     let t = super::transition_with(
         &ctx,
         &receiving(i(), K),
