@@ -81,7 +81,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .meta(&marker)
         .await?;
     let next = tokio::time::timeout(Duration::from_secs(5), received.next()).await?;
-    assert_eq!(next.map(|m| m.message), Some(json!("end")));
+    assert_eq!(next.map(|m| m.message.to_value()), Some(json!("end")));
     println!("the three other messages were filtered out by the server");
 
     alerts.unsubscribe();

@@ -30,6 +30,13 @@ pub const DEFAULT_TCP_KEEPALIVE: Duration = Duration::from_secs(15);
 pub const DEFAULT_LONG_POLL_LIVENESS: Duration = Duration::from_secs(30);
 /// How long `close()` gives the leave before it stops waiting.
 pub const DEFAULT_LEAVE_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The longest subscribe answer read, by default: the largest legal one (100 messages of 32 KiB
+/// with their envelopes) is about 3.3 MiB.
+pub const DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES: usize = 8 << 20;
+/// The longest answer read for every other request, by default (they are far smaller).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// The smallest answer limit accepted: a legal answer must always fit.
+const MIN_RESPONSE_LIMIT: usize = 64 << 10;
 /// The longest request timeout accepted: anything longer is a mistake, not a policy.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
@@ -73,6 +80,8 @@ pub struct Config {
     tcp_keepalive: Option<Duration>,
     long_poll_liveness: Option<Duration>,
     leave_timeout: Duration,
+    max_subscribe_response_bytes: usize,
+    max_response_bytes: usize,
     request_message_count_threshold: u32,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -102,6 +111,8 @@ impl Config {
             tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
             long_poll_liveness: Some(DEFAULT_LONG_POLL_LIVENESS),
             leave_timeout: DEFAULT_LEAVE_TIMEOUT,
+            max_subscribe_response_bytes: DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             request_message_count_threshold: 100,
             transport: None,
         }
@@ -212,6 +223,16 @@ impl Config {
         self.leave_timeout
     }
 
+    /// The longest subscribe answer read (after decompression).
+    pub fn max_subscribe_response_bytes(&self) -> usize {
+        self.max_subscribe_response_bytes
+    }
+
+    /// The longest answer read for every other request (after decompression).
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+    }
+
     /// How many messages in one subscribe response trigger a `RequestMessageCountExceeded` status.
     pub fn request_message_count_threshold(&self) -> u32 {
         self.request_message_count_threshold
@@ -250,6 +271,11 @@ impl fmt::Debug for Config {
             .field("long_poll_liveness", &self.long_poll_liveness)
             .field("leave_timeout", &self.leave_timeout)
             .field(
+                "max_subscribe_response_bytes",
+                &self.max_subscribe_response_bytes,
+            )
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field(
                 "request_message_count_threshold",
                 &self.request_message_count_threshold,
             )
@@ -283,6 +309,8 @@ pub struct ConfigBuilder {
     tcp_keepalive: Option<Duration>,
     long_poll_liveness: Option<Duration>,
     leave_timeout: Duration,
+    max_subscribe_response_bytes: usize,
+    max_response_bytes: usize,
     request_message_count_threshold: u32,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -430,6 +458,22 @@ impl ConfigBuilder {
         self
     }
 
+    /// The longest subscribe answer read, counted after decompression (default 8 MiB; at least
+    /// 64 KiB). The largest legal answer (100 messages of 32 KiB) is about 3.3 MiB; a longer one
+    /// (a body that never ends, a decompression bomb) fails with
+    /// [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge) and is retried like an
+    /// undecodable answer.
+    pub fn max_subscribe_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_subscribe_response_bytes = bytes;
+        self
+    }
+
+    /// The longest answer read for every other request (default 4 MiB; at least 64 KiB).
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Messages in one subscribe response that trigger `RequestMessageCountExceeded` (default 100).
     pub fn request_message_count_threshold(mut self, count: u32) -> Self {
         self.request_message_count_threshold = count;
@@ -489,6 +533,19 @@ impl ConfigBuilder {
         if let Some(interval) = self.long_poll_liveness {
             timeout("long-poll liveness interval", interval)?;
         }
+        for (what, bytes) in [
+            (
+                "max subscribe response bytes",
+                self.max_subscribe_response_bytes,
+            ),
+            ("max response bytes", self.max_response_bytes),
+        ] {
+            if bytes < MIN_RESPONSE_LIMIT {
+                return Err(Error::invalid(format!(
+                    "{what} {bytes} must be at least {MIN_RESPONSE_LIMIT}"
+                )));
+            }
+        }
         if self.request_message_count_threshold == 0 {
             return Err(Error::invalid(
                 "request message count threshold must be at least 1",
@@ -516,6 +573,8 @@ impl ConfigBuilder {
             tcp_keepalive: self.tcp_keepalive,
             long_poll_liveness: self.long_poll_liveness,
             leave_timeout: self.leave_timeout,
+            max_subscribe_response_bytes: self.max_subscribe_response_bytes,
+            max_response_bytes: self.max_response_bytes,
             request_message_count_threshold: self.request_message_count_threshold,
             transport: self.transport,
         })

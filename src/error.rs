@@ -30,6 +30,9 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A server answer that could not be parsed.
     Decode,
+    /// A server answer longer than the configured limit (counted after decompression): the
+    /// body was cut there and dropped. Retried like an undecodable answer.
+    ResponseTooLarge,
     /// The client, or the reliable publisher, was closed.
     Closed,
     /// A bounded queue is full: [`ReliablePublisher::try_send`](crate::ReliablePublisher::try_send)
@@ -58,6 +61,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::MessageTooLarge => f.write_str("message too large"),
             ErrorKind::InvalidArgument => f.write_str("invalid argument"),
             ErrorKind::Decode => f.write_str("undecodable response"),
+            ErrorKind::ResponseTooLarge => f.write_str("response too large"),
             ErrorKind::Closed => f.write_str("client closed"),
             ErrorKind::QueueFull => f.write_str("queue full"),
         }

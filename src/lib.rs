@@ -196,10 +196,11 @@ pub use retry::{Endpoint, Jitter, RetryConfig, RetryDecision, RetryPolicy};
 pub use status::{Status, StatusCategory};
 pub use subscribe::events::{
     AppContextEvent, FileEvent, Message, MessageAction, PresenceAction, PresenceEvent, Signal,
-    Update,
+    UndecodableEvent, Update,
 };
 pub use subscribe::legacy::{SubscribeBuilder, UnsubscribeBuilder};
 pub use subscribe::listeners::{Listener, UpdateStream};
+pub use subscribe::payload::Payload;
 pub use subscribe::subscriber::{ListenerId, StatusStream, TraceStream};
 pub use subscribe::subscription::{
     Channel, ChannelGroup, ChannelMetadata, Subscription, SubscriptionOptions, SubscriptionSet,

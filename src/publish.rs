@@ -94,6 +94,12 @@ impl Params {
         if let Some(cmt) = &self.custom_message_type {
             validate::custom_message_type(cmt)?;
         }
+        if kind == Kind::Publish && self.ttl == Some(0) {
+            // PubNub documents `ttl=0` both as "no expiry" and as "the keyset's retention".
+            return Err(Error::invalid(
+                "ttl must be at least 1 hour; leave it unset for the keyset's retention",
+            ));
+        }
         let use_post = self.use_post && kind != Kind::Signal;
         check_size(kind, &self.channel, &message, use_post)?;
 
@@ -137,8 +143,9 @@ impl Params {
             .param_opt("store", store.map(|s| if s { "1" } else { "0" }))
             .param_opt(
                 "ttl",
+                // The service ignores `ttl` on a message it does not store.
                 self.ttl
-                    .filter(|_| kind == Kind::Publish)
+                    .filter(|_| kind == Kind::Publish && store != Some(false))
                     .map(|t| t.to_string()),
             )
             .param_opt("norep", norep.then_some("true"))
@@ -162,15 +169,32 @@ impl Params {
     }
 }
 
+/// The longest publish answer parsed: the service's are under 100 bytes.
+const MAX_PUBLISH_ANSWER: usize = 4096;
+
 /// A publish answer → its timetoken.
 fn parse_answer(answer: &Response) -> Result<PublishResult, Error> {
     // The usual answer, `[1,"Sent","17…"]`, read without building a JSON value; anything else
     // goes through the full classification below.
     if answer.is_success() {
         if let Ok((1, _, timetoken)) = serde_json::from_slice::<(u8, &str, &str)>(&answer.body) {
-            if let Some(timetoken) = response::timetoken_digits(timetoken) {
+            if let Some(timetoken) =
+                response::timetoken_digits(timetoken).filter(|tt| response::is_timetoken(*tt))
+            {
                 return Ok(PublishResult { timetoken });
             }
+        }
+        // A publish answer is a few dozen bytes: a long "success" is not parsed into a tree.
+        if answer.body.len() > MAX_PUBLISH_ANSWER {
+            return Err(Error::answer(
+                ErrorKind::Decode,
+                answer.status,
+                format!(
+                    "unexpected publish response ({} bytes): {}",
+                    answer.body.len(),
+                    response::snippet(&answer.body)
+                ),
+            ));
         }
     }
     let json = response::check(answer).map_err(|error| {
@@ -291,7 +315,25 @@ impl Publish {
         self
     }
 
-    /// Hours to keep the stored message (`ttl`); 0 is the key's default.
+    /// How many hours Message Persistence keeps this message (`ttl`), as PubNub's publish
+    /// documentation defines it:
+    ///
+    /// - without `ttl`, a stored message is kept for the keyset's retention period;
+    /// - with `ttl(n)`, `n` ≥ 1, it expires after `n` hours (unless the keyset's retention is
+    ///   Unlimited, which wins);
+    /// - with [`should_store(false)`](Self::should_store) nothing is stored, the service
+    ///   ignores `ttl`, and it is not sent.
+    ///
+    /// `ttl(0)` is refused with [`ErrorKind::InvalidArgument`] before anything is sent:
+    /// PubNub's SDK references say a message stored with `ttl=0` never expires, while its
+    /// current REST reference says it gets the keyset's retention. There is no per-message
+    /// "keep forever"; set the keyset's retention to Unlimited instead.
+    ///
+    /// ```no_run
+    /// # async fn demo(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+    /// pubnub.publish().channel("audit").message(&"login").should_store(true).ttl(24).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn ttl(mut self, hours: u32) -> Self {
         self.params.ttl = Some(hours);
         self
@@ -455,6 +497,23 @@ mod tests {
             ErrorKind::MessageTooLarge
         );
         assert!(read(200, r#"[1,"Sent","-5"]"#).is_err());
+        // Strict: only [1, text, 17-digit timetoken] is a success.
+        for body in [
+            "[1,1,1]",
+            r#"[1,"Sent","1"]"#,
+            r#"[1,"Sent","17000000000000001",2]"#,
+        ] {
+            let error = read(200, body).unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Decode, "{body}");
+            assert!(error.to_string().contains(body), "{error}");
+        }
+        // A huge answer is refused without building a tree, its start quoted, credentials
+        // redacted.
+        let huge = format!("[1,\"auth=SECRET\",{}]", "1,".repeat(1 << 20));
+        let error = read(200, &huge).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode);
+        assert!(!error.to_string().contains("SECRET"), "{error}");
+        assert!(error.to_string().len() < 600, "{error}");
     }
 
     #[test]

@@ -139,7 +139,10 @@ impl Default for RetryPolicy {
 /// Whether a failure is worth retrying (ENGINE.md §3).
 pub fn is_transient(reason: &Reason) -> bool {
     match reason.kind {
-        ErrorKind::Network | ErrorKind::Timeout | ErrorKind::Decode => true,
+        ErrorKind::Network
+        | ErrorKind::Timeout
+        | ErrorKind::Decode
+        | ErrorKind::ResponseTooLarge => true,
         ErrorKind::Http { status } => {
             status == 408 || status == 429 || (500..=599).contains(&status)
         }

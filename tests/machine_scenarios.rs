@@ -99,10 +99,11 @@ fn message(channel: &str, text: &str) -> Envelope {
         subscription: channel.to_owned(),
         published: cursor(99),
         publisher: Some("alice".to_owned()),
-        payload: serde_json::json!({ "text": text }),
+        payload: serde_json::json!({ "text": text }).into(),
         meta: None,
         custom_message_type: None,
         seqn: None,
+        error: None,
     }
 }
 

@@ -28,6 +28,12 @@ const VALID_SUBSCRIBE: &[&str] = &[
     r#"{"t":{"t":17000000000000003,"r":1},"m":[{"e":1,"p":{"t":"17000000000000003"},"c":"ch","d":"typing"},{"e":"3","p":{"t":"1"},"c":"ch","d":{"source":"actions","event":"added","data":{"type":"reaction","value":"x","messageTimetoken":"1","actionTimetoken":"2"}}}]}"#,
     r#"{"t":{"t":"17000000000000004","r":1},"m":[{"e":2,"p":{"t":"4"},"c":"ch","d":{"source":"objects","version":"2.0","event":"set","type":"uuid","data":{"id":"u"}}},{"e":4,"p":{"t":"5"},"c":"ch","d":{"message":"m","file":{"id":"f","name":"n.txt"}}}]}"#,
     r#"{"t":{"t":"17000000000000005","r":1},"m":[{"p":{"t":"6"},"c":"ch-pnpres","d":{"action":"interval","occupancy":30,"join":["a","b"],"timeout":["c"],"here_now_refresh":false}}]}"#,
+    // Hostile shapes (issue 14): a lone surrogate, a number out of range, a wrong type, deep
+    // nesting, each beside a good envelope.
+    r#"{"t":{"t":"17000000000000006","r":1},"m":[{"p":{"t":"7"},"c":"ch","d":"cut \ud83d"},{"p":{"t":"8"},"c":"ch","d":1}]}"#,
+    r#"{"t":{"t":"17000000000000007","r":1},"m":[{"p":{"t":"9"},"c":"ch","d":1e400,"i":"js"},{"p":{"t":"10"},"c":"ch","d":[1,2]}]}"#,
+    r#"{"t":{"t":"17000000000000008","r":1},"m":[{"p":{"t":"11"},"c":["ch"],"d":1},{"p":{"t":"12"},"c":"ch","u":{"n":-1e999},"d":1}]}"#,
+    r#"{"t":{"t":"17000000000000009","r":1},"m":[{"p":{"t":"13"},"c":"ch","d":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]}"#,
 ];
 
 const VALID_BODIES: &[&str] = &[
@@ -84,15 +90,27 @@ fn arbitrary_or_mutated(valid: &'static [&'static str]) -> impl Strategy<Value =
     ]
 }
 
-/// Parses, then builds every typed event; nothing may panic.
+/// Parses, then builds every typed event; nothing may panic, every payload handed on is JSON
+/// that parses, and every envelope that could not be decoded says why.
 fn parse_subscribe(body: &[u8]) {
     if let Ok(response) = envelope::parse(body) {
         for e in &response.messages {
-            match Update::from_envelope(e) {
-                Ok(update) => {
-                    let _ = update.channel();
+            let update = Update::from_envelope(e);
+            let _ = update.channel();
+            match &update {
+                Update::Message(m) => {
+                    assert!(
+                        serde_json::from_str::<serde_json::Value>(m.message.json()).is_ok(),
+                        "{}",
+                        m.message
+                    );
+                    let _ = m.message.value();
                 }
-                Err(error) => assert_eq!(error.kind(), ErrorKind::Decode, "{error}"),
+                Update::Signal(s) => {
+                    let _ = s.message.value();
+                }
+                Update::Undecodable(u) => assert!(!u.reason.is_empty()),
+                _ => {}
             }
         }
     }

@@ -885,7 +885,7 @@ async fn a_fatal_error_fails_only_its_own_send() {
     let numbers: Vec<Value> = until_end(&mut delivered)
         .await
         .into_iter()
-        .map(|m| m.message)
+        .map(|m| m.message.to_value())
         .collect();
     assert_eq!(numbers, [json!(1), json!(2), json!(3), json!(4), json!(6)]);
     let stats = publisher.stats();

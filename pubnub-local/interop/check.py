@@ -2,10 +2,15 @@
 
 Usage: python check.py http://127.0.0.1:PORT
 
+With PN_PUBLISH_KEY, PN_SUBSCRIBE_KEY and PN_SECRET_KEY set (run.sh sets them and starts the
+server with the same secret key), every client signs every request and the server checks each
+signature, as the service does; a client with another secret key must be refused.
+
 Exits non-zero on the first mismatch. Every wait is bounded.
 """
 
 import asyncio
+import os
 import sys
 import uuid as uuidlib
 from urllib.parse import urlparse
@@ -18,6 +23,9 @@ from pubnub.pubnub_asyncio import PubNubAsyncio
 
 WAIT = 15.0
 RUN = uuidlib.uuid4().hex[:8]
+PUBLISH_KEY = os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}")
+SUBSCRIBE_KEY = os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}")
+SECRET_KEY = os.environ.get("PN_SECRET_KEY")
 
 
 class Failure(Exception):
@@ -67,10 +75,12 @@ class Listener(SubscribeCallback):
                 return presence
 
 
-def client(origin, user_id, heartbeat=False):
+def client(origin, user_id, heartbeat=False, secret_key=SECRET_KEY):
     config = PNConfiguration()
-    config.publish_key = f"pub-{RUN}"
-    config.subscribe_key = f"sub-{RUN}"
+    config.publish_key = PUBLISH_KEY
+    config.subscribe_key = SUBSCRIBE_KEY
+    if secret_key:
+        config.secret_key = secret_key
     config.user_id = user_id
     config.origin = origin
     config.ssl = False
@@ -206,7 +216,22 @@ async def main(url):
         listed = ok(await carol.list_channels_in_channel_group().channel_group(group).future(), "cg list")
         check(listed.channels == [], "deleted group is empty")
 
-        print("all interop checks passed")
+        if SECRET_KEY:
+            print("signatures")
+            mallory = client(origin, "mallory", secret_key=SECRET_KEY + "-wrong")
+            try:
+                refused = await mallory.publish().channel(channel).message("forged").future()
+                check(refused.status.is_error(), "a publish signed with another secret key is refused")
+                check(refused.status.category == PNStatusCategory.PNAccessDeniedCategory,
+                      "as access denied (403)")
+                refused = await mallory.here_now().channels([channel]).future()
+                check(refused.status.is_error(), "a here_now signed with another secret key is refused")
+                time = ok(await mallory.time().future(), "time")
+                check(len(str(int(time))) == 17, "time needs no signature")
+            finally:
+                await asyncio.wait_for(mallory.stop(), 5)
+
+        print("all interop checks passed" + (" (every request signed and checked)" if SECRET_KEY else ""))
     finally:
         for pubnub in (alice, bob, carol):
             try:

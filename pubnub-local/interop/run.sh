@@ -1,23 +1,14 @@
 #!/usr/bin/env bash
 # Interop check: PubNub's official Python SDK (pinned in requirements.txt) against the
 # pubnub-local binary. Creates a virtualenv under target/, builds and starts the server on an
-# ephemeral port, runs check.py, and always stops the server. Exits non-zero on any mismatch.
+# ephemeral port with a secret key (so every request the SDK signs is checked as the service
+# checks it), runs check.py with the same keys, and always stops the server. Exits non-zero on
+# any mismatch.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-venv="$root/target/pubnub-local-interop-venv"
-python="${PYTHON:-python3}"
-
-if [ ! -x "$venv/bin/python" ]; then
-    "$python" -m venv "$venv"
-fi
-# Reinstall only when the pins change.
-stamp="$venv/.requirements"
-if ! cmp -s "$here/requirements.txt" "$stamp"; then
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    cp "$here/requirements.txt" "$stamp"
-fi
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=venv.sh
+source "$root/pubnub-local/interop/venv.sh"
 
 cargo build --quiet -p pubnub-local --manifest-path "$root/Cargo.toml"
 binary="$root/target/debug/pubnub-local"
@@ -25,7 +16,12 @@ binary="$root/target/debug/pubnub-local"
 log="$(mktemp)"
 fifo="$(mktemp -u)"
 mkfifo "$fifo"
-"$binary" --bind 127.0.0.1:0 --hold 20 >"$fifo" 2>"$log" &
+run_id="$(date +%s)-$$"
+export PN_PUBLISH_KEY="pub-c-interop-$run_id"
+export PN_SUBSCRIBE_KEY="sub-c-interop-$run_id"
+export PN_SECRET_KEY="sec-c-interop-$run_id"
+"$binary" --bind 127.0.0.1:0 --hold 20 \
+    --secret-key "$PN_SECRET_KEY" --publish-key "$PN_PUBLISH_KEY" >"$fifo" 2>"$log" &
 server=$!
 cleanup() {
     kill "$server" 2>/dev/null || true

@@ -19,6 +19,11 @@ usage: pubnub-local [options]
   --announce-max N      occupancy above which presence uses interval events (default 20)
   --presence-interval SECS   period of interval events (default 10)
   --allowed-key KEY     accept only these keys (repeatable; default: any key)
+  --secret-key KEY      check Access Manager signatures made with this secret key, as the
+                        service does: every request but /time/0 must be signed (v1 for a
+                        POST to /publish, v2 for the rest) with a timestamp within 60 s
+  --publish-key KEY     the publish key that goes with --secret-key (v2 signatures of
+                        requests whose path names no publish key include it)
   --faults              serve the POST /__faults fault-injection endpoint
   --record              keep the last 10,000 requests (library use only; costs memory)
   -h, --help            this text
@@ -34,6 +39,8 @@ struct Args {
     announce_max: usize,
     presence_interval: Duration,
     allowed_keys: Vec<String>,
+    secret_key: Option<String>,
+    publish_key: Option<String>,
     faults: bool,
 }
 
@@ -45,6 +52,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         announce_max: 20,
         presence_interval: Duration::from_secs(10),
         allowed_keys: Vec::new(),
+        secret_key: None,
+        publish_key: None,
         faults: false,
     };
     while let Some(arg) = args.next() {
@@ -74,9 +83,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 parsed.presence_interval = Duration::from_secs(number(&flag, &value()?)?.max(1))
             }
             "--allowed-key" => parsed.allowed_keys.push(value()?),
+            "--secret-key" => parsed.secret_key = Some(value()?),
+            "--publish-key" => parsed.publish_key = Some(value()?),
             "--faults" => parsed.faults = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if parsed.publish_key.is_some() && parsed.secret_key.is_none() {
+        return Err("--publish-key is only used with --secret-key".into());
     }
     Ok(Some(parsed))
 }
@@ -118,6 +132,11 @@ async fn main() -> ExitCode {
         .faults(args.faults);
     if !args.allowed_keys.is_empty() {
         builder = builder.allowed_keys(args.allowed_keys);
+    }
+    if let Some(secret) = args.secret_key {
+        builder = builder
+            .secret_key(secret)
+            .publish_key(args.publish_key.unwrap_or_default());
     }
     let server = match builder.start().await {
         Ok(server) => server,
@@ -163,6 +182,13 @@ mod tests {
         assert_eq!(args.hold, Duration::from_secs(5));
         assert!(args.faults);
         assert_eq!(args.allowed_keys, vec!["k"]);
+        assert_eq!(args.secret_key, None);
+        let signed = parse(&["--secret-key", "sec", "--publish-key=pub"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(signed.secret_key.as_deref(), Some("sec"));
+        assert_eq!(signed.publish_key.as_deref(), Some("pub"));
+        assert!(parse(&["--publish-key", "pub"]).is_err());
         assert!(parse(&["--help"]).unwrap().is_none());
         assert!(parse(&["--bind"]).is_err());
         assert!(parse(&["--hold", "x"]).is_err());

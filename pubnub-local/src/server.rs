@@ -18,7 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::faults::FaultController;
-use crate::http::{self, App, ConnControl, ListenerControl, Options, RecordedRequest, Recorder};
+use crate::http::{
+    self, App, ConnControl, ListenerControl, Options, RecordedRequest, Recorder, Signing,
+};
 use crate::hub::{Hub, HubConfig, Timetoken};
 
 /// How long graceful shutdown waits for open requests before closing their connections.
@@ -39,8 +41,8 @@ impl Server {
     }
 }
 
-/// Configures and starts a [`Server`].
-#[derive(Debug, Clone)]
+/// Configures and starts a [`Server`]. `Debug` does not show the secret key.
+#[derive(Clone)]
 pub struct ServerBuilder {
     bind: SocketAddr,
     hub: HubConfig,
@@ -48,6 +50,23 @@ pub struct ServerBuilder {
     admin: bool,
     record: Option<usize>,
     max_uri_len: usize,
+    secret_key: Option<String>,
+    publish_key: String,
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("bind", &self.bind)
+            .field("hub", &self.hub)
+            .field("allowed_keys", &self.allowed_keys)
+            .field("admin", &self.admin)
+            .field("record", &self.record)
+            .field("max_uri_len", &self.max_uri_len)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("publish_key", &self.publish_key)
+            .finish()
+    }
 }
 
 impl Default for ServerBuilder {
@@ -59,6 +78,8 @@ impl Default for ServerBuilder {
             admin: false,
             record: None,
             max_uri_len: 32 * 1024,
+            secret_key: None,
+            publish_key: String::new(),
         }
     }
 }
@@ -123,6 +144,23 @@ impl ServerBuilder {
         self
     }
 
+    /// Check Access Manager signatures as the service does for a keyset with this secret key
+    /// (default: none, and nothing is checked). Every request but `/time/0` must then carry a
+    /// `timestamp` within ±60 s of this machine's clock and a `signature` computed with this
+    /// key (v1 for a POST to `/publish`, v2 for the rest, PROTOCOL.md §12.3); any other gets
+    /// the service's `403`. Set [`publish_key`](Self::publish_key) too.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.secret_key = Some(key.into());
+        self
+    }
+
+    /// The publish key of the keyset the [`secret_key`](Self::secret_key) belongs to: v2
+    /// signatures include it, and only publish and signal paths name one (default: empty).
+    pub fn publish_key(mut self, key: impl Into<String>) -> Self {
+        self.publish_key = key.into();
+        self
+    }
+
     /// Start timetokens here instead of at the wall clock (deterministic tests).
     pub fn start_timetoken(mut self, tt: Timetoken) -> Self {
         self.hub.start_timetoken = Some(tt);
@@ -143,6 +181,10 @@ impl ServerBuilder {
                 allowed_keys: self.allowed_keys,
                 admin: self.admin,
                 max_uri_len: self.max_uri_len,
+                signing: self.secret_key.map(|secret| Signing {
+                    secret,
+                    publish_key: self.publish_key,
+                }),
             },
             recorder: self.record.map(Recorder::new),
             shutdown: CancellationToken::new(),

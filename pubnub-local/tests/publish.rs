@@ -311,3 +311,67 @@ async fn plus_is_never_a_space_in_paths() {
     assert_eq!(body["m"][0]["c"], json!("a+b"));
     assert_eq!(body["m"][0]["d"], json!("x+y"));
 }
+
+#[tokio::test]
+async fn every_published_message_carries_s_signals_do_not() {
+    let server = server().await;
+    let cursor = handshake(&server, "ch", "uuid=sub").await;
+    // No `seqn`: the service still sends `"s":1` (recordings); a signal has no `s`.
+    assert_eq!(
+        get(&server, "/publish/demo/demo/0/ch/0/1?uuid=pub")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        get(&server, "/signal/demo/demo/0/ch/0/2?uuid=pub")
+            .await
+            .status,
+        200
+    );
+    let received = get(
+        &server,
+        &format!("/v2/subscribe/demo/ch/0?tt={cursor}&uuid=sub"),
+    )
+    .await;
+    let body = received.json();
+    let m = body["m"].as_array().unwrap();
+    assert_eq!(m.len(), 2, "{body}");
+    assert_eq!(m[0]["d"], json!(1));
+    assert_eq!(m[0]["s"], json!(1));
+    assert_eq!(m[1]["e"], json!(1));
+    assert!(m[1].get("s").is_none(), "{}", m[1]);
+}
+
+#[tokio::test]
+async fn content_types_follow_the_service() {
+    let server = server().await;
+    let javascript = "text/javascript; charset=\"UTF-8\"";
+    for path in [
+        "/time/0",
+        "/publish/demo/demo/0/ch/0/1",
+        "/v2/subscribe/demo/ch/0?tt=0",
+        "/v2/presence/sub-key/demo/channel/ch",
+        "/v2/presence/sub-key/demo/channel/ch/leave",
+        "/publish/demo/demo/0/ch/0/%7B",
+    ] {
+        let answer = get(&server, path).await;
+        assert_eq!(answer.headers["content-type"], javascript, "{path}");
+    }
+    // The channel registry answers application/json, errors included.
+    for path in [
+        "/v1/channel-registration/sub-key/demo/channel-group/g?add=a,b",
+        "/v1/channel-registration/sub-key/demo/channel-group/g",
+        "/v1/channel-registration/sub-key/demo/channel-group",
+        "/v1/channel-registration/sub-key/demo/channel-group/g/remove",
+        "/v1/channel-registration/sub-key/demo/channel-group/g%3Ax?add=a",
+    ] {
+        let answer = get(&server, path).await;
+        assert_eq!(answer.headers["content-type"], "application/json", "{path}");
+        assert_eq!(
+            answer.json()["service"],
+            json!("channel-registry"),
+            "{path}"
+        );
+    }
+}

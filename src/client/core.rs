@@ -117,6 +117,7 @@ impl Core {
             .query
             .push(("uuid", self.config.user_id().to_owned()));
         request.timeout = self.config.non_subscribe_request_timeout();
+        request.max_response_bytes = self.config.max_response_bytes();
         request
     }
 
@@ -127,15 +128,25 @@ impl Core {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            let publish_key = self.config.publish_key().unwrap_or_default();
-            crate::transport::signature::sign(&mut request, secret, publish_key, now);
+            let keys = crate::transport::signature::Keys {
+                secret,
+                publish_key: self.config.publish_key().unwrap_or_default(),
+                subscribe_key: self.config.subscribe_key(),
+            };
+            crate::transport::signature::sign(&mut request, keys, now);
         }
         let method = request.method;
         let timeout = request.timeout;
         let started = tokio::time::Instant::now();
         // Enforced here too, so that a transport that never answers (a simulation, a stuck
         // connection) still ends, on tokio's clock.
+        let limit = request.max_response_bytes;
         let result = match tokio::time::timeout(timeout, self.exchange(request)).await {
+            // A transport of the application's may not stream; its answers are held to the
+            // same limit once read.
+            Ok(Ok(response)) if response.body.len() > limit => {
+                Err(crate::transport::too_large(limit))
+            }
             Ok(result) => result,
             Err(_) => Err(Error::new(ErrorKind::Timeout, "request timed out")),
         };

@@ -155,6 +155,14 @@ impl PubNub {
         self.subscriber().remove_listener(id)
     }
 
+    /// How many received events could not be decoded (invalid UTF-8, a lone surrogate, a
+    /// number out of range, a payload that does not fit its kind). Each was delivered as
+    /// [`Update::Undecodable`](crate::Update::Undecodable) to the listeners
+    /// (`on_undecodable`, `undecodable_stream()`), never dropped in silence.
+    pub fn undecodable_events(&self) -> u64 {
+        self.subscriber().undecodable_events()
+    }
+
     /// A bounded stream of statuses (`Connected`, `UnexpectedDisconnect`, `Reconnected`, …).
     pub fn status_stream(&self) -> StatusStream {
         self.subscriber().status_stream(DEFAULT_STREAM_CAPACITY)

@@ -27,6 +27,7 @@ use std::sync::{Mutex, PoisonError};
 use serde_json::Value;
 
 use crate::subscribe::events::Update;
+use crate::subscribe::payload::Payload;
 
 /// The most (publisher, channel) pairs one subscription tracks.
 pub(crate) const MAX_PAIRS: usize = 4096;
@@ -82,10 +83,11 @@ impl Dedupe {
     }
 }
 
-/// A stable 64-bit hash of a payload and its `meta`.
-fn fingerprint(payload: &Value, meta: Option<&Value>) -> u64 {
+/// A stable 64-bit hash of a payload and its `meta`. The payload's text is hashed, not a tree:
+/// every copy of one published message carries the same text, and no tree is built for it.
+fn fingerprint(payload: &Payload, meta: Option<&Value>) -> u64 {
     let mut hasher = DefaultHasher::new();
-    payload.hash(&mut hasher);
+    payload.json().hash(&mut hasher);
     meta.hash(&mut hasher);
     hasher.finish()
 }
@@ -198,7 +200,7 @@ mod tests {
             subscription: channel.into(),
             timetoken: 17_000_000_000_000_000,
             publisher: Some(publisher.into()),
-            message: payload,
+            message: payload.into(),
             user_metadata: None,
             custom_message_type: None,
             seqn,

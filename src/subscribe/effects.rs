@@ -46,6 +46,7 @@ pub(crate) fn request(core: &Core, input: &Input, cursor: Option<Cursor>) -> Req
         encode::encode(config.subscribe_key())
     );
     let mut request = core.request(Method::Get, path);
+    request.max_response_bytes = config.max_subscribe_response_bytes();
     match cursor {
         Some(c) if c.timetoken != 0 => {
             request.timeout = config.subscribe_request_timeout();
@@ -135,14 +136,15 @@ impl SubscribeEffects {
         let mut delivered: HashSet<(usize, &str, u64)> = HashSet::new();
         for message in messages.iter() {
             let (channel, timetoken) = (message.channel.as_str(), message.published.timetoken);
-            let update = match Update::from_envelope(message) {
-                Ok(update) => update,
-                Err(e) => {
-                    tracing::warn!(channel, "skipped an undecodable event: {e}");
-                    continue;
-                }
-            };
-            if delivered.insert((0, channel, timetoken)) {
+            let update = Update::from_envelope(message);
+            // An undecodable event may have no channel or timetoken to tell it apart: it is
+            // never taken for a second copy of another.
+            let undecodable = matches!(update, Update::Undecodable(_));
+            if undecodable {
+                self.listeners.count_undecodable();
+            }
+            let mut first = |key: usize| undecodable || delivered.insert((key, channel, timetoken));
+            if first(0) {
                 self.listeners.update(&update);
             }
             // Targets are looked up for each message, under the lock, and delivered to without
@@ -156,7 +158,7 @@ impl SubscribeEffects {
                     .collect()
             };
             for listeners in targets {
-                if delivered.insert((Arc::as_ptr(&listeners) as usize, channel, timetoken)) {
+                if first(Arc::as_ptr(&listeners) as usize) {
                     listeners.deliver(&update);
                 }
             }

@@ -1,9 +1,17 @@
 //! The subscribe response as it travels on the wire (PROTOCOL.md §5.4–5.5), and the typed
 //! envelope every message, signal and event of a subscribe response becomes.
+//!
+//! Hostile input is expected: one envelope that cannot be decoded (invalid UTF-8, a lone
+//! surrogate escape, a number out of range, a field of the wrong type) becomes an envelope of
+//! kind [`EnvelopeKind::Undecodable`], delivered to the app as an error event; it never fails
+//! the response (the same cursor would get the same answer forever) and is never dropped in
+//! silence. Payloads are validated without building a JSON tree and kept as their text
+//! ([`Payload`]), so parsing costs about the size of the answer, not ~16 times it.
 
 use serde_json::Value;
 
 use crate::engine::Cursor;
+use crate::subscribe::payload::Payload;
 
 /// What an envelope carries (`e` on the wire; presence is recognised by the `-pnpres` channel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,6 +28,9 @@ pub enum EnvelopeKind {
     File,
     /// A presence event (on a `-pnpres` channel).
     Presence,
+    /// An envelope that could not be decoded: its `payload` is the envelope's text as received
+    /// (invalid UTF-8 replaced by U+FFFD), not JSON, and `error` says why.
+    Undecodable,
 }
 
 /// One entry of a subscribe response's `m` array.
@@ -36,13 +47,15 @@ pub struct Envelope {
     /// The publisher (`i`).
     pub publisher: Option<String>,
     /// The payload (`d`), as published.
-    pub payload: Value,
+    pub payload: Payload,
     /// The publisher's metadata (`u`).
     pub meta: Option<Value>,
     /// The custom message type (`cmt`).
     pub custom_message_type: Option<String>,
     /// The publisher's sequence number (`s`).
     pub seqn: Option<u32>,
+    /// Why an [`EnvelopeKind::Undecodable`] envelope could not be decoded.
+    pub error: Option<String>,
 }
 
 /// A parsed subscribe response: the next cursor and the envelopes, in response order.
@@ -67,21 +80,57 @@ impl std::fmt::Display for EnvelopeError {
 impl std::error::Error for EnvelopeError {}
 
 /// Parses a subscribe response body (PROTOCOL.md §5.4). Never panics: a body without a valid
-/// cursor is an [`EnvelopeError`]. An envelope that cannot be understood (an unknown `e`, a
-/// missing field) is skipped and logged rather than failing the whole response: failing it
-/// would retry the same cursor and get the same answer forever, wedging the subscription.
+/// cursor is an [`EnvelopeError`]. An envelope that cannot be decoded becomes an
+/// [`EnvelopeKind::Undecodable`] envelope in its place, so the others are kept and the cursor
+/// moves past it.
 pub fn parse(body: &[u8]) -> Result<SubscribeResponse, EnvelopeError> {
+    match std::str::from_utf8(body) {
+        Ok(text) => parse_text(text, &[]),
+        Err(_) => {
+            // Invalid UTF-8 somewhere: replace it, remember where, and fail only the
+            // envelopes it is in.
+            let (text, replaced) = lossy(body);
+            parse_text(&text, &replaced)
+        }
+    }
+}
+
+/// `body` with every invalid UTF-8 sequence replaced by U+FFFD, and the byte offsets of the
+/// replacements in the result.
+fn lossy(body: &[u8]) -> (String, Vec<usize>) {
+    let mut text = String::with_capacity(body.len() + 16);
+    let mut replaced = Vec::new();
+    for chunk in body.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            replaced.push(text.len());
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    (text, replaced)
+}
+
+fn parse_text(text: &str, replaced: &[usize]) -> Result<SubscribeResponse, EnvelopeError> {
     let wire: wire::Response<'_> =
-        serde_json::from_slice(body).map_err(|e| EnvelopeError(e.to_string()))?;
+        serde_json::from_str(text).map_err(|e| EnvelopeError(e.to_string()))?;
     let mut messages = Vec::with_capacity(wire.m.len());
     for raw in wire.m {
-        let envelope = serde_json::from_str::<wire::Message>(raw.get())
-            .map_err(|e| EnvelopeError(e.to_string()))
-            .and_then(wire::Message::into_envelope);
-        match envelope {
-            Ok(envelope) => messages.push(envelope),
-            Err(e) => tracing::warn!("skipped an envelope: {e}"),
-        }
+        let raw = raw.get();
+        let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+        let damaged = replaced
+            .iter()
+            .any(|&at| at >= start && at < start + raw.len());
+        let envelope = if damaged {
+            Err(EnvelopeError("invalid UTF-8".to_owned()))
+        } else {
+            serde_json::from_str::<wire::Message<'_>>(raw)
+                .map_err(|e| EnvelopeError(e.to_string()))
+                .and_then(wire::Message::into_envelope)
+        };
+        messages.push(envelope.unwrap_or_else(|e| {
+            tracing::warn!("an envelope could not be decoded: {}", e.0);
+            wire::undecodable(raw, e.0)
+        }));
     }
     Ok(SubscribeResponse {
         cursor: wire.t.into(),
@@ -93,13 +142,14 @@ mod wire {
     //! The JSON shape, lenient where PubNub's services and SDKs disagree: timetokens as strings
     //! or numbers, `e` as a number or a numeric string, `b` and `m` optional.
 
-    use serde::de::{self, Deserializer, Visitor};
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
     use serde::Deserialize;
     use serde_json::value::RawValue;
     use serde_json::Value;
 
     use super::{Envelope, EnvelopeError, EnvelopeKind};
     use crate::engine::{Cursor, PRESENCE_SUFFIX};
+    use crate::subscribe::payload::Payload;
 
     #[derive(Deserialize)]
     pub(super) struct Response<'a> {
@@ -124,11 +174,12 @@ mod wire {
     }
 
     #[derive(Deserialize)]
-    pub(super) struct Message {
+    pub(super) struct Message<'a> {
         b: Option<String>,
         c: String,
-        #[serde(default)]
-        d: Value,
+        /// Kept as text: validated without a tree, parsed only if someone looks at it.
+        #[serde(borrow)]
+        d: Option<&'a RawValue>,
         #[serde(default, deserialize_with = "optional_number_or_string")]
         e: Option<u64>,
         i: Option<String>,
@@ -138,7 +189,7 @@ mod wire {
         cmt: Option<String>,
     }
 
-    impl Message {
+    impl Message<'_> {
         pub(super) fn into_envelope(self) -> Result<Envelope, EnvelopeError> {
             let kind = match self.e {
                 None | Some(0) if self.c.ends_with(PRESENCE_SUFFIX) => EnvelopeKind::Presence,
@@ -151,17 +202,120 @@ mod wire {
                     return Err(EnvelopeError(format!("unknown envelope type e={other}")))
                 }
             };
+            let payload = match self.d {
+                Some(d) => {
+                    // Lone surrogates, numbers out of range, nesting too deep: refused here,
+                    // without building a tree, so that `Payload` can always be parsed later.
+                    serde_json::from_str::<Valid>(d.get())
+                        .map_err(|e| EnvelopeError(format!("payload: {e}")))?;
+                    Payload::from_validated(d.get())
+                }
+                None => Payload::from(Value::Null),
+            };
             Ok(Envelope {
                 kind,
                 subscription: self.b.unwrap_or_else(|| self.c.clone()),
                 channel: self.c,
                 published: self.p.into(),
                 publisher: self.i,
-                payload: self.d,
+                payload,
                 meta: self.u,
                 custom_message_type: self.cmt,
                 seqn: self.s,
+                error: None,
             })
+        }
+    }
+
+    /// JSON that a `Value` can hold: read through `deserialize_any` like a `Value` (so strings
+    /// are decoded, numbers range-checked and nesting limited as when the payload is parsed
+    /// later), but nothing is kept. `IgnoredAny` would skip without those checks.
+    struct Valid;
+
+    impl<'de> Deserialize<'de> for Valid {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Valid, D::Error> {
+            d.deserialize_any(ValidVisitor)
+        }
+    }
+
+    struct ValidVisitor;
+
+    impl<'de> Visitor<'de> for ValidVisitor {
+        type Value = Valid;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Valid, E> {
+            Ok(Valid)
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Valid, E> {
+            Ok(Valid)
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Valid, E> {
+            Ok(Valid)
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Valid, E> {
+            Ok(Valid)
+        }
+
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Valid, E> {
+            Ok(Valid)
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Valid, E> {
+            Ok(Valid)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Valid, A::Error> {
+            while seq.next_element::<Valid>()?.is_some() {}
+            Ok(Valid)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Valid, A::Error> {
+            while map.next_entry::<Valid, Valid>()?.is_some() {}
+            Ok(Valid)
+        }
+    }
+
+    /// What can still be read of an envelope that could not be decoded: every field is
+    /// optional and taken only when it has the right type.
+    #[derive(Deserialize, Default)]
+    struct Partial {
+        b: Option<Value>,
+        c: Option<Value>,
+        i: Option<Value>,
+        p: Option<Value>,
+    }
+
+    /// The error envelope for `raw`, which could not be decoded because of `error`.
+    pub(super) fn undecodable(raw: &str, error: String) -> Envelope {
+        let partial = serde_json::from_str::<Partial>(raw).unwrap_or_default();
+        let text = |v: Option<Value>| match v {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let channel = text(partial.c).unwrap_or_default();
+        let published = partial
+            .p
+            .and_then(|p| serde_json::from_value::<WireCursor>(p).ok())
+            .map(Cursor::from)
+            .unwrap_or_default();
+        Envelope {
+            kind: EnvelopeKind::Undecodable,
+            subscription: text(partial.b).unwrap_or_else(|| channel.clone()),
+            channel,
+            published,
+            publisher: text(partial.i),
+            payload: Payload::from_validated(raw),
+            meta: None,
+            custom_message_type: None,
+            seqn: None,
+            error: Some(error),
         }
     }
 
@@ -274,20 +428,56 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_envelope_is_skipped_and_the_others_kept() {
+    fn a_bad_envelope_becomes_an_error_envelope_and_the_others_are_kept() {
         let good = r#"{"a":"1","f":0,"p":{"t":"5","r":1},"k":"k","c":"ok","d":1}"#;
-        for bad in [
-            r#"{"c":"x"}"#,
-            r#"{"c":"x","p":{"t":"1"},"e":99}"#,
-            r#"{"c":"x","p":{"t":"1"},"e":[1]}"#,
-            r#"{"c":7,"p":{"t":"1"}}"#,
-            r#""not an object""#,
+        for (bad, channel) in [
+            (r#"{"c":"x"}"#, "x"),
+            (r#"{"c":"x","p":{"t":"1"},"e":99}"#, "x"),
+            (r#"{"c":"x","p":{"t":"1"},"e":[1]}"#, "x"),
+            (r#"{"c":7,"p":{"t":"1"}}"#, ""),
+            (r#""not an object""#, ""),
+            (r#"{"c":"x","p":{"t":"3"},"i":"js","d":"cut \ud83d"}"#, "x"),
+            (r#"{"c":"x","p":{"t":"3"},"d":{"n":1e400}}"#, "x"),
+            (r#"{"c":"x","p":{"t":"3"},"d":1,"u":{"n":-1e999}}"#, "x"),
         ] {
             let body = format!(r#"{{"t":{{"t":"9","r":1}},"m":[{bad},{good}]}}"#);
             let r = parse(body.as_bytes()).unwrap_or_else(|e| panic!("{bad}: {e}"));
             assert_eq!(r.cursor, Cursor::new(9, 1));
-            assert_eq!(r.messages.len(), 1, "{bad}");
-            assert_eq!(r.messages[0].channel, "ok");
+            assert_eq!(r.messages.len(), 2, "{bad}");
+            let error = &r.messages[0];
+            assert_eq!(error.kind, EnvelopeKind::Undecodable, "{bad}");
+            assert_eq!(error.channel, channel, "{bad}");
+            assert_eq!(error.payload.json(), bad);
+            assert!(error.error.is_some());
+            assert_eq!(r.messages[1].channel, "ok");
+            assert_eq!(r.messages[1].payload, json!(1));
         }
+    }
+
+    #[test]
+    fn invalid_utf8_fails_only_its_envelope() {
+        let mut body =
+            br#"{"t":{"t":"9","r":1},"m":[{"p":{"t":"1"},"c":"a","i":"p","d":"one"},"#.to_vec();
+        body.extend_from_slice(br#"{"p":{"t":"2"},"c":"b","i":"p","d":"bad "#);
+        body.extend_from_slice(&[0xff, 0xfe]);
+        body.extend_from_slice(br#""},{"p":{"t":"3"},"c":"c","d":"three"}]}"#);
+        let r = parse(&body).unwrap();
+        assert_eq!(r.messages.len(), 3);
+        assert_eq!(r.messages[0].payload, json!("one"));
+        let bad = &r.messages[1];
+        assert_eq!(bad.kind, EnvelopeKind::Undecodable);
+        assert_eq!((bad.channel.as_str(), bad.published.timetoken), ("b", 2));
+        assert_eq!(bad.publisher.as_deref(), Some("p"));
+        assert!(bad.payload.json().contains("bad \u{fffd}"));
+        assert_eq!(bad.error.as_deref(), Some("invalid UTF-8"));
+        assert_eq!(r.messages[2].payload, json!("three"));
+    }
+
+    #[test]
+    fn payloads_stay_text_until_used() {
+        let r = parse(br#"{"t":{"t":"9","r":1},"m":[{"p":{"t":"1"},"c":"a","d":{"b": [1, 2]}}]}"#)
+            .unwrap();
+        assert_eq!(r.messages[0].payload.json(), r#"{"b": [1, 2]}"#);
+        assert_eq!(r.messages[0].payload["b"][1], 2);
     }
 }

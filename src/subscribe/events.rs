@@ -6,8 +6,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::PRESENCE_SUFFIX;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::subscribe::envelope::{Envelope, EnvelopeKind};
+use crate::subscribe::payload::Payload;
 
 /// A message published to a channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,8 +21,9 @@ pub struct Message {
     pub timetoken: u64,
     /// The publisher's user id, when it sent one.
     pub publisher: Option<String>,
-    /// The payload, as published.
-    pub message: Value,
+    /// The payload, as published: its JSON text, shared by every listener and parsed on first
+    /// use (it dereferences to a [`Value`]).
+    pub message: Payload,
     /// The publisher's `meta`.
     pub user_metadata: Option<Value>,
     /// The custom message type.
@@ -33,7 +35,7 @@ pub struct Message {
 impl Message {
     /// The payload as the caller's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(&self.message).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))
+        self.message.deserialize()
     }
 }
 
@@ -48,8 +50,8 @@ pub struct Signal {
     pub timetoken: u64,
     /// The sender's user id.
     pub publisher: Option<String>,
-    /// The payload.
-    pub message: Value,
+    /// The payload (it dereferences to a [`Value`]).
+    pub message: Payload,
     /// The custom message type.
     pub custom_message_type: Option<String>,
 }
@@ -57,7 +59,7 @@ pub struct Signal {
 impl Signal {
     /// The payload as the caller's own type.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        T::deserialize(&self.message).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))
+        self.message.deserialize()
     }
 }
 
@@ -164,8 +166,29 @@ pub struct AppContextEvent {
     pub data: Value,
 }
 
+/// An event that could not be decoded: invalid UTF-8, a lone surrogate escape (a JavaScript
+/// publisher cutting a string inside an emoji), a number out of range, a field of the wrong type,
+/// or a payload whose shape does not fit its kind. It is delivered instead of being dropped,
+/// and the subscription goes on past it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndecodableEvent {
+    /// The channel, when it could be read (else empty).
+    pub channel: String,
+    /// The subscription it matched, when it could be read (else the channel).
+    pub subscription: String,
+    /// The publish timetoken, when it could be read (else 0).
+    pub timetoken: u64,
+    /// The publisher, when it could be read.
+    pub publisher: Option<String>,
+    /// The envelope as received, invalid UTF-8 replaced by U+FFFD.
+    pub raw: String,
+    /// Why it could not be decoded.
+    pub reason: String,
+}
+
 /// Anything a subscription can receive.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Update {
     /// A message.
     Message(Message),
@@ -179,6 +202,8 @@ pub enum Update {
     File(FileEvent),
     /// An App Context event.
     AppContext(AppContextEvent),
+    /// An event that could not be decoded.
+    Undecodable(UndecodableEvent),
 }
 
 impl Update {
@@ -191,23 +216,35 @@ impl Update {
             Update::MessageAction(a) => &a.channel,
             Update::File(f) => &f.channel,
             Update::AppContext(o) => &o.channel,
+            Update::Undecodable(u) => &u.channel,
         }
     }
 
-    /// Decodes an envelope. Returns an error for payloads whose shape does not fit their kind
-    /// (a malformed presence event, say); the caller logs and skips those.
-    pub fn from_envelope(envelope: &Envelope) -> Result<Update, Error> {
+    /// Decodes an envelope. An envelope that could not be decoded, or whose payload does not
+    /// fit its kind (a malformed presence event, say), becomes [`Update::Undecodable`].
+    pub fn from_envelope(envelope: &Envelope) -> Update {
+        Update::decode(envelope).unwrap_or_else(|reason| {
+            Update::Undecodable(UndecodableEvent {
+                channel: envelope.channel.clone(),
+                subscription: envelope.subscription.clone(),
+                timetoken: envelope.published.timetoken,
+                publisher: envelope.publisher.clone(),
+                raw: envelope.payload.json().to_owned(),
+                reason,
+            })
+        })
+    }
+
+    fn decode(envelope: &Envelope) -> Result<Update, String> {
         let e = envelope;
         let channel = e.channel.clone();
         let subscription = e.subscription.clone();
         let timetoken = e.published.timetoken;
-        let decode = |what: &str, err: serde_json::Error| {
-            Error::new(
-                ErrorKind::Decode,
-                format!("malformed {what} on {channel}: {err}"),
-            )
-        };
+        let decode = |what: &str, err: serde_json::Error| format!("malformed {what}: {err}");
         Ok(match e.kind {
+            EnvelopeKind::Undecodable => {
+                return Err(e.error.clone().unwrap_or_else(|| "undecodable".to_owned()))
+            }
             EnvelopeKind::Message => Update::Message(Message {
                 channel,
                 subscription,
@@ -227,7 +264,7 @@ impl Update {
                 custom_message_type: e.custom_message_type.clone(),
             }),
             EnvelopeKind::Presence => {
-                let p = WirePresence::deserialize(&e.payload)
+                let p = serde_json::from_str::<WirePresence>(e.payload.json())
                     .map_err(|err| decode("presence event", err))?;
                 let strip = |s: &str| s.strip_suffix(PRESENCE_SUFFIX).unwrap_or(s).to_string();
                 Update::Presence(PresenceEvent {
@@ -246,7 +283,7 @@ impl Update {
                 })
             }
             EnvelopeKind::MessageAction => {
-                let a = WireAction::deserialize(&e.payload)
+                let a = serde_json::from_str::<WireAction>(e.payload.json())
                     .map_err(|err| decode("message action", err))?;
                 Update::MessageAction(MessageAction {
                     channel,
@@ -261,8 +298,8 @@ impl Update {
                 })
             }
             EnvelopeKind::File => {
-                let f =
-                    WireFile::deserialize(&e.payload).map_err(|err| decode("file event", err))?;
+                let f = serde_json::from_str::<WireFile>(e.payload.json())
+                    .map_err(|err| decode("file event", err))?;
                 Update::File(FileEvent {
                     channel,
                     subscription,
@@ -274,7 +311,7 @@ impl Update {
                 })
             }
             EnvelopeKind::Objects => {
-                let o = WireObjects::deserialize(&e.payload)
+                let o = serde_json::from_str::<WireObjects>(e.payload.json())
                     .map_err(|err| decode("App Context event", err))?;
                 Update::AppContext(AppContextEvent {
                     channel,
@@ -378,6 +415,7 @@ fn timetoken<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 mod tests {
     use super::*;
     use crate::engine::Cursor;
+    use crate::error::ErrorKind;
     use serde_json::json;
 
     fn envelope(kind: EnvelopeKind, channel: &str, b: &str, payload: Value) -> Envelope {
@@ -387,17 +425,18 @@ mod tests {
             subscription: b.into(),
             published: Cursor::new(17000000000000001, 1),
             publisher: Some("u1".into()),
-            payload,
+            payload: payload.into(),
             meta: Some(json!({"m": 1})),
             custom_message_type: None,
             seqn: Some(7),
+            error: None,
         }
     }
 
     #[test]
     fn decodes_messages_and_user_types() {
         let e = envelope(EnvelopeKind::Message, "a.b", "a.*", json!({"n": 5}));
-        let Update::Message(m) = Update::from_envelope(&e).unwrap() else {
+        let Update::Message(m) = Update::from_envelope(&e) else {
             panic!("not a message")
         };
         assert_eq!(m.subscription, "a.*");
@@ -422,7 +461,7 @@ mod tests {
             json!({"action":"interval","timestamp":1567099526,"occupancy":2,
                    "join":["x"],"leave":["y"],"here_now_refresh":true}),
         );
-        let Update::Presence(p) = Update::from_envelope(&e).unwrap() else {
+        let Update::Presence(p) = Update::from_envelope(&e) else {
             panic!("not presence")
         };
         assert_eq!(p.event, PresenceAction::Interval);
@@ -438,7 +477,7 @@ mod tests {
             "room-pnpres",
             json!({"action":"state-change","uuid":"u","timestamp":1,"occupancy":1,"data":{"k":"v"}}),
         );
-        let Update::Presence(p) = Update::from_envelope(&e).unwrap() else {
+        let Update::Presence(p) = Update::from_envelope(&e) else {
             panic!("not presence")
         };
         assert_eq!(p.state, Some(json!({"k":"v"})));
@@ -455,7 +494,7 @@ mod tests {
                 "type":"reaction","value":"winky_face"}}),
         );
         assert!(matches!(
-            Update::from_envelope(&a).unwrap(),
+            Update::from_envelope(&a),
             Update::MessageAction(MessageAction {
                 message_timetoken: 15725459448096144,
                 ..
@@ -468,7 +507,7 @@ mod tests {
             json!({"message":"hi","file":{"id":"5a3e","name":"x.jpg"}}),
         );
         assert!(matches!(
-            Update::from_envelope(&f).unwrap(),
+            Update::from_envelope(&f),
             Update::File(FileEvent { .. })
         ));
         let o = envelope(
@@ -477,14 +516,11 @@ mod tests {
             "c",
             json!({"source":"objects","version":"2.0","event":"set","type":"uuid","data":{"id":"u"}}),
         );
-        assert!(matches!(
-            Update::from_envelope(&o).unwrap(),
-            Update::AppContext(_)
-        ));
+        assert!(matches!(Update::from_envelope(&o), Update::AppContext(_)));
     }
 
     #[test]
-    fn malformed_event_payloads_are_errors() {
+    fn malformed_event_payloads_are_undecodable_events() {
         for (kind, payload) in [
             (EnvelopeKind::Presence, json!("join")),
             (EnvelopeKind::Presence, json!({"action":"dance"})),
@@ -492,11 +528,15 @@ mod tests {
             (EnvelopeKind::File, json!({"file":{}})),
             (EnvelopeKind::Objects, json!([])),
         ] {
-            let e = envelope(kind, "c-pnpres", "c-pnpres", payload);
-            assert_eq!(
-                Update::from_envelope(&e).unwrap_err().kind(),
-                ErrorKind::Decode
-            );
+            let e = envelope(kind, "c-pnpres", "c-pnpres", payload.clone());
+            let Update::Undecodable(u) = Update::from_envelope(&e) else {
+                panic!("{kind:?} {payload} decoded")
+            };
+            assert_eq!(u.channel, "c-pnpres");
+            assert_eq!(u.timetoken, 17000000000000001);
+            assert_eq!(u.publisher.as_deref(), Some("u1"));
+            assert_eq!(u.raw, payload.to_string());
+            assert!(u.reason.starts_with("malformed"), "{}", u.reason);
         }
     }
 }

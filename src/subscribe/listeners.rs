@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use crate::status::Status;
 use crate::subscribe::dedupe::Dedupe;
 use crate::subscribe::events::{
-    AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, Update,
+    AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, UndecodableEvent,
+    Update,
 };
 
 /// The default number of updates a stream buffers for a slow consumer.
@@ -173,7 +174,8 @@ from_update!(
     PresenceEvent => Presence,
     MessageAction => MessageAction,
     FileEvent => File,
-    AppContextEvent => AppContext
+    AppContextEvent => AppContext,
+    UndecodableEvent => Undecodable
 );
 
 impl sealed::Sealed for Update {}
@@ -303,4 +305,6 @@ listener_method! {
     on_file => FileEvent, File;
     /// Calls `f` with every App Context event.
     on_objects => AppContextEvent, AppContext;
+    /// Calls `f` with every event that could not be decoded.
+    on_undecodable => UndecodableEvent, Undecodable;
 }

@@ -59,10 +59,11 @@ fn envelope(channel: &str, timetoken: u64, payload: serde_json::Value) -> Envelo
         subscription: channel.to_owned(),
         published: Cursor::new(timetoken, 7),
         publisher: Some("publisher-1".to_owned()),
-        payload,
+        payload: payload.into(),
         meta: None,
         custom_message_type: None,
         seqn: Some(1),
+        error: None,
     }
 }
 

@@ -9,5 +9,6 @@ pub(crate) mod legacy;
 pub mod listeners;
 pub mod machine;
 pub(crate) mod manager;
+pub mod payload;
 pub mod subscriber;
 pub mod subscription;

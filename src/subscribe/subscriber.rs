@@ -39,9 +39,19 @@ struct StatusSink {
 pub(crate) struct ClientListeners {
     listeners: Mutex<Vec<(ListenerId, Listener)>>,
     status_sinks: Mutex<Vec<StatusSink>>,
+    /// Events that could not be decoded, delivered as `Update::Undecodable`.
+    undecodable: AtomicU64,
 }
 
 impl ClientListeners {
+    pub(crate) fn count_undecodable(&self) {
+        self.undecodable.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn undecodable(&self) -> u64 {
+        self.undecodable.load(Ordering::Relaxed)
+    }
+
     fn listeners(&self) -> Vec<Listener> {
         let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
         list.iter().map(|(_, l)| l.clone()).collect()
@@ -344,6 +354,10 @@ impl Subscriber {
             missed: 0,
             ended: self.ended.clone(),
         }
+    }
+
+    pub(crate) fn undecodable_events(&self) -> u64 {
+        self.listeners.undecodable()
     }
 
     pub(crate) fn tracker(&self) -> &TaskTracker {

@@ -26,7 +26,8 @@ use std::sync::{Arc, Mutex};
 use crate::engine::{Input, PRESENCE_SUFFIX};
 use crate::error::Error;
 use crate::subscribe::events::{
-    AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, Update,
+    AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, UndecodableEvent,
+    Update,
 };
 use crate::subscribe::listeners::{
     callback_for, FromUpdate, Listeners, UpdateStream, DEFAULT_STREAM_CAPACITY,
@@ -222,6 +223,17 @@ macro_rules! listener_api {
                     }));
             }
 
+            /// Calls `f` with every event this subscription receives that could not be decoded
+            /// (invalid UTF-8, a lone surrogate, a number out of range, …).
+            pub fn on_undecodable(&self, f: impl Fn(UndecodableEvent) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(callback_for(f, |u| match u {
+                        Update::Undecodable(x) => Some(x),
+                        _ => None,
+                    }));
+            }
+
             /// Calls `f` with every update of any kind.
             pub fn on_update(&self, f: impl Fn(&Update) + Send + Sync + 'static) {
                 self.handle().listeners.add_callback(Arc::new(f));
@@ -254,6 +266,12 @@ macro_rules! listener_api {
 
             /// A bounded stream of the App Context events this subscription receives.
             pub fn objects_stream(&self) -> UpdateStream<AppContextEvent> {
+                self.handle().stream()
+            }
+
+            /// A bounded stream of the events this subscription receives that could not be
+            /// decoded.
+            pub fn undecodable_stream(&self) -> UpdateStream<UndecodableEvent> {
                 self.handle().stream()
             }
 

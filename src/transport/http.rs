@@ -135,6 +135,7 @@ impl Transport for ReqwestTransport {
         if let Some(body) = request.body {
             builder = builder.header(CONTENT_TYPE, "application/json").body(body);
         }
+        let limit = request.max_response_bytes;
         Box::pin(async move {
             let response = builder.send().await?;
             let status = response.status().as_u16();
@@ -144,7 +145,7 @@ impl Transport for ReqwestTransport {
                 .get(RETRY_AFTER)
                 .and_then(|value| value.to_str().ok())
                 .and_then(|value| value.trim().parse::<u32>().ok());
-            let body = response.bytes().await?;
+            let body = read_body(response, limit).await?;
             Ok(Response {
                 status,
                 retry_after,
@@ -152,6 +153,37 @@ impl Transport for ReqwestTransport {
             })
         })
     }
+}
+
+/// Reads the (already decompressed) body chunk by chunk and stops at `limit` bytes: a body that
+/// never ends or a decompression bomb costs at most the limit, never the memory of the machine.
+async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<bytes::Bytes, Error> {
+    // The declared length is a hint only (a compressed body inflates past it); never trusted
+    // beyond the limit.
+    let hint = response
+        .content_length()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0);
+    let mut body = bytes::BytesMut::with_capacity(hint.min(limit));
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large(limit));
+        }
+        if body.is_empty() && chunk.len() == hint {
+            // The whole body in one chunk: hand it on without a copy.
+            return Ok(chunk);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The error of an answer longer than `limit`.
+pub(crate) fn too_large(limit: usize) -> Error {
+    Error::new(
+        ErrorKind::ResponseTooLarge,
+        format!("the answer is longer than {limit} bytes (after decompression): cut there"),
+    )
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use bytes::Bytes;
 
 use crate::error::Error;
 
+pub(crate) use http::too_large;
 pub use http::ReqwestTransport;
 
 /// The `pnsdk` and `User-Agent` value of this SDK (PROTOCOL.md §10.5).
@@ -31,6 +32,12 @@ pub(crate) const SDK_NAME: &str = concat!("PubNub-Engine-Rust/", env!("CARGO_PKG
 pub type TransportFuture = Pin<Box<dyn Future<Output = Result<Response, Error>> + Send + 'static>>;
 
 /// Sends one [`Request`] and returns the server's [`Response`], whatever its status.
+///
+/// A transport must not read more than [`Request::max_response_bytes`] of body (after
+/// decompression): past it, it fails with
+/// [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge). The client checks the
+/// length of what a transport returns too, but only a transport that reads as a stream keeps a
+/// body that never ends from taking the memory first.
 ///
 /// Only failures to get an answer are errors ([`ErrorKind::Network`](crate::ErrorKind::Network),
 /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout), …); an HTTP 500 is an `Ok(Response)` that
@@ -101,13 +108,17 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     /// How long the whole exchange may take.
     pub timeout: Duration,
+    /// The longest body the answer may have, counted after decompression: a longer one fails
+    /// the request with [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge).
+    pub max_response_bytes: usize,
 }
 
 /// The query parameters whose values are credentials.
 const SECRET_PARAMS: [&str; 2] = ["auth", "signature"];
 
 impl Request {
-    /// A request with no query, no body and a 10 s timeout; `path` must be encoded already.
+    /// A request with no query, no body, a 10 s timeout and a 4 MiB answer limit; `path` must
+    /// be encoded already.
     pub fn new(method: Method, path: impl Into<String>) -> Self {
         Request {
             method,
@@ -115,6 +126,7 @@ impl Request {
             query: Vec::new(),
             body: None,
             timeout: Duration::from_secs(10),
+            max_response_bytes: crate::config::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -188,6 +200,7 @@ impl fmt::Debug for Request {
             .field("query", &Query(&self.query))
             .field("body_len", &self.body.as_ref().map(Vec::len))
             .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }

@@ -15,14 +15,20 @@ use crate::error::{Error, ErrorKind};
 /// The longest server text kept in an error message.
 const MAX_MESSAGE: usize = 200;
 
+/// The longest error body parsed as JSON: error answers are a few hundred bytes, and a tree of a
+/// hostile megabyte would take ~16 times it. Longer ones are described by their status alone.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
 /// The JSON body of a successful answer, or the error the answer describes.
 pub(crate) fn check(response: &Response) -> Result<Value, Error> {
-    let parsed = serde_json::from_slice::<Value>(&response.body);
     if !response.is_success() {
-        let json = parsed.as_ref().ok();
-        return Err(error_from(response.status, json, &response.body)
+        let parsed = (response.body.len() <= MAX_ERROR_BODY)
+            .then(|| serde_json::from_slice::<Value>(&response.body).ok())
+            .flatten();
+        return Err(error_from(response.status, parsed.as_ref(), &response.body)
             .with_retry_after(response.retry_after));
     }
+    let parsed = serde_json::from_slice::<Value>(&response.body);
     let json = parsed.map_err(|e| {
         let text = snippet(&response.body);
         let message = if text.is_empty() {
@@ -65,13 +71,21 @@ pub(crate) fn timetoken_digits(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// The timetoken of a publish, fire or signal success: `[1,"Sent","17143…"]`.
+/// The timetoken of a publish, fire or signal success, strictly `[1, "<text>", "<timetoken>"]`
+/// (the timetoken also as an integer): anything else, `[1,1,1]` say, is not a success.
 pub(crate) fn publish_timetoken(json: &Value) -> Result<u64, Error> {
     match json.as_array().map(Vec::as_slice) {
-        Some([flag, _, tt, ..]) if flag.as_u64() == Some(1) => timetoken(tt),
+        Some([flag, Value::String(_), tt]) if flag.as_u64() == Some(1) => {
+            timetoken(tt).filter(|tt| is_timetoken(*tt))
+        }
         _ => None,
     }
     .ok_or_else(|| Error::decode(format!("unexpected publish response: {}", short(json))))
+}
+
+/// True for a plausible 17-digit timetoken (100 ns units since 1970: from 2001-09 on).
+pub(crate) fn is_timetoken(tt: u64) -> bool {
+    (10_000_000_000_000_000..100_000_000_000_000_000).contains(&tt)
 }
 
 /// The value of `/time/0`: `[17143123456789012]`.
@@ -178,7 +192,7 @@ fn affected_names(json: &Value) -> Option<String> {
 }
 
 /// A printable prefix of a body that is not JSON.
-fn snippet(body: &[u8]) -> String {
+pub(crate) fn snippet(body: &[u8]) -> String {
     clip(&String::from_utf8_lossy(body))
 }
 
@@ -464,6 +478,11 @@ mod tests {
             r#"[1,"Sent","-1"]"#,
             r#"[1,"Sent","99999999999999999999"]"#,
             "null",
+            // Not the service's shape: a success must be [1, text, 17-digit timetoken].
+            "[1,1,1]",
+            r#"[1,"Sent","1"]"#,
+            r#"[1,"Sent","17143123456789012","extra"]"#,
+            r#"["1","Sent","17143123456789012"]"#,
         ] {
             let json = answer(200, body).unwrap();
             assert_eq!(

@@ -104,6 +104,10 @@ pub enum Reply {
     },
     /// The connection closes without an answer.
     Drop,
+    /// These bytes, as they are (status line, headers and all), then the connection closes.
+    Raw(Vec<u8>),
+    /// A 200 with a chunked body that never ends (until the client goes away).
+    Endless,
     /// No answer, ever.
     Hang,
 }
@@ -292,6 +296,22 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
             Reply::Drop => return,
+            Reply::Raw(bytes) => {
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.flush().await;
+                return;
+            }
+            Reply::Endless => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/javascript\r\n\
+                            Transfer-Encoding: chunked\r\n\r\n";
+                if stream.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                // 64 KiB of JSON whitespace a chunk: it never ends, and never fails to parse.
+                let chunk = [&b"10000\r\n"[..], &[b' '; 0x10000], b"\r\n"].concat();
+                while stream.write_all(&chunk).await.is_ok() {}
+                return;
+            }
             Reply::Hang => std::future::pending().await,
         };
         if !ok {
@@ -317,6 +337,50 @@ async fn write(
     let mut bytes = head.into_bytes();
     bytes.extend_from_slice(body);
     stream.write_all(&bytes).await.is_ok() && stream.flush().await.is_ok()
+}
+
+/// A gzip member that inflates to `size` zero bytes (rounded up to 258) from ~1/160 of it: one
+/// fixed-Huffman deflate block of a literal 0 and then (length 258, distance 1) copies. Its
+/// trailer is left zero: a client that inflates it all fails on the CRC, after the damage.
+pub fn gzip_bomb(size: usize) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u64, bits: u32) {
+            self.acc |= value << self.n;
+            self.n += bits;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code: most significant bit first.
+        fn code(&mut self, code: u64, bits: u32) {
+            let reversed = (0..bits).fold(0, |r, i| r | (((code >> i) & 1) << (bits - 1 - i)));
+            self.put(reversed, bits);
+        }
+    }
+    let mut bits = Bits {
+        out: vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff],
+        acc: 0,
+        n: 0,
+    };
+    bits.put(1, 1); // last block
+    bits.put(1, 2); // fixed Huffman
+    bits.code(0x30, 8); // literal 0
+    for _ in 0..size.div_ceil(258) {
+        bits.code(0b1100_0101, 8); // length 258 (symbol 285)
+        bits.put(0, 5); // distance 1 (code 0)
+    }
+    bits.code(0, 7); // end of block
+    bits.put(0, 7);
+    let mut out = bits.out;
+    out.extend_from_slice(&[0; 8]);
+    out
 }
 
 /// A gzip member holding `data` in stored (uncompressed) deflate blocks.

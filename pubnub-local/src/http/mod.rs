@@ -3,6 +3,7 @@
 //! decoding, raw commas in channel lists, `+` never a space — are not axum's.
 
 mod admin;
+mod auth;
 mod groups;
 mod presence;
 mod publish;
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::faults::{FaultAction, FaultController};
 use crate::hub::Hub;
 
+pub(crate) use auth::Signing;
 pub use record::RecordedRequest;
 pub(crate) use record::Recorder;
 use response::{accepts_gzip, finish, Reply};
@@ -48,6 +50,8 @@ pub(crate) struct Options {
     pub(crate) admin: bool,
     /// Longest request URI (path and query) before 414; publish computes its own limit.
     pub(crate) max_uri_len: usize,
+    /// With a secret key, every request but `/time/0` must be signed.
+    pub(crate) signing: Option<Signing>,
 }
 
 /// Lets the admin endpoint stop and restart the listener it is served by.
@@ -111,6 +115,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
                 status: StatusCode::OK,
                 body: Vec::new(),
                 retry_after: None,
+                content_type: response::JAVASCRIPT,
             },
             false,
         );
@@ -186,6 +191,19 @@ async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: By
     // Publish answers "Message Too Large" for long URIs itself, as the service does.
     if !publishes && path.len() + raw_query.len() + 1 > app.options.max_uri_len {
         return Reply::error(StatusCode::URI_TOO_LONG, "Balancer", "Request URI Too Long").into();
+    }
+    // Access Manager answers before the service behind it: a refused request takes no fault.
+    if let Some(signing) = &app.options.signing {
+        let signed = auth::Signed {
+            method,
+            path,
+            raw_query,
+            body: &body,
+        };
+        if let Err(refusal) = auth::check(signing, &route, &signed, auth::unix_now()) {
+            tracing::debug!(?refusal, path, "signature refused");
+            return refusal.reply().into();
+        }
     }
     let fault = route.endpoint().and_then(|e| app.faults.take(e));
     if let Some(fault) = &fault {
@@ -264,7 +282,9 @@ async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes)
         | Route::SetState { .. }
         | Route::GetState { .. } => presence::handle(app, route, query).into(),
         Route::Group { .. } | Route::DeleteGroup { .. } | Route::ListGroups { .. } => {
-            groups::handle(app, route, query).into()
+            groups::handle(app, route, query)
+                .with_content_type(response::JSON)
+                .into()
         }
         Route::Admin => Reply::not_found("/__faults").into(),
     }

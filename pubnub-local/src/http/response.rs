@@ -18,7 +18,15 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) body: Vec<u8>,
     pub(crate) retry_after: Option<u32>,
+    /// [`JAVASCRIPT`] but for the channel registry, which answers [`JSON`].
+    pub(crate) content_type: &'static str,
 }
+
+/// What the service's recordings show on publish, subscribe, presence, time and errors.
+pub(crate) const JAVASCRIPT: &str = "text/javascript; charset=\"UTF-8\"";
+
+/// What the current service sends for channel-registry answers.
+pub(crate) const JSON: &str = "application/json";
 
 impl Reply {
     pub(crate) fn json(status: StatusCode, value: &Value) -> Reply {
@@ -26,7 +34,14 @@ impl Reply {
             status,
             body: value.to_string().into_bytes(),
             retry_after: None,
+            content_type: JAVASCRIPT,
         }
+    }
+
+    /// The same reply with another `Content-Type`.
+    pub(crate) fn with_content_type(mut self, content_type: &'static str) -> Reply {
+        self.content_type = content_type;
+        self
     }
 
     pub(crate) fn ok(value: &Value) -> Reply {
@@ -39,6 +54,7 @@ impl Reply {
             status: StatusCode::OK,
             body,
             retry_after: None,
+            content_type: JAVASCRIPT,
         }
     }
 
@@ -49,6 +65,7 @@ impl Reply {
             status: StatusCode::OK,
             body: format!(r#"[1,"Sent","{tt}"]"#).into_bytes(),
             retry_after: None,
+            content_type: JAVASCRIPT,
         }
     }
 
@@ -118,10 +135,9 @@ fn truncate_for_message(path: &str) -> String {
     path.chars().take(200).collect()
 }
 
-/// The headers of every response: content type, CORS, no caching, keep-alive.
+/// The headers of every response: CORS, no caching, keep-alive (`finish` adds the content type).
 pub(crate) fn common_headers(headers: &mut HeaderMap) {
     let pairs = [
-        (header::CONTENT_TYPE, "text/javascript; charset=\"UTF-8\""),
         (header::CACHE_CONTROL, "no-cache, no-store, must-revalidate"),
         (header::CONNECTION, "keep-alive"),
         (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
@@ -137,7 +153,7 @@ pub(crate) fn common_headers(headers: &mut HeaderMap) {
         (header::SERVER, "pubnub-local"),
     ];
     // Room for these and the few `finish` adds, so the map is allocated once, not grown.
-    headers.reserve(pairs.len() + 4);
+    headers.reserve(pairs.len() + 5);
     for (name, value) in pairs {
         headers.insert(name, HeaderValue::from_static(value));
     }
@@ -157,6 +173,10 @@ pub(crate) fn finish(reply: Reply, accept_gzip: bool) -> Response {
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     common_headers(headers);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
     if gzipped {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }

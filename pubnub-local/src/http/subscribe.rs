@@ -117,7 +117,8 @@ pub(crate) fn body(response: &SubscribeResponse, sub_key: &str) -> Vec<u8> {
 }
 
 mod wire {
-    //! One message envelope (PROTOCOL.md §5.5): `a f k c d p` always, the rest when known.
+    //! One message envelope (PROTOCOL.md §5.5): `a f k c d p` always, `s` on every published
+    //! message, the rest when known.
 
     use serde::{Serialize, Serializer};
     use serde_json::Value;
@@ -185,7 +186,12 @@ mod wire {
                     r: region,
                     t: message.timetoken.0,
                 },
-                s: message.seqn,
+                // The service puts `s` on every published message, 1 when the publisher sent
+                // no `seqn` (recordings); signals and presence events carry none.
+                s: match message.kind {
+                    EventKind::Message => Some(message.seqn.unwrap_or(1)),
+                    _ => message.seqn,
+                },
                 u: message.meta.as_ref(),
             }
         }
@@ -224,6 +230,7 @@ mod tests {
             region: 4,
             messages: vec![
                 delivery(EventKind::Message, true, Some("ch.*")),
+                delivery(EventKind::Message, false, None),
                 delivery(EventKind::Signal, false, None),
                 delivery(EventKind::Presence, false, Some("ch.1-pnpres")),
             ],
@@ -235,6 +242,8 @@ mod tests {
                  "p": {"t": "17000000000000001", "r": 4}, "k": "sub-k", "c": "ch.1",
                  "d": {"text": "hi \"there\"", "n": [1, 2.5, null]}, "u": {"lang": "en"},
                  "cmt": "chat", "b": "ch.*"},
+                {"a": "1", "f": 0, "s": 1, "p": {"t": "17000000000000001", "r": 4},
+                 "k": "sub-k", "c": "ch.1", "d": {"text": "hi \"there\"", "n": [1, 2.5, null]}},
                 {"a": "1", "f": 0, "e": 1, "p": {"t": "17000000000000001", "r": 4},
                  "k": "sub-k", "c": "ch.1", "d": {"text": "hi \"there\"", "n": [1, 2.5, null]}},
                 {"a": "2", "f": 0, "p": {"t": "17000000000000001", "r": 4}, "k": "sub-k",
