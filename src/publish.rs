@@ -225,6 +225,12 @@ impl PreparedPublish {
         self.request.query.push(("seqn", seqn.to_string()));
     }
 
+    /// Sets the `meta` every attempt carries (the reliable publisher's de-duplication mark).
+    pub(crate) fn set_meta(&mut self, meta: String) {
+        self.request.query.retain(|(key, _)| *key != "meta");
+        self.request.query.push(("meta", meta));
+    }
+
     /// One attempt, no retry.
     pub(crate) async fn attempt(&self) -> Result<PublishResult, Error> {
         let core = self.pubnub.core();

@@ -579,6 +579,20 @@ async fn subscribe_all(reader: &PubNub, subscriptions: Vec<Subscription>) -> Sub
     set
 }
 
+/// A connected client whose de-duplicating subscription to `channel` streams its messages.
+async fn deduplicating_reader(
+    server: &ServerHandle,
+    channel: &str,
+) -> ((PubNub, SubscriptionSet), UpdateStream<Message>) {
+    let reader = client_with(server, "reader", |b| b);
+    let sub = reader
+        .channel(channel)
+        .subscription(SubscriptionOptions::new().deduplicate(100));
+    let delivered = sub.message_stream();
+    let set = subscribe_all(&reader, vec![sub]).await;
+    ((reader, set), delivered)
+}
+
 /// Messages from `stream` up to the `"end"` marker (excluded).
 async fn until_end(stream: &mut UpdateStream<Message>) -> Vec<Message> {
     let mut messages = Vec::new();
@@ -634,12 +648,7 @@ impl Rng {
 #[tokio::test]
 async fn order_per_channel_holds_under_concurrent_senders() {
     let server = server().await;
-    let reader = client_with(&server, "reader", |b| b);
-    let sub = reader
-        .channel("c")
-        .subscription(SubscriptionOptions::new().deduplicate(100));
-    let mut delivered = sub.message_stream();
-    let _subscribed = subscribe_all(&reader, vec![sub]).await;
+    let (_reader, mut delivered) = deduplicating_reader(&server, "c").await;
 
     for fault in [
         Fault::status(500),
@@ -847,12 +856,7 @@ async fn every_message_arrives_exactly_once_and_in_order_despite_random_faults()
 #[tokio::test]
 async fn a_fatal_error_fails_only_its_own_send() {
     let server = server().await;
-    let reader = client_with(&server, "reader", |b| b);
-    let sub = reader
-        .channel("f")
-        .subscription(SubscriptionOptions::new().deduplicate(100));
-    let mut delivered = sub.message_stream();
-    let _subscribed = subscribe_all(&reader, vec![sub]).await;
+    let (_reader, mut delivered) = deduplicating_reader(&server, "f").await;
 
     let pubnub = client_with(&server, "publisher", |b| b);
     let publisher = pubnub.reliable_publisher(ReliablePublisherOptions::new().no_rate_limit());
@@ -890,4 +894,69 @@ async fn a_fatal_error_fails_only_its_own_send() {
     assert_eq!(numbers, [json!(1), json!(2), json!(3), json!(4), json!(6)]);
     let stats = publisher.stats();
     assert_eq!((stats.sent, stats.failed, stats.retried), (5, 2, 0));
+}
+
+/// Only what the reliable publisher marked is ever de-duplicated: the same payload published
+/// twice by a publisher that does not mark it arrives twice, whatever its `s` (issue 15). Two
+/// clients with one user id each send `seqn=1`, as a restarted app does; the service puts
+/// `"s":1` on every message whose publisher sent no `seqn` at all.
+#[tokio::test]
+async fn a_deduplicating_subscription_never_drops_an_unmarked_message() {
+    let server = server().await;
+    let (_reader, mut delivered) = deduplicating_reader(&server, "c").await;
+
+    for _ in 0..2 {
+        let restarted = client_with(&server, "same-user", |b| b);
+        within(
+            restarted
+                .publish()
+                .channel("c")
+                .message(&"ping")
+                .into_future(),
+        )
+        .await
+        .unwrap();
+    }
+    let one = client_with(&server, "one-client", |b| b);
+    for _ in 0..2 {
+        within(one.publish().channel("c").message(&"ping").into_future())
+            .await
+            .unwrap();
+    }
+    // A plain publish retried after the service stored it is delivered twice: it is not
+    // marked, so nothing can tell it from a second "ping" (the reliable publisher marks).
+    server
+        .faults()
+        .inject(Fault::store_then_reset().on(Endpoint::Publish));
+    within(
+        one.publish()
+            .channel("c")
+            .message(&"retried")
+            .retry(true)
+            .into_future(),
+    )
+    .await
+    .unwrap();
+    // The reliable publisher's retry of a stored message is marked, and delivered once.
+    server
+        .faults()
+        .inject(Fault::store_then_reset().on(Endpoint::Publish));
+    let publisher = one.reliable_publisher(ReliablePublisherOptions::new().no_rate_limit());
+    within(publisher.send("c", &"marked")).await.unwrap();
+    end_marker(&server, &["c"]).await;
+
+    let messages = until_end(&mut delivered).await;
+    let payloads: Vec<String> = messages
+        .iter()
+        .map(|m| m.message.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        payloads,
+        ["ping", "ping", "ping", "ping", "retried", "retried", "marked"]
+    );
+    let seqns: Vec<Option<u32>> = messages[..2].iter().map(|m| m.seqn).collect();
+    assert_eq!(seqns, [Some(1), Some(1)], "the same user id and seqn twice");
+    let mark = &messages[6].user_metadata.as_ref().expect("marked")["_rp"];
+    assert_eq!(mark["n"], json!(1));
+    assert_eq!(mark["id"].as_str().map(str::len), Some(16));
 }

@@ -1,44 +1,67 @@
-//! No leave for channels the client never joined (issue 15): "joined" means a handshake for
-//! the channel succeeded at least once. After a handshake refused with 403 — by Access Manager,
-//! here a client whose secret key the server does not know — `close()` must send no leave.
-//!
-//! Ignored until the subscribe effects tell the subscription manager which names a handshake
-//! succeeded for (`src/subscribe/effects.rs` and `manager.rs`; see the issue-15 notes). Run it
-//! with `cargo test --test unjoined_leave -- --ignored`: today the leave is sent.
+//! No leave for channels the client never joined (issue 15): "joined" means a request that
+//! joins the channel (a handshake, a heartbeat) was sent and not refused. After a handshake
+//! refused with 403 — by Access Manager, here a client whose secret key the server does not
+//! know — `close()` must send no leave. The rules are the table test in
+//! `src/presence/joined.rs`.
 
 mod support;
 
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use pubnub_engine::{StatusCategory, SubscriptionOptions};
-use pubnub_local::Server;
+use pubnub_engine::{PubNub, Status, StatusCategory, SubscriptionOptions};
+use pubnub_local::{Server, ServerBuilder, ServerHandle};
 
 use support::local::{client_with, within};
 
-#[tokio::test]
-#[ignore = "needs the handshake's success to reach the subscription manager (issue 15)"]
-async fn a_refused_handshake_then_close_sends_no_leave() {
-    let server = Server::builder()
-        .hold(Duration::from_secs(2))
-        .record_requests(true)
-        .secret_key("sec-c-server")
-        .publish_key("pub-key")
-        .start()
-        .await
-        .unwrap();
-    let pubnub = client_with(&server, "refused", |b| b.secret_key("sec-c-other"));
+/// Subscribes `pubnub` to `room`, returns the first status, then closes the client.
+async fn subscribe_then_close(pubnub: PubNub) -> Status {
     let mut statuses = pubnub.status_stream();
     let sub = pubnub
         .channel("room")
         .subscription(SubscriptionOptions::new());
     sub.subscribe().unwrap();
     let status = within(statuses.next()).await.unwrap();
-    assert_eq!(status.error_category(), Some(StatusCategory::AccessDenied));
     pubnub.close().await;
-    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    status
+}
+
+async fn start(configure: impl FnOnce(ServerBuilder) -> ServerBuilder) -> ServerHandle {
+    let builder = Server::builder()
+        .hold(Duration::from_secs(2))
+        .record_requests(true);
+    configure(builder).start().await.unwrap()
+}
+
+/// The paths of the leave requests the server received.
+fn leaves(server: &ServerHandle) -> Vec<String> {
+    server
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .filter(|p| p.ends_with("/leave"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refused_handshake_then_close_sends_no_leave() {
+    let server = start(|b| b.secret_key("sec-c-server").publish_key("pub-key")).await;
+    let pubnub = client_with(&server, "refused", |b| b.secret_key("sec-c-other"));
+    let status = subscribe_then_close(pubnub).await;
+    assert_eq!(status.error_category(), Some(StatusCategory::AccessDenied));
+    let leaves = leaves(&server);
     assert!(
-        !paths.iter().any(|p| p.ends_with("/leave")),
-        "a leave for a channel never joined: {paths:#?}"
+        leaves.is_empty(),
+        "a leave for a channel never joined: {leaves:#?}"
     );
+}
+
+#[tokio::test]
+async fn a_joined_channel_is_left_on_close() {
+    let server = start(|b| b).await;
+    let status = subscribe_then_close(client_with(&server, "joined", |b| b)).await;
+    assert_eq!(status.category, StatusCategory::Connected);
+    let leaves = leaves(&server);
+    assert_eq!(leaves.len(), 1, "{leaves:#?}");
+    assert!(leaves[0].contains("/channel/room/"), "{leaves:#?}");
 }

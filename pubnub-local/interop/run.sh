@@ -2,8 +2,9 @@
 # Interop check: PubNub's official Python SDK (pinned in requirements.txt) against the
 # pubnub-local binary. Creates a virtualenv under target/, builds and starts the server on an
 # ephemeral port with a secret key (so every request the SDK signs is checked as the service
-# checks it), runs check.py with the same keys, and always stops the server. Exits non-zero on
-# any mismatch.
+# checks it), runs check.py with the same keys, and always stops the server; then runs this
+# SDK's tests that need the Python SDK (tests/python_interop.rs, against an in-process server).
+# Exits non-zero on any mismatch.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -50,5 +51,9 @@ NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
 if [ "$status" -ne 0 ]; then
     echo "--- server log (tail) ---" >&2
     tail -n 50 "$log" >&2
+    exit "$status"
 fi
-exit "$status"
+
+# The other direction: this SDK's tests that need the Python SDK (tests/python_interop.rs).
+PUBNUB_INTEROP_PYTHON="$venv/bin/python" NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
+    cargo test --quiet --manifest-path "$root/Cargo.toml" --test python_interop -- --ignored

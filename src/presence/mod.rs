@@ -2,6 +2,7 @@
 //! requests.
 
 pub(crate) mod effects;
+pub(crate) mod joined;
 pub mod machine;
 pub(crate) mod requests;
 pub mod rest;

@@ -24,6 +24,7 @@ use tokio_util::task::TaskTracker;
 use crate::client::Core;
 use crate::engine::Input;
 use crate::error::Error;
+use crate::presence::joined::{Joined, Outcome};
 use crate::presence::rest;
 
 /// The answer to a queued heartbeat.
@@ -49,6 +50,7 @@ impl PresenceRequests {
         core: Arc<Core>,
         token: CancellationToken,
         hard_stop: CancellationToken,
+        joined: Arc<Joined>,
         tracker: &TaskTracker,
     ) -> PresenceRequests {
         let queue = Arc::new(Mutex::new(VecDeque::new()));
@@ -58,6 +60,7 @@ impl PresenceRequests {
             queue: queue.clone(),
             token,
             hard_stop,
+            joined,
         };
         tracker.spawn(worker.run(woken));
         PresenceRequests { queue, wake }
@@ -116,6 +119,8 @@ struct Worker {
     queue: Arc<Mutex<VecDeque<Work>>>,
     token: CancellationToken,
     hard_stop: CancellationToken,
+    /// What may have been joined: a leave names nothing else.
+    joined: Arc<Joined>,
 }
 
 impl Worker {
@@ -154,14 +159,22 @@ impl Worker {
                 if self.token.is_cancelled() || reply.is_closed() {
                     return;
                 }
+                self.joined.sent(&input);
                 let result = tokio::select! {
                     biased;
                     _ = self.token.cancelled() => return,
                     result = rest::send_heartbeat(&self.core, &input) => result,
                 };
+                self.joined.answered(&input, Outcome::of(&result));
                 let _ = reply.send(result);
             }
-            Work::Leave(input) => {
+            Work::Leave(asked) => {
+                // Filtered when it is sent: every request queued before it was marked by then.
+                let input = self.joined.leave(&asked);
+                if input.is_empty() {
+                    tracing::debug!(%asked, "no leave: never joined");
+                    return;
+                }
                 let result = tokio::select! {
                     biased;
                     _ = self.hard_stop.cancelled() => {

@@ -52,31 +52,33 @@
 //!   rate limit restarts when a channel goes idle. A publisher fanning out to an unbounded
 //!   number of distinct channels grows with them.
 //!
-//! # Sequence numbers and exactly-once delivery
+//! # Marks and exactly-once delivery
 //!
 //! A publish whose answer is lost (a timeout, a connection reset after the service stored the
 //! message) is retried, and the service may store it twice: publishing is at-least-once. The
-//! publisher closes the loop with PubNub's own `seqn` query parameter, which subscribers
-//! receive as the envelope's `s` (PROTOCOL.md §2.3, §5.5) and as
-//! [`Message::seqn`](crate::Message::seqn):
+//! publisher closes the loop with a mark in each message's `meta`, which the service passes
+//! through to subscribers untouched:
 //!
-//! - each channel has its own counter; each message takes the next number when it is queued,
-//!   and **every retry of that message carries the same number**;
-//! - a de-duplicating subscription drops a message whose (publisher, channel, `seqn`) and
-//!   payload it has already seen among that pair's last `window` messages.
+//! ```json
+//! {"_rp": {"id": "9f1c0a7e5b3d2468", "n": 42}}
+//! ```
 //!
-//! Why `seqn` rather than a field in `meta`: it is the protocol's field for exactly this, it
-//! costs no bytes of the user's `meta` (which filter expressions read and the size limit
-//! counts), and a subscription can de-duplicate any publisher that sends `seqn` (this SDK's
-//! plain publishes with `.retry(true)`, and other SDKs that send it) the same way.
+//! - `id` is random for each publisher (16 hex digits), so a restarted app, or two publishers
+//!   sharing a user id, never share marks; `n` counts each channel's messages from 1, and
+//!   **every retry of one message carries the same mark**;
+//! - a de-duplicating subscription drops a marked message whose (channel, `id`, `n`) it has
+//!   already seen among that publisher's last `window` messages on the channel. **Messages
+//!   without a mark are never dropped**: the same payload published twice is two messages.
 //!
-//! `seqn` is a 16-bit counter on PubNub's SDKs, so it stays one here: 1, 2, …, 65535, 1, …
-//! (0 is skipped). A window is at most 32768 messages, half the space, so a number has
-//! always left the window before it wraps around and comes back. Each channel's counter
-//! **starts at a random number**: a publisher restarted with the same user id (an app
-//! reloaded) does not start again at 1 and collide with what subscribers saw from its previous
-//! life; the payload fingerprint of the de-duplication key makes the rare collision that is
-//! left harmless unless the payload is identical too.
+//! Why a mark and not the protocol's `seqn` (the envelope's `s`): the service puts `"s":1` on
+//! every message whose publisher sent no `seqn`, and PubNub's SDKs number per client from 1
+//! again after every restart, so a repeated `s` with a repeated payload is often a second,
+//! legitimate message ("ping", "ping"). A de-duplication keyed on it drops real messages.
+//! The mark costs about 45 bytes of `meta` (the service's size limit counts the message, not
+//! `meta`) and is visible to filter expressions as `meta._rp`.
+//!
+//! Each message still carries a `seqn` too (per channel, the same on every retry, starting at
+//! a random number), as PubNub's SDKs send it; nothing relies on it.
 //!
 //! # Flush, close and drop
 //!

@@ -42,6 +42,8 @@ pub(super) struct Shared {
     /// Cancelled when the last handle is dropped.
     cancel: CancellationToken,
     tracker: TaskTracker,
+    /// This publisher's random id in the de-duplication mark (see [`mark`]).
+    id: String,
 }
 
 #[derive(Default)]
@@ -59,6 +61,8 @@ struct ChannelState {
     draining: bool,
     bucket: Option<TokenBucket>,
     next_seqn: u16,
+    /// The number of the next message in the de-duplication mark: 1, 2, …
+    next_mark: u64,
     /// Messages ever accepted, and ever finished: `flush` waits for the second to catch up.
     accepted: u64,
     finished: u64,
@@ -106,6 +110,7 @@ impl ChannelState {
                 .rate
                 .map(|(messages, per)| TokenBucket::new(messages, per, options.burst)),
             next_seqn: first_seqn(name),
+            next_mark: 1,
             accepted: 0,
             finished: 0,
         }
@@ -116,6 +121,36 @@ impl ChannelState {
         self.next_seqn = following(seqn);
         seqn
     }
+
+    fn take_mark(&mut self) -> u64 {
+        let number = self.next_mark;
+        self.next_mark += 1;
+        number
+    }
+}
+
+/// A random id for one publisher: 16 hex digits, so that two publishers (or one restarted)
+/// never share a mark.
+fn publisher_id() -> String {
+    static INSTANCES: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(INSTANCES.fetch_add(1, Ordering::Relaxed));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
+/// The `meta` that marks message `number` of publisher `id` for de-duplication: the key a
+/// de-duplicating subscription reads ([`crate::subscribe::dedupe::MARK`]); every attempt of
+/// one message carries the same mark.
+pub(crate) fn mark(id: &str, number: u64) -> String {
+    format!(
+        r#"{{"{}":{{"id":"{id}","n":{number}}}}}"#,
+        crate::subscribe::dedupe::MARK
+    )
 }
 
 impl Shared {
@@ -129,6 +164,7 @@ impl Shared {
             progress: Notify::new(),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            id: publisher_id(),
         }
     }
 
@@ -195,6 +231,7 @@ impl Shared {
                 .or_insert_with(|| ChannelState::new(&channel, options));
             let seqn = entry.take_seqn();
             publish.set_seqn(seqn);
+            publish.set_meta(mark(&self.id, entry.take_mark()));
             entry.queue.push_back(Job {
                 publish,
                 seqn,
@@ -422,6 +459,19 @@ mod tests {
             (0..64).map(|_| first_seqn("channel")).collect();
         assert!(!firsts.contains(&0));
         assert!(firsts.len() > 1, "{firsts:?}");
+    }
+
+    #[test]
+    fn marks_are_json_objects_that_name_the_publisher_and_the_number() {
+        let a = publisher_id();
+        let b = publisher_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 16);
+        let meta: serde_json::Value = serde_json::from_str(&mark(&a, 7)).unwrap();
+        assert_eq!(meta, serde_json::json!({"_rp": {"id": a, "n": 7}}));
+        let mut entry = ChannelState::new("c", &ReliablePublisherOptions::new());
+        let numbers: Vec<u64> = (0..3).map(|_| entry.take_mark()).collect();
+        assert_eq!(numbers, [1, 2, 3]);
     }
 
     #[test]

@@ -2,45 +2,55 @@
 //!
 //! Publishing is at-least-once: a publish whose answer was lost (a timeout, a connection reset
 //! after the service stored the message) is retried and can be stored twice. The
-//! [reliable publisher](crate::reliable) sends every attempt of one message with the same
-//! `seqn`, which subscribers receive as `s` (PROTOCOL.md §2.3, §5.5); a subscription created
-//! with [`SubscriptionOptions::deduplicate`](crate::SubscriptionOptions::deduplicate) drops a
+//! [reliable publisher](crate::reliable) marks every message in its `meta` with its own random
+//! id and the message's number, `{"_rp":{"id":"<16 hex digits>","n":<number>}}`, the same on
+//! every attempt; a subscription created with
+//! [`SubscriptionOptions::deduplicate`](crate::SubscriptionOptions::deduplicate) drops a marked
 //! message it has already seen before any of its listeners or streams sees it.
 //!
-//! A message is identified by **(publisher, channel, `seqn`)** plus a 64-bit fingerprint of its
-//! payload and `meta`. Every retry of one message carries the same payload, so the fingerprint
-//! never hides a duplicate; it stops a *reused* number from dropping a different message: a
-//! publisher that restarted with the same user id, two publishers sharing a user id, or the
-//! client-wide counter of plain publishes meeting a reliable publisher's per-channel one.
+//! **Only marked messages are ever dropped.** A message without the mark passes untouched,
+//! however much it looks like another: an app may well publish `"ping"` twice, and the
+//! envelope's `s` cannot tell copies apart (the service puts `"s":1` on every message whose
+//! publisher sent no `seqn`, and PubNub's SDKs number per client, from 1 again after a
+//! restart).
 //!
-//! Memory is bounded twice: each (publisher, channel) pair remembers its last `window`
-//! distinct messages, and at most [`MAX_PAIRS`] pairs are tracked (the least recently seen
-//! pair is forgotten first). Messages without `seqn` and other kinds of update pass untouched.
-//! A window is capped at [`MAX_WINDOW`], half of the `seqn` space, so a number that wrapped
-//! around (`seqn` is a 16-bit counter) has always left the window before it comes back.
+//! A marked message is identified by **(channel, publisher id, number)**. The id is random per
+//! publisher, so a restarted publisher or two publishers sharing a user id never collide.
+//! Memory is bounded twice: each (channel, publisher id) pair remembers its last `window`
+//! numbers, and at most [`MAX_PAIRS`] pairs are tracked (the least recently seen pair is
+//! forgotten first). A window is at most [`MAX_WINDOW`] messages.
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
 
 use crate::subscribe::events::Update;
-use crate::subscribe::payload::Payload;
 
-/// The most (publisher, channel) pairs one subscription tracks.
+/// The `meta` key of the reliable publisher's mark.
+pub(crate) const MARK: &str = "_rp";
+/// The most (channel, publisher id) pairs one subscription tracks.
 pub(crate) const MAX_PAIRS: usize = 4096;
-/// The largest window: half of the 16-bit `seqn` space.
+/// The largest window.
 pub(crate) const MAX_WINDOW: usize = 32_768;
+/// The longest publisher id read from a mark (this SDK's are 16 characters).
+const MAX_ID: usize = 64;
 
-/// One remembered message: its `seqn` and the fingerprint of its payload and `meta`.
-type Key = (u32, u64);
+/// One remembered message: its number.
+type Key = u64;
 
 /// The de-duplication state of one subscription.
 #[derive(Debug)]
 pub(crate) struct Dedupe {
     windows: Mutex<Windows>,
+}
+
+/// The (publisher id, number) of a marked `meta`, or `None` when it carries no valid mark.
+pub(crate) fn mark_of(meta: Option<&Value>) -> Option<(&str, u64)> {
+    let mark = meta?.get(MARK)?;
+    let id = mark.get("id")?.as_str().filter(|id| id.len() <= MAX_ID)?;
+    let number = mark.get("n")?.as_u64()?;
+    Some((id, number))
 }
 
 impl Dedupe {
@@ -51,45 +61,31 @@ impl Dedupe {
         }
     }
 
-    /// True when `update` is a message this subscription has already seen; otherwise records
-    /// it (when it has a `seqn`) and returns false.
+    /// True when `update` is a marked message this subscription has already seen; otherwise
+    /// records it (when it is marked) and returns false.
     pub(crate) fn is_duplicate(&self, update: &Update) -> bool {
         let Update::Message(message) = update else {
             return false;
         };
-        let Some(seqn) = message.seqn else {
+        let Some((publisher, number)) = mark_of(message.user_metadata.as_ref()) else {
             return false;
         };
-        let key = (
-            seqn,
-            fingerprint(&message.message, message.user_metadata.as_ref()),
-        );
-        let publisher = message.publisher.as_deref().unwrap_or("");
         let first = self
             .windows
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .admit(&message.channel, publisher, key);
+            .admit(&message.channel, publisher, number);
         if !first {
             tracing::debug!(
                 channel = %message.channel,
                 publisher,
-                seqn,
+                number,
                 timetoken = message.timetoken,
                 "dropped a duplicate message"
             );
         }
         !first
     }
-}
-
-/// A stable 64-bit hash of a payload and its `meta`. The payload's text is hashed, not a tree:
-/// every copy of one published message carries the same text, and no tree is built for it.
-fn fingerprint(payload: &Payload, meta: Option<&Value>) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    payload.json().hash(&mut hasher);
-    meta.hash(&mut hasher);
-    hasher.finish()
 }
 
 /// The windows of every tracked pair, and which pair was seen least recently.
@@ -103,7 +99,7 @@ struct Windows {
     clock: u64,
 }
 
-/// The last messages of one (publisher, channel) pair.
+/// The last messages of one (channel, publisher id) pair.
 #[derive(Debug, Default)]
 struct Window {
     seen: HashSet<Key>,
@@ -207,6 +203,14 @@ mod tests {
         })
     }
 
+    fn marked(publisher: &str, channel: &str, id: &str, number: u64) -> Update {
+        let mut update = message(publisher, channel, Some(1), json!("same"));
+        if let Update::Message(m) = &mut update {
+            m.user_metadata = Some(json!({"_rp": {"id": id, "n": number}}));
+        }
+        update
+    }
+
     #[test]
     fn listeners_of_a_deduplicating_subscription_see_a_copy_once() {
         use crate::subscribe::listeners::Listeners;
@@ -214,8 +218,8 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
 
-        let first = message("p", "c", Some(1), json!("a"));
-        let second = message("p", "c", Some(2), json!("b"));
+        let first = marked("p", "c", "a", 1);
+        let second = marked("p", "c", "a", 2);
         for (window, expected) in [(Some(10), 2), (None, 3)] {
             let listeners = Listeners::deduplicating(window);
             let calls = Arc::new(AtomicUsize::new(0));
@@ -239,74 +243,95 @@ mod tests {
     #[test]
     fn a_retried_message_is_dropped_once_seen() {
         let dedupe = Dedupe::new(10);
-        let first = message("p", "c", Some(1), json!("a"));
+        let first = marked("p", "c", "a", 1);
         assert!(!dedupe.is_duplicate(&first));
         assert!(dedupe.is_duplicate(&first));
         assert!(dedupe.is_duplicate(&first));
-        assert!(!dedupe.is_duplicate(&message("p", "c", Some(2), json!("b"))));
+        assert!(!dedupe.is_duplicate(&marked("p", "c", "a", 2)));
     }
 
     #[test]
-    fn the_key_is_publisher_channel_and_seqn() {
+    fn the_key_is_channel_publisher_id_and_number() {
         let dedupe = Dedupe::new(10);
         let cases = [
-            (message("p", "c", Some(1), json!("a")), false),
-            (message("q", "c", Some(1), json!("a")), false),
-            (message("p", "d", Some(1), json!("a")), false),
-            (message("p", "c", Some(2), json!("a")), false),
-            (message("q", "c", Some(1), json!("a")), true),
-            (message("p", "d", Some(1), json!("a")), true),
+            (marked("p", "c", "a", 1), false),
+            (marked("p", "c", "b", 1), false),
+            (marked("p", "d", "a", 1), false),
+            (marked("p", "c", "a", 2), false),
+            // Another user id with the same mark: a retry seen through another publisher
+            // entry is still the same message (the mark names the publisher).
+            (marked("q", "c", "a", 1), true),
+            (marked("p", "d", "a", 1), true),
+            (marked("p", "c", "b", 1), true),
         ];
         for (i, (update, duplicate)) in cases.iter().enumerate() {
             assert_eq!(dedupe.is_duplicate(update), *duplicate, "case {i}");
         }
     }
 
+    /// What the service delivers from publishers that do not mark: the same payload twice,
+    /// each time with `"s":1` (or any repeated `seqn`), from one user id.
     #[test]
-    fn a_reused_number_with_another_payload_is_not_a_duplicate() {
+    fn unmarked_messages_always_pass_whatever_their_seqn() {
         let dedupe = Dedupe::new(10);
-        assert!(!dedupe.is_duplicate(&message("p", "c", Some(1), json!("a"))));
-        assert!(!dedupe.is_duplicate(&message("p", "c", Some(1), json!("restarted"))));
-        let mut with_meta = message("p", "c", Some(1), json!("a"));
-        if let Update::Message(m) = &mut with_meta {
-            m.user_metadata = Some(json!({"k": 1}));
+        for seqn in [Some(1), Some(1), None, None, Some(7), Some(7)] {
+            assert!(!dedupe.is_duplicate(&message("p", "c", seqn, json!("ping"))));
         }
-        assert!(!dedupe.is_duplicate(&with_meta));
-        assert!(dedupe.is_duplicate(&with_meta));
+        // Meta that is not a valid mark does not mark.
+        for meta in [
+            json!({"k": 1}),
+            json!({"_rp": "x"}),
+            json!({"_rp": {"id": "a"}}),
+            json!({"_rp": {"id": "a", "n": -1}}),
+            json!({"_rp": {"id": 5, "n": 1}}),
+            json!({"_rp": {"id": "x".repeat(65), "n": 1}}),
+        ] {
+            for _ in 0..2 {
+                let mut update = message("p", "c", Some(1), json!("ping"));
+                if let Update::Message(m) = &mut update {
+                    m.user_metadata = Some(meta.clone());
+                }
+                assert!(!dedupe.is_duplicate(&update), "{meta}");
+            }
+        }
     }
 
     #[test]
-    fn messages_without_seqn_and_other_updates_pass() {
+    fn signals_and_other_updates_pass() {
         let dedupe = Dedupe::new(10);
-        let plain = message("p", "c", None, json!("a"));
-        assert!(!dedupe.is_duplicate(&plain));
-        assert!(!dedupe.is_duplicate(&plain));
+        let mut update = marked("p", "c", "a", 1);
+        if let Update::Message(m) = update {
+            update = Update::Signal(crate::subscribe::events::Signal {
+                channel: m.channel,
+                subscription: m.subscription,
+                timetoken: m.timetoken,
+                publisher: m.publisher,
+                message: m.message,
+                custom_message_type: m.custom_message_type,
+            });
+        }
+        assert!(!dedupe.is_duplicate(&update));
+        assert!(!dedupe.is_duplicate(&update));
     }
 
     #[test]
     fn the_window_keeps_the_last_n_of_each_pair() {
         let mut windows = Windows::new(3);
-        for seqn in 1..=4 {
-            assert!(windows.admit("c", "p", (seqn, 0)));
+        for number in 1..=4 {
+            assert!(windows.admit("c", "p", number));
         }
         // 1 has left the window of three; 2, 3, 4 are still in it.
-        assert!(windows.admit("c", "p", (1, 0)));
-        assert!(!windows.admit("c", "p", (4, 0)));
+        assert!(windows.admit("c", "p", 1));
+        assert!(!windows.admit("c", "p", 4));
         // 1 came back in and pushed 2 out.
-        assert!(windows.admit("c", "p", (2, 0)));
+        assert!(windows.admit("c", "p", 2));
         // Another pair has its own window.
-        assert!(windows.admit("c", "q", (4, 0)));
+        assert!(windows.admit("c", "q", 4));
     }
 
     #[test]
-    fn numbers_that_wrap_around_are_new() {
-        let mut windows = Windows::new(MAX_WINDOW + 10);
-        assert_eq!(windows.window, MAX_WINDOW);
-        // seqn counts 1..=65535 and wraps to 1: by then 1 has left the window.
-        for seqn in (1..=u32::from(u16::MAX)).chain(1..=3) {
-            assert!(windows.admit("c", "p", (seqn, 0)), "seqn {seqn}");
-        }
-        assert!(!windows.admit("c", "p", (3, 0)));
+    fn windows_are_clamped() {
+        assert_eq!(Windows::new(MAX_WINDOW + 10).window, MAX_WINDOW);
         assert_eq!(Windows::new(0).window, 1);
     }
 
@@ -314,14 +339,14 @@ mod tests {
     fn the_least_recently_seen_pair_is_forgotten_first() {
         let mut windows = Windows::new(4);
         for i in 0..MAX_PAIRS {
-            assert!(windows.admit("c", &format!("p{i}"), (1, 0)));
+            assert!(windows.admit("c", &format!("p{i}"), 1));
         }
         // Touch p0 so that p1 becomes the oldest.
-        assert!(!windows.admit("c", "p0", (1, 0)));
-        assert!(windows.admit("c", "new", (1, 0)));
+        assert!(!windows.admit("c", "p0", 1));
+        assert!(windows.admit("c", "new", 1));
         assert_eq!(windows.pair_count(), MAX_PAIRS);
-        assert!(!windows.admit("c", "p0", (1, 0)), "p0 is remembered");
-        assert!(windows.admit("c", "p1", (1, 0)), "p1 was forgotten");
+        assert!(!windows.admit("c", "p0", 1), "p0 is remembered");
+        assert!(windows.admit("c", "p1", 1), "p1 was forgotten");
         assert_eq!(windows.pair_count(), MAX_PAIRS);
     }
 }

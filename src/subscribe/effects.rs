@@ -15,6 +15,7 @@ use crate::client::Core;
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
 use crate::error::Error;
+use crate::presence::joined::{Joined, Outcome};
 use crate::retry::RetryDecision;
 use crate::status::Status;
 use crate::subscribe::envelope::{self, SubscribeResponse};
@@ -31,6 +32,8 @@ pub(crate) struct SubscribeEffects {
     pub(crate) core: Arc<Core>,
     pub(crate) registry: Arc<Mutex<Registry>>,
     pub(crate) listeners: Arc<ClientListeners>,
+    /// What may have been joined, reported for every handshake (see [`Joined`]).
+    pub(crate) joined: Arc<Joined>,
 }
 
 /// The subscribe request for `input` from `cursor` (`tt=0` for a handshake, never with `tr`).
@@ -94,6 +97,18 @@ pub(crate) async fn subscribe(
         "malformed subscribe response ({} bytes)",
         response.body.len()
     )))
+}
+
+/// A handshake of `input`, reported to `joined`: it joins the names (presence) unless refused.
+async fn handshake(
+    core: &Core,
+    joined: &Joined,
+    input: &Input,
+) -> Result<SubscribeResponse, Error> {
+    joined.sent(input);
+    let result = subscribe(core, input, None).await;
+    joined.answered(input, Outcome::of(&result));
+    result
 }
 
 /// The long-poll from `cursor`. When it stays silent for the liveness interval, it is dropped
@@ -174,9 +189,10 @@ impl SubscribeEffects {
 impl Effects<SubscribeMachine> for SubscribeEffects {
     fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
         let core = self.core.clone();
+        let joined = self.joined.clone();
         match invocation {
             Invocation::Handshake { input, cursor } => Dispatch::Async(Box::pin(async move {
-                Some(match subscribe(&core, &input, None).await {
+                Some(match handshake(&core, &joined, &input).await {
                     Ok(r) => Event::HandshakeSuccess {
                         cursor: handshake_cursor(cursor, r.cursor),
                     },
@@ -195,7 +211,7 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                 })),
                 RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
                     tokio::time::sleep(delay).await;
-                    Some(match subscribe(&core, &input, None).await {
+                    Some(match handshake(&core, &joined, &input).await {
                         Ok(r) => Event::HandshakeReconnectSuccess {
                             cursor: handshake_cursor(cursor, r.cursor),
                         },
@@ -229,7 +245,7 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                 })),
                 RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
                     tokio::time::sleep(delay).await;
-                    Some(match subscribe(&core, &input, None).await {
+                    Some(match handshake(&core, &joined, &input).await {
                         Ok(r) => Event::ReceiveReconnectSuccess {
                             cursor: r.cursor,
                             messages: Arc::from(Vec::new()),

@@ -28,7 +28,8 @@ pub struct Message {
     pub user_metadata: Option<Value>,
     /// The custom message type.
     pub custom_message_type: Option<String>,
-    /// The publisher's sequence number (`seqn`), used for de-duplication.
+    /// The envelope's sequence number (`s`): the publisher's `seqn`; the service puts 1 when
+    /// the publisher sent none, so it does not identify a message.
     pub seqn: Option<u32>,
 }
 

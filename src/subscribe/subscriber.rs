@@ -14,6 +14,7 @@ use crate::engine::trace::TraceSink;
 use crate::engine::{Context, Input, TraceEntry};
 use crate::error::{Error, ErrorKind};
 use crate::presence::effects::PresenceEffects;
+use crate::presence::joined::Joined;
 use crate::presence::requests::PresenceRequests;
 use crate::status::Status;
 use crate::subscribe::effects::SubscribeEffects;
@@ -264,6 +265,7 @@ impl Subscriber {
 
     fn spawn_engines(&self) -> Manager {
         let context = Context::from_config(self.core.config());
+        let joined = Arc::new(Joined::default());
         let subscribe_token = self.token.child_token();
         let subscribe = Engine::spawn(
             context.clone(),
@@ -271,6 +273,7 @@ impl Subscriber {
                 core: self.core.clone(),
                 registry: self.registry.clone(),
                 listeners: self.listeners.clone(),
+                joined: joined.clone(),
             }),
             self.trace.clone(),
             subscribe_token,
@@ -282,6 +285,7 @@ impl Subscriber {
                 self.core.clone(),
                 token.clone(),
                 self.hard_stop.clone(),
+                joined.clone(),
                 &self.tracker,
             );
             Engine::spawn(
@@ -306,6 +310,7 @@ impl Subscriber {
                     self.core.clone(),
                     self.token.child_token(),
                     self.hard_stop.clone(),
+                    joined,
                     &self.tracker,
                 );
                 Box::new(move |input: Input| requests.leave(input)) as DirectLeave

@@ -70,10 +70,11 @@ impl SubscriptionOptions {
     }
 
     /// Drop duplicate messages before any listener or stream of this subscription sees them:
-    /// a message whose publisher, channel, `seqn` and payload match one of the last `window`
-    /// messages of that publisher on that channel (clamped to 1..=32768). This is how the
-    /// retries of a [`ReliablePublisher`](crate::ReliablePublisher) are delivered exactly
-    /// once; see [`reliable`](crate::reliable). Client-level listeners, and the set-level
+    /// a message that a [`ReliablePublisher`](crate::ReliablePublisher) marked (in its `meta`)
+    /// with the same publisher id and number as one of that publisher's last `window` messages
+    /// on that channel (clamped to 1..=32768). This is how its retries are delivered exactly
+    /// once; see [`reliable`](crate::reliable). Unmarked messages are never dropped: the same
+    /// payload published twice by any other publisher arrives twice. Client-level listeners, and the set-level
     /// listeners of a [`SubscriptionSet`], still see every copy; its members' own listeners
     /// follow their options.
     pub fn deduplicate(mut self, window: usize) -> Self {
