@@ -51,16 +51,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shown_origin = origin.as_deref().unwrap_or("the PubNub network");
     println!("* {name} in room {room:?} on {shown_origin}. /who lists people, /quit leaves.");
 
-    pubnub.add_listener(Listener::new().on_status(|status| match status.category {
-        StatusCategory::Connected => println!("* connected"),
-        StatusCategory::UnexpectedDisconnect => println!("* connection lost, retrying…"),
-        StatusCategory::Reconnected => println!("* reconnected"),
-        StatusCategory::ConnectionError => match &status.error {
-            Some(reason) => println!("* gave up reconnecting: {reason}"),
-            None => println!("* gave up reconnecting"),
-        },
-        _ => {}
-    }));
+    pubnub.add_listener(
+        Listener::new().on_status(|status| match status.category.story() {
+            StatusCategory::Connected => println!("* connected"),
+            StatusCategory::UnexpectedDisconnect => println!("* connection lost, retrying…"),
+            StatusCategory::Reconnected => println!("* reconnected"),
+            StatusCategory::ConnectionError => match &status.error {
+                Some(reason) => println!("* gave up reconnecting: {reason}"),
+                None => println!("* gave up reconnecting"),
+            },
+            _ => {}
+        }),
+    );
     let chat = pubnub
         .channel(&room)
         .subscription(SubscriptionOptions::new().with_presence());

@@ -167,7 +167,7 @@ async fn silent_long_poll(server: &ServerHandle, report: &mut Report) -> Result<
     tokio::time::sleep(DUPLICATE_WINDOW).await;
     let disconnects = recorder.with(|log| {
         log.statuses_after(switch)
-            .filter(|s| s.category == StatusCategory::UnexpectedDisconnect)
+            .filter(|s| s.category.story() == StatusCategory::UnexpectedDisconnect)
             .count()
     });
     let copies = recorder.with(|log| log.arrivals("3a-half-open").len());
@@ -552,7 +552,7 @@ impl Log {
     fn status_after(&self, since: Instant, category: StatusCategory) -> Option<(Instant, Status)> {
         self.statuses
             .iter()
-            .find(|(at, s)| *at >= since && s.category == category)
+            .find(|(at, s)| *at >= since && s.category.story() == category)
             .cloned()
     }
 

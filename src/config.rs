@@ -322,8 +322,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// The secret key: requests are signed with it (Access Manager). It is never sent, and it
-    /// is kept out of `Debug` and logs.
+    /// The secret key: with it, every request is signed (Access Manager): it carries a
+    /// `timestamp` and a `signature`, v1 for a POST publish or fire and v2 for everything else,
+    /// as the service expects. The key itself is never sent, and it is kept out of `Debug` and
+    /// logs.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(key.into());
         self

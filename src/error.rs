@@ -258,55 +258,6 @@ impl fmt::Display for Text<'_> {
     }
 }
 
-impl From<reqwest::Error> for Error {
-    /// Connect, DNS and reset failures, and bodies cut short by the connection closing, are
-    /// [`ErrorKind::Network`]; timeouts [`ErrorKind::Timeout`]; bodies that arrived but could not
-    /// be decoded (a corrupt gzip stream) [`ErrorKind::Decode`]. The URL is dropped: it carries
-    /// the `auth` parameter.
-    fn from(error: reqwest::Error) -> Self {
-        let kind = if error.is_timeout() {
-            ErrorKind::Timeout
-        } else if error.is_builder() {
-            ErrorKind::InvalidArgument
-        } else if error.is_decode() && !connection_lost(&error) {
-            ErrorKind::Decode
-        } else {
-            ErrorKind::Network
-        };
-        let message = match kind {
-            ErrorKind::Timeout => "request timed out",
-            ErrorKind::InvalidArgument => "request could not be built",
-            ErrorKind::Decode => "response body could not be read",
-            _ if error.is_connect() => "could not connect",
-            _ => "connection failed",
-        };
-        Error::new(kind, message).with_source(error.without_url())
-    }
-}
-
-/// True when the chain holds an I/O error of a lost connection (reset, early end of the
-/// body): the body was lost on the network rather than being undecodable.
-fn connection_lost(error: &(dyn std::error::Error + 'static)) -> bool {
-    use std::io::ErrorKind as Io;
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if matches!(
-                io.kind(),
-                Io::UnexpectedEof
-                    | Io::ConnectionReset
-                    | Io::ConnectionAborted
-                    | Io::BrokenPipe
-                    | Io::NotConnected
-            ) {
-                return true;
-            }
-        }
-        source = cause.source();
-    }
-    false
-}
-
 /// The message of a caught panic, for the log line that replaces it.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     panic

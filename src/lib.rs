@@ -86,16 +86,15 @@
 //! subscriptions of one channel share it and the leave is sent only when the last one goes.
 //!
 //! The state diagrams are generated from the transition functions, so they cannot drift from
-//! the code: the subscribe engine
-//! ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.svg),
-//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.md),
-//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.dot))
-//! and the presence engine
-//! ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.svg),
-//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.md),
-//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.dot)).
+//! the code. Each machine's page shows its own, [`subscribe::machine`] and
+//! [`presence::machine`]; the subscribe engine's is below. Their SVG, Mermaid and DOT files are
+//! in the repository's `state-diagrams/`.
 //!
-//! ![subscribe engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/subscribe.svg)
+#![doc = concat!(
+    "<div style=\"overflow-x: auto\">\n",
+    include_str!("../state-diagrams/subscribe.svg"),
+    "</div>"
+)]
 //!
 //! A running client shows what its engines do: [`PubNub::trace`] streams every event
 //! (`Receiving --RECEIVE_FAILURE--> ReceiveReconnecting`) and invocation in dispatch order,
@@ -160,6 +159,8 @@
 //! [`Transport`] (one method) and set it with [`ConfigBuilder::transport`]: every request then
 //! goes through your code, to a script, a recorder, or `pubnub-local`'s in-memory router
 //! (`Server::builder().build_in_memory()`), which also runs on a paused tokio clock.
+//! [`testing`] is a kit for table tests of an app: a scripted transport, the machines' names as
+//! constants, and a way to wait until the engines are idle.
 #![warn(missing_docs)]
 
 pub mod channel_groups;
@@ -172,8 +173,10 @@ pub mod presence;
 pub mod publish;
 pub mod reliable;
 pub mod retry;
+mod service;
 pub mod status;
 pub mod subscribe;
+pub mod testing;
 pub mod time;
 pub mod transport;
 mod validate;
@@ -203,8 +206,8 @@ pub use subscribe::listeners::{Listener, UpdateStream};
 pub use subscribe::payload::Payload;
 pub use subscribe::subscriber::{ListenerId, StatusStream, TraceStream};
 pub use subscribe::subscription::{
-    Channel, ChannelGroup, ChannelMetadata, Subscription, SubscriptionOptions, SubscriptionSet,
-    UserMetadata,
+    Channel, ChannelGroup, ChannelMetadata, Subscription, SubscriptionGuard, SubscriptionOptions,
+    SubscriptionSet, UserMetadata,
 };
 pub use time::Time;
 pub use transport::{Method, Request, ReqwestTransport, Response, Transport, TransportFuture};

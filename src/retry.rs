@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::error::{ErrorKind, Reason};
 
 /// How failed requests of the engines are retried.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryPolicy {
     /// Never retry.
@@ -155,6 +156,7 @@ pub fn is_transient(reason: &Reason) -> bool {
 }
 
 /// A group of endpoints a retry configuration can exclude.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Endpoint {
     /// Subscribe handshake and receive.

@@ -123,7 +123,7 @@ async fn heartbeats_recover_give_up_per_policy_and_leave_once() {
     let leaves: Vec<_> = memory.seen().into_iter().filter(|s| s.is_leave()).collect();
     assert_eq!(leaves.len(), 1, "{leaves:#?}");
     assert!(leaves[0].segments().contains(&"room".to_string()));
-    assert!(pubnub.task_tracker().is_empty());
+    assert!(pubnub_engine::testing::task_tracker(&pubnub).is_empty());
 }
 
 #[tokio::test(start_paused = true)]

@@ -118,7 +118,10 @@ async fn fails_then_recovers(bad: Reply, kind: fn(ErrorKind) -> bool) {
     let good = ok(answer(17_000_000_000_000_010, &[&message(1, r#"{"n":1}"#)]));
     let mut s = subscriber(&server, vec![bad, probe, good]).await;
     let status = within(s.statuses.next()).await.unwrap();
-    assert_eq!(status.category, StatusCategory::UnexpectedDisconnect);
+    assert_eq!(
+        status.category.story(),
+        StatusCategory::UnexpectedDisconnect
+    );
     let error = status.error.expect("a reason");
     assert!(kind(error.kind), "{error:?}");
     let status = within(s.statuses.next()).await.unwrap();

@@ -81,7 +81,7 @@ async fn a_listener_holding_a_weak_handle_lets_the_client_go() {
     within(stream.next()).await.unwrap();
     assert_eq!(upgrades.load(Ordering::SeqCst), 1);
     let weak = pubnub.downgrade();
-    let tracker = pubnub.task_tracker();
+    let tracker = pubnub_engine::testing::task_tracker(&pubnub);
     drop(sub);
     drop(pubnub);
     tracker.close();
@@ -106,7 +106,7 @@ fn a_client_dropped_outside_its_runtime_still_sends_the_leave() {
         let mut statuses = pubnub.status_stream();
         sub.subscribe().unwrap();
         within(statuses.next()).await.unwrap();
-        let tracker = pubnub.task_tracker();
+        let tracker = pubnub_engine::testing::task_tracker(&pubnub);
         (server, pubnub, sub, tracker)
     });
     // Dropped on this thread, which is not a runtime thread.

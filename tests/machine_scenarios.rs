@@ -333,7 +333,7 @@ fn subscription_change_while_receive_reconnecting() {
         r.categories(),
         [
             StatusCategory::Connected,
-            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::NetworkIssues,
             StatusCategory::SubscriptionChanged
         ]
     );
@@ -373,7 +373,7 @@ fn one_outage_tells_one_story_even_when_the_subscription_changes_during_it() {
         r.categories(),
         [
             StatusCategory::Connected,
-            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::NetworkIssues,
             StatusCategory::SubscriptionChanged,
             StatusCategory::SubscriptionChanged,
             StatusCategory::Reconnected
@@ -708,7 +708,8 @@ fn a_fatal_403_gives_up_on_the_first_handshake_reconnect() {
     assert_eq!(r.requests, 1, "no retry request for a fatal failure");
     assert_eq!(r.delays, [(1, None)]);
     let status = r.statuses()[0];
-    assert_eq!(status.category, StatusCategory::ConnectionError);
+    assert_eq!(status.category, StatusCategory::AccessDenied);
+    assert_eq!(status.category.story(), StatusCategory::ConnectionError);
     assert_eq!(status.error, Some(forbidden));
     assert_eq!(status.error_category(), Some(StatusCategory::AccessDenied));
 }
@@ -806,7 +807,7 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
         r.categories(),
         [
             StatusCategory::Connected,
-            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::Timeout,
             StatusCategory::Reconnected
         ]
     );
@@ -890,7 +891,7 @@ fn receive_retries_given_up_report_a_connection_error() {
         r.categories(),
         [
             StatusCategory::Connected,
-            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::NetworkIssues,
             StatusCategory::ConnectionError
         ]
     );

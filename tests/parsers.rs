@@ -403,11 +403,11 @@ async fn the_subscribe_loop_survives_garbage_answers() {
         });
         sub.subscribe().unwrap();
         tokio::time::sleep(Duration::from_secs(30)).await;
-        let running = pubnub.running_effects().await;
+        let running = pubnub_engine::testing::running_effects(&pubnub).await;
         assert!(running.len() <= 1, "{running:?}");
         drop(sub);
         pubnub.close().await;
-        assert!(pubnub.task_tracker().is_empty());
+        assert!(pubnub_engine::testing::task_tracker(&pubnub).is_empty());
     }
 }
 

@@ -7,7 +7,11 @@ use serde_json::{json, Value};
 use support::{Reply, TestServer};
 
 /// What every request starts with (`requestid` masked: it is random).
-const COMMON: &str = "pnsdk=PubNub-Engine-Rust%2F0.1.0&requestid=*&uuid=user-1";
+const COMMON: &str = concat!(
+    "pnsdk=PubNub-Engine-Rust%2F",
+    env!("CARGO_PKG_VERSION"),
+    "&requestid=*&uuid=user-1"
+);
 
 #[tokio::test]
 async fn here_now_for_one_channel() {

@@ -17,9 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use pubnub_engine::engine::{Context, Lifecycle, Machine};
+use pubnub_engine::engine::{Context, Machine};
 use pubnub_engine::presence::machine::{self as presence, PresenceMachine};
 use pubnub_engine::subscribe::machine::{self as subscribe, Messages, SubscribeMachine};
+use pubnub_engine::testing::Lifecycle;
 use pubnub_engine::{Cursor, ErrorKind, Input, Reason, Subscription, SubscriptionOptions};
 use pubnub_local::{Endpoint, Fault};
 
@@ -393,6 +394,7 @@ async fn drive(actions: Vec<Action>, heartbeat: bool) -> Result<(), String> {
         }
     });
     let mut subs: Vec<(Subscription, bool)> = Vec::new();
+    let mut dropped: Vec<Input> = Vec::new();
     let set = pubnub.subscription_set([]);
     let mut set_members: Vec<Subscription> = Vec::new();
     let mut set_subscribed = false;
@@ -418,7 +420,11 @@ async fn drive(actions: Vec<Action>, heartbeat: bool) -> Result<(), String> {
                 subs[i].1 = !subs[i].1;
             }
             Action::Drop(i) if !subs.is_empty() => {
-                subs.remove(i % subs.len());
+                // A dropped handle does not unsubscribe: its names stay until unsubscribe_all.
+                let (sub, subscribed) = subs.remove(i % subs.len());
+                if subscribed {
+                    dropped.push(sub.names().clone());
+                }
             }
             Action::SetAdd(target) => {
                 let sub = pubnub
@@ -439,6 +445,7 @@ async fn drive(actions: Vec<Action>, heartbeat: bool) -> Result<(), String> {
             Action::Reconnect => pubnub.reconnect(),
             Action::UnsubscribeAll => {
                 pubnub.unsubscribe_all();
+                dropped.clear();
                 for s in &mut subs {
                     s.1 = false;
                 }
@@ -469,7 +476,9 @@ async fn drive(actions: Vec<Action>, heartbeat: bool) -> Result<(), String> {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let mut union = Input::default();
+    let mut union = dropped
+        .iter()
+        .fold(Input::default(), |u, names| u.union(names));
     for (sub, subscribed) in &subs {
         if *subscribed {
             union = union.union(sub.names());
@@ -500,7 +509,7 @@ async fn drive(actions: Vec<Action>, heartbeat: bool) -> Result<(), String> {
             return Err(format!("presence input {have:?} != {want:?}"));
         }
     }
-    let tracker = pubnub.task_tracker();
+    let tracker = pubnub_engine::testing::task_tracker(&pubnub);
     drop(subs);
     drop(set_members);
     drop(set);
@@ -557,7 +566,7 @@ async fn a_set_cleared_by_unsubscribe_all_stays_unsubscribed() {
         .unwrap();
     set.remove(&a);
     assert!(!set.is_subscribed());
-    assert_eq!(pubnub.registry_size(), (0, 0));
+    assert_eq!(pubnub_engine::testing::registry_size(&pubnub), (0, 0));
     assert_eq!(
         pubnub.subscribe_state().await,
         Some(subscribe::State::Unsubscribed)

@@ -16,7 +16,11 @@ use serde_json::json;
 use support::{Recorded, Reply, TestServer};
 
 /// What every request starts with: `pnsdk`, the random `requestid` (masked), `uuid`.
-const COMMON: &str = "pnsdk=PubNub-Engine-Rust%2F0.1.0&requestid=*&uuid=user-1";
+const COMMON: &str = concat!(
+    "pnsdk=PubNub-Engine-Rust%2F",
+    env!("CARGO_PKG_VERSION"),
+    "&requestid=*&uuid=user-1"
+);
 const SENT: &str = r#"[1,"Sent","17000000000000001"]"#;
 
 /// The only request so far, after checking its `requestid`.

@@ -277,7 +277,7 @@ async fn one_request_in_flight_per_channel_and_at_most_the_global_limit() {
         assert_eq!(order, [json!(0), json!(1), json!(2), json!(3)]);
     }
     // Each channel's task ended with its queue.
-    let tracker = publisher.task_tracker();
+    let tracker = pubnub_engine::testing::publisher_task_tracker(&publisher);
     settle(|| tracker.is_empty()).await;
 }
 
@@ -441,7 +441,7 @@ async fn close_drains_what_was_accepted_and_refuses_the_rest() {
     let order: Vec<Value> = fake.on("c").into_iter().map(|s| s.message).collect();
     assert_eq!(order, [json!(0), json!(1)]);
     assert!(publisher.is_closed());
-    assert!(publisher.task_tracker().is_empty());
+    assert!(pubnub_engine::testing::publisher_task_tracker(&publisher).is_empty());
     let stats = publisher.stats();
     assert_eq!((stats.sent, stats.queued, stats.in_flight), (2, 0, 0));
 
@@ -475,7 +475,7 @@ async fn dropping_the_publisher_and_client_ends_every_task() {
     let fake = Fake::new(|_, _| Answer::Hang);
     let pubnub = fake_client(&fake);
     let publisher = pubnub.reliable_publisher(ReliablePublisherOptions::new());
-    let tracker = publisher.task_tracker();
+    let tracker = pubnub_engine::testing::publisher_task_tracker(&publisher);
     let a = publisher.try_send("a", &1).unwrap();
     let b = publisher.try_send("b", &1).unwrap();
     drop(publisher.try_send("a", &2).unwrap());
@@ -540,7 +540,7 @@ async fn bad_input_fails_at_once_and_queues_nothing() {
 
     assert_eq!(publisher.stats(), Default::default());
     assert!(fake.seen().is_empty());
-    assert!(publisher.task_tracker().is_empty());
+    assert!(pubnub_engine::testing::publisher_task_tracker(&publisher).is_empty());
 }
 
 #[test]

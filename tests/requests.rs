@@ -8,7 +8,11 @@ use serde_json::{json, Value};
 use support::{Reply, TestServer};
 
 /// What every request starts with (`requestid` masked: it is random).
-const COMMON: &str = "pnsdk=PubNub-Engine-Rust%2F0.1.0&requestid=*&uuid=user-1";
+const COMMON: &str = concat!(
+    "pnsdk=PubNub-Engine-Rust%2F",
+    env!("CARGO_PKG_VERSION"),
+    "&requestid=*&uuid=user-1"
+);
 const SENT: &str = r#"[1,"Sent","17000000000000001"]"#;
 
 #[tokio::test]
@@ -61,10 +65,14 @@ async fn publish_with_every_option() {
     );
     assert_eq!(
         request.masked_query(),
-        "auth=auth%20key%2F1&pnsdk=PubNub-Engine-Rust%2F0.1.0&requestid=*&uuid=user-1\
+        concat!(
+            "auth=auth%20key%2F1&pnsdk=PubNub-Engine-Rust%2F",
+            env!("CARGO_PKG_VERSION"),
+            "&requestid=*&uuid=user-1\
          &store=1&ttl=24\
          &meta=%7B%22k%22%3A%22a%26b%3Dc%22%2C%22lang%22%3A%22%E6%97%A5%E6%9C%AC%22%2C%22quote%22%3A%22%5C%22x%5C%22%22%7D\
          &custom_message_type=chat-msg_1&seqn=1"
+        )
     );
     let decoded: Value = serde_json::from_str(&request.param("meta").unwrap()).unwrap();
     assert_eq!(decoded, meta);

@@ -117,7 +117,10 @@ async fn ten_thousand_channels_in_one_set_then_nothing_left() {
     let connected = statuses.next().await.unwrap();
     assert_eq!(connected.category, StatusCategory::Connected);
     assert_eq!(connected.channels.len(), 10_000);
-    assert_eq!(pubnub.registry_size(), (10_001, 10_000));
+    assert_eq!(
+        pubnub_engine::testing::registry_size(&pubnub),
+        (10_001, 10_000)
+    );
     for channel in ["c0", "c4999", "c9999"] {
         pubnub
             .publish()
@@ -139,8 +142,15 @@ async fn ten_thousand_channels_in_one_set_then_nothing_left() {
         .rfind(|s| s.is_subscribe())
         .unwrap();
     assert!(subscribe.uri.len() > 32 * 1024, "{}", subscribe.uri.len());
+    drop(set.clone());
+    assert_eq!(
+        pubnub_engine::testing::registry_size(&pubnub),
+        (10_001, 10_000),
+        "a dropped handle does not unsubscribe"
+    );
+    set.unsubscribe();
     drop(set);
-    assert_eq!(pubnub.registry_size(), (0, 0));
+    assert_eq!(pubnub_engine::testing::registry_size(&pubnub), (0, 0));
     pubnub.close().await;
     assert_eq!(
         memory.seen().iter().filter(|s| s.is_leave()).count(),
@@ -155,7 +165,7 @@ async fn ten_thousand_channels_in_one_set_then_nothing_left() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_thousand_subscriptions_created_and_dropped_leave_nothing() {
+async fn a_thousand_subscriptions_unsubscribed_then_dropped_leave_nothing() {
     let memory = Memory::new();
     let pubnub = memory.client("churn");
     let keep = pubnub
@@ -170,9 +180,12 @@ async fn a_thousand_subscriptions_created_and_dropped_leave_nothing() {
             .subscription(SubscriptionOptions::new().with_presence());
         let _stream = sub.message_stream();
         sub.on_message(|_| {});
-        sub.subscribe().unwrap();
-        if i % 3 == 0 {
+        // Unsubscribed explicitly, or by a scoped guard: a dropped handle alone would keep it.
+        if i % 2 == 0 {
+            sub.subscribe().unwrap();
             sub.unsubscribe();
+        } else {
+            let _guard = sub.subscribe_scoped().unwrap();
         }
         if i % 100 == 0 {
             // Let the engine run now and then, as an app would.
@@ -181,7 +194,7 @@ async fn a_thousand_subscriptions_created_and_dropped_leave_nothing() {
         // Dropped here.
     }
     // Only `keep` is left: its subscription and its one name.
-    assert_eq!(pubnub.registry_size(), (1, 1));
+    assert_eq!(pubnub_engine::testing::registry_size(&pubnub), (1, 1));
     let state = pubnub.subscribe_state().await.unwrap();
     let input = state.input().unwrap();
     assert_eq!(input.channels.iter().collect::<Vec<_>>(), ["keep"]);
@@ -192,9 +205,9 @@ async fn a_thousand_subscriptions_created_and_dropped_leave_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!(m.message, json!(1));
-    drop(keep);
-    assert_eq!(pubnub.registry_size(), (0, 0));
+    keep.unsubscribe();
+    assert_eq!(pubnub_engine::testing::registry_size(&pubnub), (0, 0));
     pubnub.close().await;
-    assert!(pubnub.task_tracker().is_empty());
+    assert!(pubnub_engine::testing::task_tracker(&pubnub).is_empty());
     assert_eq!(memory.in_flight(), 0);
 }

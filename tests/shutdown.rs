@@ -102,7 +102,7 @@ async fn start(moment: Moment, presence: bool) -> Fixture {
         tokio::time::sleep(Duration::from_secs(6)).await;
         assert!(memory.seen().iter().any(|s| s.is_heartbeat()));
     }
-    let tracker = pubnub.task_tracker();
+    let tracker = pubnub_engine::testing::task_tracker(&pubnub);
     Fixture {
         memory,
         pubnub,
@@ -153,9 +153,18 @@ async fn close_then_drop_in_every_state() {
             let started = tokio::time::Instant::now();
             f.pubnub.close().await;
             assert!(started.elapsed() <= Duration::from_secs(1), "{what}");
-            assert!(f.pubnub.running_effects().await.is_empty(), "{what}");
+            assert!(
+                pubnub_engine::testing::running_effects(&f.pubnub)
+                    .await
+                    .is_empty(),
+                "{what}"
+            );
             assert!(f.pubnub.subscribe_state().await.is_none(), "{what}");
-            assert_eq!(f.pubnub.registry_size(), (0, 0), "{what}");
+            assert_eq!(
+                pubnub_engine::testing::registry_size(&f.pubnub),
+                (0, 0),
+                "{what}"
+            );
             drop(f.sub);
             drop(f.pubnub);
             assert_shut_down(&f.memory, &f.tracker, &what).await;
@@ -170,11 +179,13 @@ async fn dropping_the_client_before_its_subscriptions() {
             let what = format!("client then subscription, {moment:?}, presence {presence}");
             let f = start(moment, presence).await;
             drop(f.pubnub);
-            // The subscription still holds the client: it keeps working until it goes.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            assert!(f.sub.is_subscribed(), "{what}");
-            drop(f.sub);
+            // A subscription holds the client weakly: dropping the last client handle shuts
+            // everything down while the subscription handle is still held.
             assert_shut_down(&f.memory, &f.tracker, &what).await;
+            assert!(!f.sub.is_subscribed(), "{what}");
+            let error = f.sub.subscribe().unwrap_err();
+            assert_eq!(error.kind(), ErrorKind::Closed, "{what}");
+            drop(f.sub);
         }
     }
 }
@@ -187,6 +198,12 @@ async fn dropping_the_subscriptions_before_the_client() {
             let f = start(moment, presence).await;
             drop(f.sub);
             tokio::time::sleep(Duration::from_millis(100)).await;
+            // A dropped handle does not unsubscribe: the client keeps the subscription.
+            assert_eq!(
+                pubnub_engine::testing::registry_size(&f.pubnub).0,
+                1,
+                "{what}"
+            );
             drop(f.pubnub);
             assert_shut_down(&f.memory, &f.tracker, &what).await;
         }
@@ -229,7 +246,7 @@ async fn dropping_a_client_that_never_subscribed_is_quiet() {
     count_panics();
     let memory = Memory::new();
     let pubnub = memory.client("idle");
-    let tracker = pubnub.task_tracker();
+    let tracker = pubnub_engine::testing::task_tracker(&pubnub);
     let sub = pubnub
         .channel("never")
         .subscription(SubscriptionOptions::new());

@@ -241,7 +241,8 @@ async fn another_secret_key_or_none_is_access_denied() {
             .subscription(SubscriptionOptions::new());
         sub.subscribe().unwrap();
         let status = within(statuses.next()).await.unwrap();
-        assert_eq!(status.category, StatusCategory::ConnectionError, "{who}");
+        assert_eq!(status.category, StatusCategory::AccessDenied, "{who}");
+        assert_eq!(status.category.story(), StatusCategory::ConnectionError);
         assert_eq!(
             status.error_category(),
             Some(StatusCategory::AccessDenied),

@@ -331,10 +331,12 @@ impl World {
             }
             30..=35 if n > 0 => {
                 let i = self.rng.below(n) as usize;
-                let Tracked { label, handle, cov } = self.tracked.remove(i);
-                // Dropping the handles unsubscribes; the oracle keeps what it saw.
+                let tracked = self.tracked.remove(i);
+                // A dropped handle does not unsubscribe: an app done with a subscription
+                // unsubscribes it (as `subscribe_scoped`'s guard does), then lets go of it.
+                tracked.unsubscribe();
+                let Tracked { label, handle, cov } = tracked;
                 drop(handle);
-                cov.lock().unwrap().stop();
                 self.retired.push((label.clone(), cov));
                 format!("drop {label}")
             }
@@ -472,13 +474,14 @@ impl World {
     fn collect(&mut self) {
         self.entries.extend(self.trace.drain());
         while let Some(Some(status)) = self.statuses.next().now_or_never() {
-            self.categories.push(status.category);
+            // The story: a failure's cause category (Timeout, NetworkIssues, …) folded in.
+            self.categories.push(status.category.story());
         }
     }
 
     /// The managed effects the engines report: never two of one machine.
     async fn check_running(&mut self, when: &str) {
-        let running = self.pubnub.running_effects().await;
+        let running = pubnub_engine::testing::running_effects(&self.pubnub).await;
         let subscribe = running
             .iter()
             .filter(|k| {
@@ -792,7 +795,7 @@ impl World {
     }
 
     async fn close(&mut self) {
-        let tracker = self.pubnub.task_tracker();
+        let tracker = pubnub_engine::testing::task_tracker(&self.pubnub);
         if tokio::time::timeout(Duration::from_secs(60), self.pubnub.close())
             .await
             .is_err()

@@ -303,7 +303,7 @@ async fn dropping_the_client_ends_every_task_and_sends_the_leave() {
     let mut statuses = pubnub.status_stream();
     sub.subscribe().unwrap();
     within(statuses.next()).await.unwrap();
-    let tracker = pubnub.task_tracker();
+    let tracker = pubnub_engine::testing::task_tracker(&pubnub);
     drop(sub);
     drop(pubnub);
     tracker.close();
@@ -412,7 +412,7 @@ async fn unsubscribe_all_forgets_the_cursor_and_the_next_subscribe_handshakes_af
         StatusCategory::Disconnected
     );
     assert!(!first.is_subscribed());
-    assert_eq!(pubnub.registry_size(), (0, 0));
+    assert_eq!(pubnub_engine::testing::registry_size(&pubnub), (0, 0));
     server.clear_requests();
     let second = pubnub
         .channel("two")

@@ -1,21 +1,19 @@
 //! [`PubNub`], the client: a cheap `Clone` around shared state, the entry point of every
 //! request builder.
 
-mod core;
-mod state;
-
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigBuilder};
-use crate::error::Error;
+use crate::engine::Cursor;
+use crate::error::{Error, ErrorKind};
 use crate::subscribe::listeners::{Listener, DEFAULT_STREAM_CAPACITY};
 use crate::subscribe::subscriber::{ListenerId, StatusStream, Subscriber, TraceStream};
 use crate::transport::{ReqwestTransport, Transport};
 
-pub(crate) use self::core::Core;
+pub(crate) use crate::service::Core;
 
 /// The future of a request builder: what `.await` on a builder runs.
 pub type RequestFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
@@ -184,18 +182,36 @@ impl PubNub {
     }
 
     /// Restarts the subscribe loop from the kept cursor (skipping any remaining back-off).
+    /// While the loop is receiving or handshaking there is nothing to restart and nothing
+    /// happens.
     pub fn reconnect(&self) {
         if let Some(manager) = self.subscriber().manager() {
             manager.reconnect(None);
         }
     }
 
-    /// Restarts the subscribe loop from `timetoken` (17 digits).
-    pub fn reconnect_from(&self, timetoken: u64) -> Result<(), Error> {
-        crate::validate::timetoken(timetoken)?;
-        if let Some(manager) = self.subscriber().manager() {
-            manager.reconnect(Some(timetoken));
+    /// Restarts the subscribe loop from `cursor` — a 17-digit timetoken, or a [`Cursor`] with
+    /// the region the service gave with it — in every state, receiving included: the loop
+    /// handshakes again and every subscription receives what was published since (each
+    /// receives nothing twice). Fails with `InvalidArgument` for a malformed timetoken and
+    /// when nothing is subscribed (there is no loop to restart), and with `Closed` after
+    /// [`close`](PubNub::close).
+    pub fn reconnect_from(&self, cursor: impl Into<Cursor>) -> Result<(), Error> {
+        let cursor = cursor.into();
+        crate::validate::timetoken(cursor.timetoken)?;
+        let subscriber = self.subscriber();
+        if subscriber.is_closed() {
+            return Err(Error::new(ErrorKind::Closed, "the client was closed"));
         }
+        let Some(manager) = subscriber
+            .manager()
+            .filter(|m| !m.lock().input().is_empty())
+        else {
+            return Err(Error::invalid(
+                "reconnect_from: nothing is subscribed, so there is no loop to restart",
+            ));
+        };
+        subscriber.reconnect_from(manager, cursor);
         Ok(())
     }
 
@@ -226,10 +242,9 @@ impl PubNub {
         Some(manager.presence_engine()?.inspect().await?.state)
     }
 
-    /// Diagnostics for tests: the kinds of managed effects running in the subscribe and
-    /// presence engines (at most one of each kind).
-    #[doc(hidden)]
-    pub async fn running_effects(&self) -> Vec<&'static str> {
+    /// The kinds of managed effects running in the subscribe and presence engines (at most
+    /// one of each kind); public as [`testing::running_effects`](crate::testing::running_effects).
+    pub(crate) async fn running_effects(&self) -> Vec<&'static str> {
         let Some(manager) = self.subscriber().manager() else {
             return Vec::new();
         };
@@ -245,15 +260,15 @@ impl PubNub {
         running
     }
 
-    /// Diagnostics for tests: the tracker of every task this client spawned.
-    #[doc(hidden)]
-    pub fn task_tracker(&self) -> tokio_util::task::TaskTracker {
+    /// The tracker of every task this client spawned; public as
+    /// [`testing::task_tracker`](crate::testing::task_tracker).
+    pub(crate) fn task_tracker(&self) -> tokio_util::task::TaskTracker {
         self.subscriber().tracker().clone()
     }
 
-    /// Diagnostics for tests: (subscriptions, channel and group names) still registered.
-    #[doc(hidden)]
-    pub fn registry_size(&self) -> (usize, usize) {
+    /// (subscriptions, channel and group names) still registered; public as
+    /// [`testing::registry_size`](crate::testing::registry_size).
+    pub(crate) fn registry_size(&self) -> (usize, usize) {
         self.subscriber().registry_size()
     }
 }

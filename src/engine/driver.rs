@@ -16,6 +16,11 @@
 //! cancels the old one, a cancelled effect's result never reaches the machine, the engine's end
 //! cancels every effect) with one task instead of one per effect: a spawn and a queue hop less
 //! per long-poll, ~25 µs of publish → listener latency (BENCHMARKS.md).
+//!
+//! **Idle.** An engine is *idle* when its queue is empty, no task of an immediate effect is
+//! still running, and every running managed effect has been polled since it last made progress
+//! and is waiting (for the transport, a timer or another task). [`Engine::idle`] answers at
+//! that point, which is what the test kit's [`testing::idle`](crate::testing::idle) builds on.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -53,6 +58,10 @@ enum Msg<M: Machine> {
     Event(M::Event),
     /// A request for the current state and running managed effects.
     Inspect(oneshot::Sender<Snapshot<M>>),
+    /// A request to be told when the engine is idle, with its step count.
+    Idle(oneshot::Sender<u64>),
+    /// A task of an immediate effect ended, reporting this event or none.
+    ImmediateDone(Option<M::Event>),
 }
 
 /// A managed effect the driver is polling.
@@ -67,6 +76,8 @@ enum Wake<M: Machine> {
     Msg(Msg<M>),
     /// The managed effect at this index of `running` ended, with or without an event.
     Effect(usize, Option<M::Event>),
+    /// Nothing is ready and someone waits for the engine to be idle.
+    Idle,
 }
 
 /// The state of an engine and the managed effects it has running.
@@ -110,6 +121,9 @@ impl<M: Machine> Engine<M> {
             trace: trace.into(),
             running: Vec::new(),
             next_id: 0,
+            steps: 0,
+            immediate: 0,
+            idle_waiters: Vec::new(),
             inbox_first: false,
             tx: tx.downgrade(),
             token,
@@ -130,6 +144,40 @@ impl<M: Machine> Engine<M> {
         self.tx.send(Msg::Inspect(reply)).ok()?;
         answer.await.ok()
     }
+
+    /// Resolves once the engine is idle (see the module docs): every event queued before, and
+    /// every event its effects reported meanwhile, has been handled and its invocations
+    /// dispatched, no immediate effect's task is running, and every running managed effect is
+    /// waiting. Returns the engine's step count (events handled, effects ended) so that a
+    /// caller can tell whether anything happened between two idle points; `None` once the
+    /// engine has stopped.
+    pub(crate) async fn idle(&self) -> Option<u64> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Msg::Idle(reply)).ok()?;
+        answer.await.ok()
+    }
+}
+
+/// Tells the engine that a task of an immediate effect ended: with its event when it ran to
+/// the end, with none when it was dropped (it panicked, or the runtime is shutting down).
+struct Report<M: Machine> {
+    tx: Option<mpsc::WeakUnboundedSender<Msg<M>>>,
+}
+
+impl<M: Machine> Report<M> {
+    fn send(mut self, event: Option<M::Event>) {
+        if let Some(tx) = self.tx.take().and_then(|tx| tx.upgrade()) {
+            let _ = tx.send(Msg::ImmediateDone(event));
+        }
+    }
+}
+
+impl<M: Machine> Drop for Report<M> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take().and_then(|tx| tx.upgrade()) {
+            let _ = tx.send(Msg::ImmediateDone(None));
+        }
+    }
 }
 
 struct Driver<M: Machine> {
@@ -142,6 +190,12 @@ struct Driver<M: Machine> {
     running: Vec<Running<M::Event>>,
     /// Numbers managed effects for their tracing spans.
     next_id: u64,
+    /// Events handled and effects ended so far: what [`Engine::idle`] reports.
+    steps: u64,
+    /// Tasks of immediate effects still running.
+    immediate: usize,
+    /// Who waits for the engine to be idle.
+    idle_waiters: Vec<oneshot::Sender<u64>>,
     /// Whether the inbox is looked at before the running effects on the next wake-up; it
     /// alternates, so that neither can starve the other.
     inbox_first: bool,
@@ -182,6 +236,10 @@ impl<M: Machine> Driver<M> {
                         return Poll::Ready(msg.map_or(Wake::Stop, Wake::Msg));
                     }
                 }
+                // Both the inbox and every effect are pending (their wakers are registered).
+                if !self.idle_waiters.is_empty() && self.immediate == 0 {
+                    return Poll::Ready(Wake::Idle);
+                }
                 Poll::Pending
             })
             .await;
@@ -190,9 +248,15 @@ impl<M: Machine> Driver<M> {
                 Wake::Msg(msg) => self.on_msg(msg),
                 Wake::Effect(index, event) => {
                     // It ended: it stops running, and its event (if any) is handled.
+                    self.steps += 1;
                     self.running.remove(index);
                     if let Some(event) = event {
                         self.handle(event);
+                    }
+                }
+                Wake::Idle => {
+                    for waiter in self.idle_waiters.drain(..) {
+                        let _ = waiter.send(self.steps);
                     }
                 }
             }
@@ -227,11 +291,20 @@ impl<M: Machine> Driver<M> {
                     running: self.running.iter().map(|r| r.kind).collect(),
                 });
             }
+            Msg::Idle(reply) => self.idle_waiters.push(reply),
+            Msg::ImmediateDone(event) => {
+                self.steps += 1;
+                self.immediate = self.immediate.saturating_sub(1);
+                if let Some(event) = event {
+                    self.handle(event);
+                }
+            }
         }
     }
 
     /// Takes one event through the transition and dispatches every invocation (the drain rule).
     fn handle(&mut self, event: M::Event) {
+        self.steps += 1;
         let from = M::state_name(&self.state);
         let name = M::event_name(&event);
         let Some(transition) = M::transition(&self.context, &self.state, &event) else {
@@ -310,11 +383,15 @@ impl<M: Machine> Driver<M> {
                     // Immediate effects are never cancelled by the machine, and not by the
                     // engine's end either: each is bounded by its request timeout, and one
                     // that should stop with the engine (a heartbeat) watches its token itself.
-                    let tx = self.tx.clone();
+                    // It always reports back, event or not (even if it panics), so that the
+                    // engine knows when it is idle.
+                    let report = Report {
+                        tx: Some(self.tx.clone()),
+                    };
+                    self.immediate += 1;
                     self.tracker.spawn(async move {
-                        if let (Some(event), Some(tx)) = (effect.await, tx.upgrade()) {
-                            let _ = tx.send(Msg::Event(event));
-                        }
+                        let event = effect.await;
+                        report.send(event);
                     });
                 }
             }
@@ -325,3 +402,82 @@ impl<M: Machine> Driver<M> {
 #[cfg(test)]
 #[path = "driver_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod idle_tests {
+    //! When the driver says it is idle: managed effects may wait, immediate ones may not.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::{Cursor, Input};
+    use crate::subscribe::machine::{Event, Invocation, SubscribeMachine};
+    use tokio::time::Instant;
+
+    /// Handshakes answer after 1 s; each status is emitted by a task of its own that takes
+    /// 3 s, and panics for `Disconnected`; long-polls hang.
+    struct Slow;
+
+    impl Effects<SubscribeMachine> for Slow {
+        fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
+            match invocation {
+                Invocation::Handshake { .. } => Dispatch::Async(Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Some(Event::HandshakeSuccess {
+                        cursor: Cursor::new(17_000_000_000_000_000, 1),
+                    })
+                })),
+                Invocation::ReceiveMessages { .. } => {
+                    Dispatch::Async(Box::pin(std::future::pending()))
+                }
+                Invocation::EmitStatus(status) => Dispatch::Async(Box::pin(async move {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    assert_ne!(
+                        status.category,
+                        crate::StatusCategory::Disconnected,
+                        "a panicking immediate effect"
+                    );
+                    None
+                })),
+                _ => Dispatch::Done,
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_waits_for_immediate_effects_but_not_for_managed_ones() {
+        let tracker = TaskTracker::new();
+        let engine = Engine::<SubscribeMachine>::spawn(
+            MachineContext::default(),
+            Arc::new(Slow),
+            TraceSink::lazy(8),
+            CancellationToken::new(),
+            tracker.clone(),
+        );
+        let started = Instant::now();
+        assert_eq!(engine.idle().await, Some(0));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        engine.send(Event::SubscriptionChanged {
+            input: Input::channels(["a"]),
+        });
+        // The handshake (managed) waits for its second: idle at once, one step taken.
+        assert_eq!(engine.idle().await, Some(1));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        // Once it answers, the Connected status takes 3 s in a task of its own: idle only
+        // after it, with the long-poll (managed) still hanging.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let steps = engine.idle().await.unwrap();
+        assert_eq!(started.elapsed(), Duration::from_secs(4));
+        let snapshot = engine.inspect().await.unwrap();
+        assert_eq!(snapshot.running, ["RECEIVE_MESSAGES"]);
+        // The handshake's end, its event, the status task's end.
+        assert_eq!(steps, 4);
+
+        // An immediate effect that panics still counts as ended.
+        engine.send(Event::Disconnect);
+        assert_eq!(engine.idle().await, Some(6));
+        assert_eq!(started.elapsed(), Duration::from_secs(7));
+    }
+}

@@ -140,6 +140,13 @@ impl Cursor {
     }
 }
 
+/// A timetoken alone is a cursor with region 0.
+impl From<u64> for Cursor {
+    fn from(timetoken: u64) -> Self {
+        Cursor::new(timetoken, 0)
+    }
+}
+
 /// What the machines decide with, beside their state: the retry configuration, the client's
 /// jitter and the message-count threshold. It is fixed for the life of an engine, so a
 /// transition stays a pure function of (context, state, event).
@@ -187,6 +194,8 @@ impl Default for Context {
 }
 
 /// The outcome of one transition: the new state and every invocation to dispatch, in order.
+/// Only the machines make one (through `compose`); tests read it.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition<S, I> {
     /// The state after the event.
@@ -195,21 +204,34 @@ pub struct Transition<S, I> {
     pub invocations: Vec<I>,
 }
 
-/// How the driver treats an invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Lifecycle {
-    /// Starts a long-running, cancellable effect of this kind (the managed invocation's name).
-    Managed(&'static str),
-    /// Cancels the running effect of this kind.
-    Cancel(&'static str),
-    /// Runs to completion and is never cancelled.
-    Immediate,
+pub(crate) mod lifecycle {
+    /// How the driver treats an invocation (an engine internal; tests that check the driver's
+    /// "one effect per kind" rule read it through [`testing::Lifecycle`](crate::testing::Lifecycle)).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Lifecycle {
+        /// Starts a long-running, cancellable effect of this kind (the managed invocation's
+        /// name).
+        Managed(&'static str),
+        /// Cancels the running effect of this kind.
+        Cancel(&'static str),
+        /// Runs to completion and is never cancelled.
+        Immediate,
+    }
+}
+pub(crate) use lifecycle::Lifecycle;
+
+mod sealed {
+    /// Only this crate's machines implement [`Machine`](super::Machine).
+    pub trait Sealed {}
+    impl Sealed for crate::subscribe::machine::SubscribeMachine {}
+    impl Sealed for crate::presence::machine::PresenceMachine {}
 }
 
 /// A pure state machine: what the driver, the trace and the diagram generator need to know.
 ///
 /// Implementations hold no data; the trait only groups the types and functions of one machine.
-pub trait Machine: 'static {
+/// It is sealed: the subscribe and presence machines are its only implementations.
+pub trait Machine: sealed::Sealed + 'static {
     /// The machine's states.
     type State: Clone + fmt::Debug + PartialEq + Send + Sync + 'static;
     /// The machine's events.
@@ -253,7 +275,7 @@ pub trait Machine: 'static {
 }
 
 /// The one place that composes a transition: exit of `from` ++ `own` ++ entry of `to`.
-pub fn compose<M: Machine>(
+pub(crate) fn compose<M: Machine>(
     context: &Context,
     from: &M::State,
     to: M::State,

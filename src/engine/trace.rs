@@ -11,7 +11,16 @@ use tokio::sync::broadcast;
 
 use crate::diagram::Edge;
 
+/// How an ignored event shows in place of the state it led to: `Receiving --RECONNECT-->
+/// (ignored)`.
+pub const IGNORED: &str = "(ignored)";
+
 /// One entry of an engine's trace.
+///
+/// Its `Display` is one line: `Receiving --RECEIVE_FAILURE--> ReceiveReconnecting` for an
+/// applied event, `Receiving --RECONNECT--> (ignored)` for an ignored one, and the indented
+/// name (with its decision, if any) for an invocation: `  RECEIVE_RECONNECT (attempt 1: retry
+/// in 2.000 s)`. The names are the constants of [`crate::testing`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TraceEntry {
     /// An event was taken from the queue.
@@ -52,6 +61,75 @@ impl TraceEntry {
         }
     }
 
+    /// True for an event (applied or ignored).
+    pub fn is_event(&self) -> bool {
+        matches!(self, TraceEntry::Event { .. })
+    }
+
+    /// True for an invocation.
+    pub fn is_invocation(&self) -> bool {
+        matches!(self, TraceEntry::Invocation { .. })
+    }
+
+    /// True for an event the state ignored: the machine stayed where it was and dispatched
+    /// nothing (ENGINE.md: `transition` returned `None`).
+    pub fn is_ignored(&self) -> bool {
+        matches!(self, TraceEntry::Event { to: None, .. })
+    }
+
+    /// True for an event that took a transition (to another state, or the same one again).
+    pub fn is_applied(&self) -> bool {
+        matches!(self, TraceEntry::Event { to: Some(_), .. })
+    }
+
+    /// The state before an event; `None` for an invocation.
+    pub fn from(&self) -> Option<&'static str> {
+        match self {
+            TraceEntry::Event { from, .. } => Some(*from),
+            TraceEntry::Invocation { .. } => None,
+        }
+    }
+
+    /// The state after an applied event; `None` for an ignored event or an invocation.
+    pub fn to(&self) -> Option<&'static str> {
+        match self {
+            TraceEntry::Event { to, .. } => *to,
+            TraceEntry::Invocation { .. } => None,
+        }
+    }
+
+    /// The decision an invocation carries (`attempt 2: retry in 4.000 s`, a status category).
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            TraceEntry::Invocation { detail, .. } => detail.as_deref(),
+            TraceEntry::Event { .. } => None,
+        }
+    }
+
+    /// An event as a table row `(from, EVENT, to)`, with [`IGNORED`] as `to` when the state
+    /// ignored it; `None` for an invocation.
+    ///
+    /// ```
+    /// use pubnub_engine::testing::subscribe::{RECEIVING, RECONNECT};
+    /// use pubnub_engine::engine::trace::IGNORED;
+    /// use pubnub_engine::TraceEntry;
+    ///
+    /// let entry = TraceEntry::Event {
+    ///     machine: "subscribe",
+    ///     name: RECONNECT,
+    ///     from: RECEIVING,
+    ///     to: None,
+    /// };
+    /// assert_eq!(entry.transition(), Some((RECEIVING, RECONNECT, IGNORED)));
+    /// assert_eq!(entry.to_string(), "Receiving --RECONNECT--> (ignored)");
+    /// ```
+    pub fn transition(&self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            TraceEntry::Event { name, from, to, .. } => Some((*from, *name, to.unwrap_or(IGNORED))),
+            TraceEntry::Invocation { .. } => None,
+        }
+    }
+
     /// The diagram edge this entry took, for events that changed (or re-entered) a state.
     pub fn edge(&self) -> Option<Edge> {
         match self {
@@ -80,7 +158,7 @@ impl fmt::Display for TraceEntry {
                 from,
                 to: None,
                 ..
-            } => write!(f, "{from} --{name}--> (ignored)"),
+            } => write!(f, "{from} --{name}--> {IGNORED}"),
             TraceEntry::Invocation {
                 name,
                 detail: Some(detail),

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Core;
 use crate::engine::driver::{BoxFuture, Dispatch, Effects};
 use crate::engine::Input;
 use crate::presence::machine::{Event, Invocation, PresenceMachine};
 use crate::presence::requests::PresenceRequests;
 use crate::retry::RetryDecision;
+use crate::service::Core;
 
 /// The presence engine's effects.
 pub(crate) struct PresenceEffects {

@@ -6,12 +6,14 @@
 //! driver. The specification's transition table (ENGINE.md §2) is the contract, and every row of
 //! it is a row of this module's tests.
 //!
-//! ![presence engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/presence.svg)
+#![doc = concat!(
+    "<div style=\"overflow-x: auto\">\n",
+    include_str!("../../state-diagrams/presence.svg"),
+    "</div>"
+)]
 //!
-//! The diagram ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.svg),
-//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.md),
-//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/presence.dot))
-//! is generated from [`transition`] itself by `cargo run --example state_diagrams`, and a test
+//! The diagram is generated from [`transition`] itself by `cargo run --example state_diagrams`
+//! (`state-diagrams/presence.svg`, with its Mermaid and DOT sources beside it), and a test
 //! fails while the committed files are stale.
 //!
 //! HEARTBEAT is a managed effect (cancelled on leaving Heartbeating), and DELAYED_HEARTBEAT

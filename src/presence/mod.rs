@@ -6,3 +6,4 @@ pub(crate) mod joined;
 pub mod machine;
 pub(crate) mod requests;
 pub mod rest;
+pub(crate) mod wire;

@@ -21,11 +21,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::client::Core;
 use crate::engine::Input;
 use crate::error::Error;
 use crate::presence::joined::{Joined, Outcome};
-use crate::presence::rest;
+use crate::presence::wire;
+use crate::service::Core;
 
 /// The answer to a queued heartbeat.
 pub(crate) type HeartbeatReply = oneshot::Receiver<Result<(), Error>>;
@@ -163,7 +163,7 @@ impl Worker {
                 let result = tokio::select! {
                     biased;
                     _ = self.token.cancelled() => return,
-                    result = rest::send_heartbeat(&self.core, &input) => result,
+                    result = wire::send_heartbeat(&self.core, &input) => result,
                 };
                 self.joined.answered(&input, Outcome::of(&result));
                 let _ = reply.send(result);
@@ -181,7 +181,7 @@ impl Worker {
                         tracing::debug!(%input, "leave abandoned: the client closed");
                         return;
                     }
-                    result = rest::send_leave(&self.core, &input) => result,
+                    result = wire::send_leave(&self.core, &input) => result,
                 };
                 if let Err(e) = result {
                     tracing::warn!(%input, "leave failed: {e}");

@@ -9,37 +9,17 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::{into_future, Core, PubNub};
+use crate::client::{into_future, PubNub};
 use crate::engine::Input;
 use crate::error::Error;
+use crate::presence::wire::{
+    channel_request, execute_ok, group_param, heartbeat_request, leave_request,
+};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method, Request};
+use crate::transport::{encode, response, Method};
 use crate::validate;
 
 pub use here_now::{ChannelOccupancy, HereNow, HereNowResult, Occupant};
-
-/// A GET of `/v2/presence/sub-key/{sub}/channel/{names}` followed by `rest`.
-fn channel_request(core: &Core, channels: &[String], rest: &str) -> Request {
-    let path = format!(
-        "/v2/presence/sub-key/{}/channel/{}{rest}",
-        core.sub_key_segment(),
-        encode::name_list(channels.iter().map(String::as_str)),
-    );
-    core.request(Method::Get, path)
-}
-
-/// Sends a presence request whose answer carries nothing but success.
-async fn execute_ok(core: &Core, request: Request, retry: bool) -> Result<(), Error> {
-    core.execute(Endpoint::Presence, request, retry, |a| {
-        response::check(a).map(drop)
-    })
-    .await
-}
-
-/// The `channel-group` value, when there are groups.
-fn group_param(groups: &[String]) -> Option<String> {
-    (!groups.is_empty()).then(|| groups.join(","))
-}
 
 /// Builder arguments: channels and groups, checked and non-empty.
 fn checked_names(what: &str, channels: &[String], groups: &[String]) -> Result<(), Error> {
@@ -50,44 +30,6 @@ fn checked_names(what: &str, channels: &[String], groups: &[String]) -> Result<(
     }
     validate::names("channel", channels)?;
     validate::names("channel group", groups)
-}
-
-/// The heartbeat request for `input`, presence names left out, with the stored state.
-fn heartbeat_request(core: &Core, input: &Input) -> Request {
-    let input = input.without_presence();
-    let channels: Vec<String> = input.channels.iter().cloned().collect();
-    let groups: Vec<String> = input.groups.iter().cloned().collect();
-    channel_request(core, &channels, "/heartbeat")
-        .param("heartbeat", core.config().presence_timeout().to_string())
-        .param_opt("channel-group", group_param(&groups))
-        .param_opt("state", core.presence_state_for(&input))
-}
-
-/// The leave request for `input`, presence names left out.
-fn leave_request(core: &Core, input: &Input) -> Request {
-    let input = input.without_presence();
-    let channels: Vec<String> = input.channels.iter().cloned().collect();
-    let groups: Vec<String> = input.groups.iter().cloned().collect();
-    channel_request(core, &channels, "/leave").param_opt("channel-group", group_param(&groups))
-}
-
-/// One heartbeat for the channels and groups of `input` (presence names are skipped), with
-/// the configured presence timeout and the stored state. An input with nothing left sends
-/// nothing. One attempt: the presence engine decides about retries.
-pub(crate) async fn send_heartbeat(core: &Core, input: &Input) -> Result<(), Error> {
-    if input.without_presence().is_empty() {
-        return Ok(());
-    }
-    execute_ok(core, heartbeat_request(core, input), false).await
-}
-
-/// One leave for the channels and groups of `input` (presence names are skipped). Sends
-/// nothing when the input has nothing left or `suppress_leave_events` is set.
-pub(crate) async fn send_leave(core: &Core, input: &Input) -> Result<(), Error> {
-    if input.without_presence().is_empty() || core.config().suppress_leave_events() {
-        return Ok(());
-    }
-    execute_ok(core, leave_request(core, input), false).await
 }
 
 /// Setters for channel and group lists, shared by the builders below.
@@ -398,8 +340,9 @@ mod tests {
 
     use super::*;
     use crate::error::ErrorKind;
+    use crate::presence::wire::{send_heartbeat, send_leave};
     use crate::transport::testing::Recorder;
-    use crate::transport::Response;
+    use crate::transport::{Request, Response};
 
     fn query(request: &Request) -> Vec<(&'static str, &str)> {
         let skip = ["pnsdk", "requestid", "uuid"];

@@ -342,9 +342,9 @@ impl ReliablePublisher {
         self.handle.shared.stats()
     }
 
-    /// Diagnostics for tests: the tracker of the publisher's tasks (one per active channel).
-    #[doc(hidden)]
-    pub fn task_tracker(&self) -> tokio_util::task::TaskTracker {
+    /// The tracker of the publisher's tasks (one per active channel); public as
+    /// [`testing::publisher_task_tracker`](crate::testing::publisher_task_tracker).
+    pub(crate) fn task_tracker(&self) -> tokio_util::task::TaskTracker {
         self.handle.shared.tracker().clone()
     }
 

@@ -203,10 +203,13 @@ mod tests {
         })
     }
 
+    /// A marked message; each copy of a retried message has its own timetoken.
     fn marked(publisher: &str, channel: &str, id: &str, number: u64) -> Update {
+        static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut update = message(publisher, channel, Some(1), json!("same"));
         if let Update::Message(m) = &mut update {
             m.user_metadata = Some(json!({"_rp": {"id": id, "n": number}}));
+            m.timetoken += CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         update
     }
@@ -218,8 +221,6 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         use std::sync::Arc;
 
-        let first = marked("p", "c", "a", 1);
-        let second = marked("p", "c", "a", 2);
         for (window, expected) in [(Some(10), 2), (None, 3)] {
             let listeners = Listeners::deduplicating(window);
             let calls = Arc::new(AtomicUsize::new(0));
@@ -228,8 +229,11 @@ mod tests {
                 counter.fetch_add(1, Ordering::Relaxed);
             }));
             let mut stream = listeners.add_stream::<Message>(10);
-            for update in [&first, &first, &second] {
-                listeners.deliver(update);
+            let first = marked("p", "c", "a", 1);
+            let retried = marked("p", "c", "a", 1);
+            let second = marked("p", "c", "a", 2);
+            for update in [&first, &retried, &second] {
+                listeners.deliver(update, 0);
             }
             assert_eq!(calls.load(Ordering::Relaxed), expected);
             let mut streamed = 0;

@@ -11,12 +11,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use crate::client::Core;
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
 use crate::error::Error;
 use crate::presence::joined::{Joined, Outcome};
 use crate::retry::RetryDecision;
+use crate::service::Core;
 use crate::status::Status;
 use crate::subscribe::envelope::{self, SubscribeResponse};
 use crate::subscribe::events::Update;
@@ -149,6 +149,13 @@ impl SubscribeEffects {
         // receives it once: remember (subscription, channel, timetoken) within this response.
         // Client-level listeners use the key 0, which no `Arc` address can be.
         let mut delivered: HashSet<(usize, &str, u64)> = HashSet::new();
+        // The cursor this batch was polled from: each set of listeners records what it had.
+        let from = self
+            .registry
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .polling_from
+            .unwrap_or(0);
         for message in messages.iter() {
             let (channel, timetoken) = (message.channel.as_str(), message.published.timetoken);
             let update = Update::from_envelope(message);
@@ -160,7 +167,7 @@ impl SubscribeEffects {
             }
             let mut first = |key: usize| undecodable || delivered.insert((key, channel, timetoken));
             if first(0) {
-                self.listeners.update(&update);
+                self.listeners.update(&update, from);
             }
             // Targets are looked up for each message, under the lock, and delivered to without
             // it: a callback may unsubscribe a subscription, which then receives nothing more.
@@ -174,7 +181,7 @@ impl SubscribeEffects {
             };
             for listeners in targets {
                 if first(Arc::as_ptr(&listeners) as usize) {
-                    listeners.deliver(&update);
+                    listeners.deliver(&update, from);
                 }
             }
         }
@@ -220,7 +227,13 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                 })),
             },
             Invocation::ReceiveMessages { input, cursor } => {
+                let registry = self.registry.clone();
                 Dispatch::Async(Box::pin(async move {
+                    // Started after the previous batch was delivered: the next batch's origin.
+                    registry
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .polling_from = Some(cursor.timetoken);
                     Some(match receive(&core, &input, cursor).await {
                         Ok(r) => Event::ReceiveSuccess {
                             cursor: r.cursor,
@@ -273,8 +286,10 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
 /// The cursor after a handshake: the catch-up timetoken when one was given, else the server's,
 /// always in the server's region (ENGINE.md §1.3).
 fn handshake_cursor(catch_up: Option<Cursor>, server: Cursor) -> Cursor {
-    Cursor::new(
-        catch_up.map_or(server.timetoken, |c| c.timetoken),
-        server.region,
-    )
+    match catch_up {
+        // A catch-up timetoken ahead of the service's clock does not move the loop past what
+        // the service has: the subscription's listeners drop what is older than it instead.
+        Some(c) if c.timetoken < server.timetoken => Cursor::new(c.timetoken, server.region),
+        _ => server,
+    }
 }

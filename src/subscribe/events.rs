@@ -221,6 +221,19 @@ impl Update {
         }
     }
 
+    /// The timetoken of the update.
+    pub fn timetoken(&self) -> u64 {
+        match self {
+            Update::Message(m) => m.timetoken,
+            Update::Signal(s) => s.timetoken,
+            Update::Presence(p) => p.timetoken,
+            Update::MessageAction(a) => a.timetoken,
+            Update::File(f) => f.timetoken,
+            Update::AppContext(o) => o.timetoken,
+            Update::Undecodable(u) => u.timetoken,
+        }
+    }
+
     /// Decodes an envelope. An envelope that could not be decoded, or whose payload does not
     /// fit its kind (a malformed presence event, say), becomes [`Update::Undecodable`].
     pub fn from_envelope(envelope: &Envelope) -> Update {

@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::engine::{Input, PRESENCE_SUFFIX};
+use crate::engine::{Cursor, Input, PRESENCE_SUFFIX};
 use crate::error::Error;
 use crate::subscribe::listeners::Listeners;
 use crate::validate::{subscribe_names, timetoken as validate_timetoken};
@@ -127,7 +127,7 @@ impl SubscribeBuilder {
             })
             .collect();
         drop(ids);
-        manager.change(self.timetoken, |r| {
+        manager.change(self.timetoken.map(|t| Cursor::new(t, 0)), |r| {
             for (id, names) in entries {
                 // Legacy updates reach the client-level listeners; nothing listens per entry.
                 r.insert(id, names, Arc::new(Listeners::default()));

@@ -20,6 +20,7 @@ use crate::subscribe::events::{
     AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, UndecodableEvent,
     Update,
 };
+use crate::subscribe::high_water::HighWater;
 
 /// The default number of updates a stream buffers for a slow consumer.
 pub const DEFAULT_STREAM_CAPACITY: usize = 1024;
@@ -39,6 +40,8 @@ pub(crate) struct Listeners {
     inner: Mutex<ListenerList>,
     /// Drops messages already delivered, when the subscription asked for it.
     dedupe: Option<Dedupe>,
+    /// What was delivered on each channel: another subscription's catch-up replays nothing.
+    high_water: HighWater,
 }
 
 #[derive(Default)]
@@ -64,6 +67,17 @@ impl Listeners {
             dedupe: window.map(Dedupe::new),
             ..Listeners::default()
         }
+    }
+
+    /// Nothing at or before `floor` is wanted (`None`: the next batch's position); see
+    /// [`HighWater`].
+    pub(crate) fn start_after(&self, floor: Option<u64>) {
+        self.high_water.set_floor(floor);
+    }
+
+    /// What comes after `timetoken` is wanted again (`reconnect_from`); see [`HighWater`].
+    pub(crate) fn start_no_later_than(&self, timetoken: u64) {
+        self.high_water.lower_floor(timetoken);
     }
 
     pub(crate) fn add_callback(&self, callback: Callback) {
@@ -98,9 +112,13 @@ impl Listeners {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Hands `update` to every callback and stream. No lock is held while callbacks run, so a
-    /// callback may subscribe, unsubscribe or add listeners.
-    pub(crate) fn deliver(&self, update: &Update) {
+    /// Hands `update`, from a batch polled from `from`, to every callback and stream, unless
+    /// these listeners had it already (see [`HighWater`]). No lock is held while callbacks
+    /// run, so a callback may subscribe, unsubscribe or add listeners.
+    pub(crate) fn deliver(&self, update: &Update, from: u64) {
+        if !self.high_water.admit_update(update, from) {
+            return;
+        }
         if self.dedupe.as_ref().is_some_and(|d| d.is_duplicate(update)) {
             return;
         }

@@ -7,12 +7,14 @@
 //! no clock: the driver runs what the invocations ask for. The specification's transition table
 //! (ENGINE.md §1) is the contract, and every row of it is a row of this module's tests.
 //!
-//! ![subscribe engine](https://raw.githubusercontent.com/pubnub-engine/pubnub-engine/main/state-diagrams/subscribe.svg)
+#![doc = concat!(
+    "<div style=\"overflow-x: auto\">\n",
+    include_str!("../../state-diagrams/subscribe.svg"),
+    "</div>"
+)]
 //!
-//! The diagram ([SVG](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.svg),
-//! [Mermaid](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.md),
-//! [DOT](https://github.com/pubnub-engine/pubnub-engine/blob/main/state-diagrams/subscribe.dot))
-//! is generated from [`transition`] itself by `cargo run --example state_diagrams`, and a test
+//! The diagram is generated from [`transition`] itself by `cargo run --example state_diagrams`
+//! (`state-diagrams/subscribe.svg`, with its Mermaid and DOT sources beside it), and a test
 //! fails while the committed files are stale. Each arrow carries the events that take it; events
 //! a state ignores have no arrow. [`diagram::render_trace`](crate::diagram::render_trace) draws
 //! the path of a recorded trace onto it.
@@ -385,7 +387,16 @@ fn status(category: StatusCategory, input: &Input) -> Invocation {
     Invocation::EmitStatus(Status::new(category, input))
 }
 
-fn error_status(category: StatusCategory, input: &Input, reason: &Reason) -> Invocation {
+/// The status that reports the start of an outage: its category names the cause.
+fn outage_status(input: &Input, reason: &Reason) -> Invocation {
+    let category = StatusCategory::of_outage(reason);
+    Invocation::EmitStatus(Status::with_error(category, input, reason.clone()))
+}
+
+/// The status that reports the end of the loop: `AccessDenied`, `BadRequest` or
+/// `ConnectionError`.
+fn failure_status(input: &Input, reason: &Reason) -> Invocation {
+    let category = StatusCategory::of_failure(reason);
     Invocation::EmitStatus(Status::with_error(category, input, reason.clone()))
 }
 
@@ -394,6 +405,18 @@ fn handshaking(input: &Input, cursor: Option<Cursor>, outage: bool) -> State {
         input: input.clone(),
         cursor,
         outage,
+    }
+}
+
+/// Where the loop goes on after a catch-up to `given` when it kept `kept`: back to `given`
+/// when it is older, so the new subscription gets what it asked for (the others' listeners
+/// drop what they already had); never forward, so no subscription skips anything. A
+/// timetoken ahead of the kept cursor (or of the service's clock) does not move the loop: the
+/// new subscription's listeners drop what is older than it (ENGINE.md §4.2).
+fn catch_up(kept: Option<Cursor>, given: Cursor) -> Cursor {
+    match kept {
+        Some(kept) if kept.timetoken <= given.timetoken => kept,
+        _ => given,
     }
 }
 
@@ -445,9 +468,17 @@ pub fn transition_with(
         (S::Handshaking { cursor, outage, .. }, Event::SubscriptionChanged { input }) => {
             go(handshaking(input, *cursor, *outage), vec![])
         }
-        (S::Handshaking { outage, .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor), *outage), vec![])
-        }
+        (
+            S::Handshaking {
+                cursor: kept,
+                outage,
+                ..
+            },
+            Event::SubscriptionRestored { input, cursor },
+        ) => go(
+            handshaking(input, Some(catch_up(*kept, *cursor)), *outage),
+            vec![],
+        ),
         (S::Handshaking { input, .. }, Event::HandshakeSuccess { cursor }) => go(
             receiving(input, *cursor, false),
             vec![status(StatusCategory::Connected, input)],
@@ -469,14 +500,18 @@ pub fn transition_with(
             // The app learns at once that it is offline, unless it knows already or the
             // machine gives up right away (a fatal error): then ConnectionError says it all.
             match context.decide(Endpoint::Subscribe, 1, reason) {
-                RetryDecision::Wait(_) if !*outage => vec![error_status(
-                    StatusCategory::UnexpectedDisconnect,
-                    input,
-                    reason,
-                )],
+                RetryDecision::Wait(_) if !*outage => vec![outage_status(input, reason)],
                 _ => vec![],
             },
         ),
+        // `reconnect_from(tt)`: restart the handshake from `tt` (a plain reconnect while the
+        // handshake is in flight has nothing to do).
+        (
+            S::Handshaking { input, outage, .. },
+            Event::Reconnect {
+                cursor: Some(given),
+            },
+        ) => go(handshaking(input, Some(*given), *outage), vec![]),
         (S::Handshaking { input, cursor, .. }, Event::Disconnect) => go(
             S::HandshakeStopped {
                 input: input.clone(),
@@ -493,9 +528,13 @@ pub fn transition_with(
         (S::HandshakeReconnecting { cursor, .. }, Event::SubscriptionChanged { input }) => {
             go(handshaking(input, *cursor, true), vec![])
         }
-        (S::HandshakeReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor), true), vec![])
-        }
+        (
+            S::HandshakeReconnecting { cursor: kept, .. },
+            Event::SubscriptionRestored { input, cursor },
+        ) => go(
+            handshaking(input, Some(catch_up(*kept, *cursor)), true),
+            vec![],
+        ),
         (S::HandshakeReconnecting { input, .. }, Event::HandshakeReconnectSuccess { cursor }) => {
             go(
                 receiving(input, *cursor, false),
@@ -528,7 +567,7 @@ pub fn transition_with(
                 cursor: *cursor,
                 reason: reason.clone(),
             },
-            vec![error_status(StatusCategory::ConnectionError, input, reason)],
+            vec![failure_status(input, reason)],
         ),
         (S::HandshakeReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
             go(handshaking(input, given.or(*cursor), true), vec![])
@@ -553,10 +592,13 @@ pub fn transition_with(
             },
             vec![],
         ),
-        (S::HandshakeStopped { .. }, Event::SubscriptionRestored { input, cursor }) => go(
+        (
+            S::HandshakeStopped { cursor: kept, .. },
+            Event::SubscriptionRestored { input, cursor },
+        ) => go(
             S::HandshakeStopped {
                 input: input.clone(),
-                cursor: Some(*cursor),
+                cursor: Some(catch_up(*kept, *cursor)),
             },
             vec![],
         ),
@@ -569,9 +611,13 @@ pub fn transition_with(
         (S::HandshakeFailed { cursor, .. }, Event::SubscriptionChanged { input }) => {
             go(handshaking(input, *cursor, false), vec![])
         }
-        (S::HandshakeFailed { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor), false), vec![])
-        }
+        (
+            S::HandshakeFailed { cursor: kept, .. },
+            Event::SubscriptionRestored { input, cursor },
+        ) => go(
+            handshaking(input, Some(catch_up(*kept, *cursor)), false),
+            vec![],
+        ),
         (S::HandshakeFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => {
             go(handshaking(input, given.or(*cursor), false), vec![])
         }
@@ -582,8 +628,15 @@ pub fn transition_with(
             receiving(input, *cursor, *outage),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::Receiving { outage, .. }, Event::SubscriptionRestored { input, cursor }) => go(
-            receiving(input, *cursor, *outage),
+        (
+            S::Receiving {
+                cursor: kept,
+                outage,
+                ..
+            },
+            Event::SubscriptionRestored { input, cursor },
+        ) => go(
+            receiving(input, catch_up(Some(*kept), *cursor), *outage),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
         (S::Receiving { input, outage, .. }, Event::ReceiveSuccess { cursor, messages }) => {
@@ -620,13 +673,18 @@ pub fn transition_with(
             if *outage {
                 vec![]
             } else {
-                vec![error_status(
-                    StatusCategory::UnexpectedDisconnect,
-                    input,
-                    reason,
-                )]
+                vec![outage_status(input, reason)]
             },
         ),
+        // `reconnect_from(tt)` while receiving: the loop restarts from `tt` with a handshake;
+        // every subscription receives what was published since (a plain reconnect while
+        // receiving has nothing to do).
+        (
+            S::Receiving { input, outage, .. },
+            Event::Reconnect {
+                cursor: Some(given),
+            },
+        ) => go(handshaking(input, Some(*given), *outage), vec![]),
         (S::Receiving { input, cursor, .. }, Event::Disconnect) => go(
             S::ReceiveStopped {
                 input: input.clone(),
@@ -645,8 +703,11 @@ pub fn transition_with(
             receiving(input, *cursor, true),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::ReceiveReconnecting { .. }, Event::SubscriptionRestored { input, cursor }) => go(
-            receiving(input, *cursor, true),
+        (
+            S::ReceiveReconnecting { cursor: kept, .. },
+            Event::SubscriptionRestored { input, cursor },
+        ) => go(
+            receiving(input, catch_up(Some(*kept), *cursor), true),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
         // The network is back: resume the long-poll from the kept cursor, so that what was
@@ -690,7 +751,7 @@ pub fn transition_with(
                 cursor: *cursor,
                 reason: reason.clone(),
             },
-            vec![error_status(StatusCategory::ConnectionError, input, reason)],
+            vec![failure_status(input, reason)],
         ),
         (S::ReceiveReconnecting { input, cursor, .. }, Event::Reconnect { cursor: given }) => go(
             handshaking(input, Some(given.unwrap_or(*cursor)), true),
@@ -716,13 +777,15 @@ pub fn transition_with(
             },
             vec![],
         ),
-        (S::ReceiveStopped { .. }, Event::SubscriptionRestored { input, cursor }) => go(
-            S::ReceiveStopped {
-                input: input.clone(),
-                cursor: *cursor,
-            },
-            vec![],
-        ),
+        (S::ReceiveStopped { cursor: kept, .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(
+                S::ReceiveStopped {
+                    input: input.clone(),
+                    cursor: catch_up(Some(*kept), *cursor),
+                },
+                vec![],
+            )
+        }
         (S::ReceiveStopped { input, cursor }, Event::Reconnect { cursor: given }) => go(
             handshaking(input, Some(given.unwrap_or(*cursor)), false),
             vec![],
@@ -733,8 +796,11 @@ pub fn transition_with(
         (S::ReceiveFailed { cursor, .. }, Event::SubscriptionChanged { input }) => {
             go(handshaking(input, Some(*cursor), false), vec![])
         }
-        (S::ReceiveFailed { .. }, Event::SubscriptionRestored { input, cursor }) => {
-            go(handshaking(input, Some(*cursor), false), vec![])
+        (S::ReceiveFailed { cursor: kept, .. }, Event::SubscriptionRestored { input, cursor }) => {
+            go(
+                handshaking(input, Some(catch_up(Some(*kept), *cursor)), false),
+                vec![],
+            )
         }
         (S::ReceiveFailed { input, cursor, .. }, Event::Reconnect { cursor: given }) => go(
             handshaking(input, Some(given.unwrap_or(*cursor)), false),

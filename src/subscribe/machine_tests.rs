@@ -37,6 +37,8 @@ const C: Cursor = Cursor::new(16_900_000_000_000_000, 0);
 const K: Cursor = Cursor::new(17_000_000_000_000_100, 3);
 /// `s`: the cursor carried by an event.
 const S: Cursor = Cursor::new(17_000_000_000_000_200, 7);
+/// `o`: an older catch-up cursor carried by SUBSCRIPTION_RESTORED (before `c` and `k`).
+const O: Cursor = Cursor::new(16_800_000_000_000_000, 1);
 /// `r`: the cursor given to RECONNECT.
 const R: Cursor = Cursor::new(17_000_000_000_000_300, 9);
 /// `n`: the attempts of a reconnecting state.
@@ -284,11 +286,11 @@ fn table() -> Vec<Row> {
             vec![handshake(i2(), None)],
         ),
         row(
-            "Unsubscribed --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            "Unsubscribed --SUBSCRIPTION_RESTORED(I', o)--> Handshaking{I', Some(o)}",
             State::Unsubscribed,
-            restored(i2(), S),
-            handshaking(i2(), Some(S)),
-            vec![handshake(i2(), Some(S))],
+            restored(i2(), O),
+            handshaking(i2(), Some(O)),
+            vec![handshake(i2(), Some(O))],
         ),
         // Handshaking
         row(
@@ -299,11 +301,18 @@ fn table() -> Vec<Row> {
             vec![CancelHandshake, handshake(i2(), Some(C))],
         ),
         row(
-            "Handshaking{I,c} --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            "Handshaking{I,c} --SUBSCRIPTION_RESTORED(I', s > c)--> Handshaking{I', Some(c)}",
             handshaking(i(), Some(C)),
             restored(i2(), S),
-            handshaking(i2(), Some(S)),
-            vec![CancelHandshake, handshake(i2(), Some(S))],
+            handshaking(i2(), Some(C)),
+            vec![CancelHandshake, handshake(i2(), Some(C))],
+        ),
+        row(
+            "Handshaking{I,c} --SUBSCRIPTION_RESTORED(I', o)--> Handshaking{I', Some(o)}",
+            handshaking(i(), Some(C)),
+            restored(i2(), O),
+            handshaking(i2(), Some(O)),
+            vec![CancelHandshake, handshake(i2(), Some(O))],
         ),
         row(
             "Handshaking{I,c} --HANDSHAKE_SUCCESS(s)--> Receiving{I, s}",
@@ -311,6 +320,20 @@ fn table() -> Vec<Row> {
             Event::HandshakeSuccess { cursor: S },
             receiving(i(), S),
             vec![CancelHandshake, status(Connected, &i()), receive(i(), S)],
+        ),
+        row(
+            "Handshaking{I,c} --RECONNECT(r)--> Handshaking{I, Some(r)} (reconnect_from)",
+            handshaking(i(), Some(C)),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![CancelHandshake, handshake(i(), Some(R))],
+        ),
+        row(
+            "Handshaking{I,c} in an outage --RECONNECT(r)--> Handshaking{I, Some(r)}, outage kept",
+            handshaking_in_outage(i(), None),
+            reconnect(Some(R)),
+            handshaking_in_outage(i(), Some(R)),
+            vec![CancelHandshake, handshake(i(), Some(R))],
         ),
         row(
             "Handshaking{I,c} --HANDSHAKE_FAILURE(e)--> HandshakeReconnecting{I, c, 1, e}",
@@ -370,11 +393,11 @@ fn table() -> Vec<Row> {
             vec![CancelHandshakeReconnect, handshake(i2(), Some(C))],
         ),
         row(
-            "HandshakeReconnecting --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            "HandshakeReconnecting --SUBSCRIPTION_RESTORED(I', o)--> Handshaking{I', Some(o)}",
             hs_reconnecting(i(), Some(C), N, e()),
-            restored(i2(), S),
-            handshaking_in_outage(i2(), Some(S)),
-            vec![CancelHandshakeReconnect, handshake(i2(), Some(S))],
+            restored(i2(), O),
+            handshaking_in_outage(i2(), Some(O)),
+            vec![CancelHandshakeReconnect, handshake(i2(), Some(O))],
         ),
         row(
             "HandshakeReconnecting{I,c,n,e} --HANDSHAKE_RECONNECT_SUCCESS(s)--> Receiving{I, s}",
@@ -446,10 +469,10 @@ fn table() -> Vec<Row> {
             vec![],
         ),
         row(
-            "HandshakeStopped --SUBSCRIPTION_RESTORED(I', s)--> HandshakeStopped{I', Some(s)}",
+            "HandshakeStopped --SUBSCRIPTION_RESTORED(I', o)--> HandshakeStopped{I', Some(o)}",
             hs_stopped(i(), Some(C)),
-            restored(i2(), S),
-            hs_stopped(i2(), Some(S)),
+            restored(i2(), O),
+            hs_stopped(i2(), Some(O)),
             vec![],
         ),
         row(
@@ -482,11 +505,11 @@ fn table() -> Vec<Row> {
             vec![handshake(i2(), Some(C))],
         ),
         row(
-            "HandshakeFailed --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            "HandshakeFailed --SUBSCRIPTION_RESTORED(I', o)--> Handshaking{I', Some(o)}",
             hs_failed(i(), Some(C), e()),
-            restored(i2(), S),
-            handshaking(i2(), Some(S)),
-            vec![handshake(i2(), Some(S))],
+            restored(i2(), O),
+            handshaking(i2(), Some(O)),
+            vec![handshake(i2(), Some(O))],
         ),
         row(
             "HandshakeFailed{I,c,e} --RECONNECT(r)--> Handshaking{I, r}",
@@ -522,14 +545,26 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
-            "Receiving --SUBSCRIPTION_RESTORED(I', s)--> Receiving{I', s}",
+            "Receiving{I,k} --SUBSCRIPTION_RESTORED(I', s > k)--> Receiving{I', k}: a catch-up \
+             never moves the loop forward",
             receiving(i(), K),
             restored(i2(), S),
-            receiving(i2(), S),
+            receiving(i2(), K),
             vec![
                 CancelReceiveMessages,
                 status(SubscriptionChanged, &i2()),
-                receive(i2(), S),
+                receive(i2(), K),
+            ],
+        ),
+        row(
+            "Receiving --SUBSCRIPTION_RESTORED(I', o)--> Receiving{I', o}",
+            receiving(i(), K),
+            restored(i2(), O),
+            receiving(i2(), O),
+            vec![
+                CancelReceiveMessages,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), O),
             ],
         ),
         row(
@@ -545,6 +580,13 @@ fn table() -> Vec<Row> {
                 emit_messages(m(), S),
                 receive(i(), S),
             ],
+        ),
+        row(
+            "Receiving{I,k} --RECONNECT(r)--> Handshaking{I, Some(r)} (reconnect_from restarts the loop)",
+            receiving(i(), K),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![CancelReceiveMessages, handshake(i(), Some(R))],
         ),
         row(
             "Receiving{I,k} --RECEIVE_FAILURE(e)--> ReceiveReconnecting{I, k, 1, e}",
@@ -618,14 +660,14 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
-            "ReceiveReconnecting --SUBSCRIPTION_RESTORED(I', s)--> Receiving{I', s}",
+            "ReceiveReconnecting --SUBSCRIPTION_RESTORED(I', o)--> Receiving{I', o}",
             rx_reconnecting(i(), K, N, e()),
-            restored(i2(), S),
-            receiving_in_outage(i2(), S),
+            restored(i2(), O),
+            receiving_in_outage(i2(), O),
             vec![
                 CancelReceiveReconnect,
                 status(SubscriptionChanged, &i2()),
-                receive(i2(), S),
+                receive(i2(), O),
             ],
         ),
         row(
@@ -702,10 +744,10 @@ fn table() -> Vec<Row> {
             vec![],
         ),
         row(
-            "ReceiveStopped --SUBSCRIPTION_RESTORED(I', s)--> ReceiveStopped{I', s}",
+            "ReceiveStopped --SUBSCRIPTION_RESTORED(I', o)--> ReceiveStopped{I', o}",
             rx_stopped(i(), K),
-            restored(i2(), S),
-            rx_stopped(i2(), S),
+            restored(i2(), O),
+            rx_stopped(i2(), O),
             vec![],
         ),
         row(
@@ -738,11 +780,11 @@ fn table() -> Vec<Row> {
             vec![handshake(i2(), Some(K))],
         ),
         row(
-            "ReceiveFailed --SUBSCRIPTION_RESTORED(I', s)--> Handshaking{I', Some(s)}",
+            "ReceiveFailed --SUBSCRIPTION_RESTORED(I', o)--> Handshaking{I', Some(o)}",
             rx_failed(i(), K, e()),
-            restored(i2(), S),
-            handshaking(i2(), Some(S)),
-            vec![handshake(i2(), Some(S))],
+            restored(i2(), O),
+            handshaking(i2(), Some(O)),
+            vec![handshake(i2(), Some(O))],
         ),
         row(
             "ReceiveFailed{I,k,e} --RECONNECT(r)--> Handshaking{I, r}",
@@ -900,13 +942,15 @@ fn handshake_states_without_a_catch_up_cursor() {
 fn the_table_covers_exactly_the_listed_pairs() {
     let covered: BTreeSet<(&str, &str)> = table()
         .iter()
-        .map(|r| (r.from.name(), r.event.name()))
+        .map(|r| (r.from.name(), handled_as(&r.event)))
         .collect();
     assert_eq!(covered, listed());
     // 46 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states,
     // plus a fatal HANDSHAKE_FAILURE (no UnexpectedDisconnect when the machine gives up at once),
-    // plus four rows of an outage the app was told of (after a subscription change).
-    assert_eq!(table().len(), 46 + 6 + 1 + 4);
+    // plus four rows of an outage the app was told of (after a subscription change),
+    // plus three rows of reconnect_from while handshaking (two) or receiving,
+    // plus two rows of a catch-up newer than the kept cursor (the loop does not move).
+    assert_eq!(table().len(), 46 + 6 + 1 + 4 + 3 + 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -960,6 +1004,8 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
     const SC: &str = "SUBSCRIPTION_CHANGED";
     const SR: &str = "SUBSCRIPTION_RESTORED";
     const UA: &str = "UNSUBSCRIBE_ALL";
+    // RECONNECT with a cursor (`reconnect_from`); a plain RECONNECT is "RECONNECT".
+    const RF: &str = "RECONNECT(r)";
     let pairs: &[(&str, &[&str])] = &[
         ("Unsubscribed", &[SC, SR]),
         (
@@ -969,6 +1015,7 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
                 SR,
                 "HANDSHAKE_SUCCESS",
                 "HANDSHAKE_FAILURE",
+                RF,
                 "DISCONNECT",
                 UA,
             ],
@@ -982,12 +1029,13 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
                 "HANDSHAKE_RECONNECT_FAILURE",
                 "HANDSHAKE_RECONNECT_GIVEUP",
                 "RECONNECT",
+                RF,
                 "DISCONNECT",
                 UA,
             ],
         ),
-        ("HandshakeStopped", &[SC, SR, "RECONNECT", UA]),
-        ("HandshakeFailed", &[SC, SR, "RECONNECT", UA]),
+        ("HandshakeStopped", &[SC, SR, "RECONNECT", RF, UA]),
+        ("HandshakeFailed", &[SC, SR, "RECONNECT", RF, UA]),
         (
             "Receiving",
             &[
@@ -995,6 +1043,7 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
                 SR,
                 "RECEIVE_SUCCESS",
                 "RECEIVE_FAILURE",
+                RF,
                 "DISCONNECT",
                 UA,
             ],
@@ -1008,18 +1057,24 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
                 "RECEIVE_RECONNECT_FAILURE",
                 "RECEIVE_RECONNECT_GIVEUP",
                 "RECONNECT",
+                RF,
                 "DISCONNECT",
                 UA,
             ],
         ),
-        ("ReceiveStopped", &[SC, SR, "RECONNECT", UA]),
-        ("ReceiveFailed", &[SC, SR, "RECONNECT", UA]),
+        ("ReceiveStopped", &[SC, SR, "RECONNECT", RF, UA]),
+        ("ReceiveFailed", &[SC, SR, "RECONNECT", RF, UA]),
     ];
     let set: BTreeSet<_> = pairs
         .iter()
         .flat_map(|(state, events)| events.iter().map(move |event| (*state, *event)))
         .collect();
-    assert_eq!(set.len(), 46, "ENGINE.md §1.4 has 46 rows");
+    assert_eq!(
+        set.len(),
+        54,
+        "ENGINE.md §1.4's 46 rows, RECONNECT(r) in the 6 states that reconnect, and \
+         reconnect_from while handshaking or receiving"
+    );
     set
 }
 
@@ -1087,6 +1142,7 @@ fn assert_covers_every_variant(states: &[State], events: &[Event]) {
 fn handled_as(event: &Event) -> &'static str {
     match event {
         Event::SubscriptionChanged { input } if input.is_empty() => "UNSUBSCRIBE_ALL",
+        Event::Reconnect { cursor: Some(_) } => "RECONNECT(r)",
         other => other.name(),
     }
 }
@@ -1356,22 +1412,51 @@ fn a_self_transition_cancels_and_restarts_the_long_poll() {
     );
 }
 
+/// A give-up's status names the cause where the docs have a category for it (403, 400), and
+/// says `ConnectionError` otherwise; the outage's first status names its cause. (reason, the
+/// give-up's category, the error's category, the outage's category).
 #[test]
-fn error_statuses_map_their_reason_to_a_category() {
+fn failure_statuses_take_the_category_of_their_cause() {
+    use StatusCategory as C;
     let cases = [
-        (Reason::http(403, "Forbidden"), StatusCategory::AccessDenied),
-        (Reason::http(400, "Bad Request"), StatusCategory::BadRequest),
+        (
+            Reason::http(403, "Forbidden"),
+            C::AccessDenied,
+            C::AccessDenied,
+            C::UnexpectedDisconnect,
+        ),
+        (
+            Reason::http(400, "Bad Request"),
+            C::BadRequest,
+            C::BadRequest,
+            C::UnexpectedDisconnect,
+        ),
         (
             Reason::new(ErrorKind::Timeout, "timed out"),
-            StatusCategory::Timeout,
+            C::ConnectionError,
+            C::Timeout,
+            C::Timeout,
         ),
         (
             Reason::new(ErrorKind::Network, "connection refused"),
-            StatusCategory::NetworkIssues,
+            C::ConnectionError,
+            C::NetworkIssues,
+            C::NetworkIssues,
         ),
-        (Reason::http(500, "oops"), StatusCategory::Unknown),
+        (
+            Reason::new(ErrorKind::Decode, "not JSON"),
+            C::ConnectionError,
+            C::Unknown,
+            C::Unknown,
+        ),
+        (
+            Reason::http(500, "oops"),
+            C::ConnectionError,
+            C::Unknown,
+            C::UnexpectedDisconnect,
+        ),
     ];
-    for (reason, category) in cases {
+    for (reason, given_up, error, outage) in cases {
         let t = transition(
             &hs_reconnecting(i(), None, 2, e()),
             &Event::HandshakeReconnectGiveup {
@@ -1382,9 +1467,28 @@ fn error_statuses_map_their_reason_to_a_category() {
         let Some(Invocation::EmitStatus(status)) = t.invocations.last() else {
             panic!("no status in {:?}", t.invocations);
         };
-        assert_eq!(status.category, ConnectionError);
+        assert_eq!(status.category, given_up, "for {reason}");
+        assert_eq!(status.category.story(), ConnectionError);
         assert_eq!(status.error.as_ref(), Some(&reason));
-        assert_eq!(status.error_category(), Some(category), "for {reason}");
+        assert_eq!(status.error_category(), Some(error), "for {reason}");
+
+        let t = transition(
+            &receiving(i(), C),
+            &Event::ReceiveFailure {
+                reason: reason.clone(),
+            },
+        )
+        .expect("RECEIVE_FAILURE is handled");
+        let statuses: Vec<StatusCategory> = t
+            .invocations
+            .iter()
+            .filter_map(|inv| match inv {
+                Invocation::EmitStatus(status) => Some(status.category),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(statuses, [outage], "for {reason}");
+        assert_eq!(outage.story(), UnexpectedDisconnect);
     }
 }
 

@@ -31,6 +31,10 @@ pub(crate) struct Registry {
     channels: BTreeMap<String, usize>,
     groups: BTreeMap<String, usize>,
     routes: HashMap<String, Vec<(u64, Arc<Listeners>)>>,
+    /// The cursor the long-poll in flight started from, once the loop has one: a subscription
+    /// subscribed without a catch-up timetoken receives what comes after it (not another
+    /// one's catch-up), and a batch's events are recorded as delivered from it.
+    pub(crate) polling_from: Option<u64>,
 }
 
 impl Registry {
@@ -112,14 +116,26 @@ impl Registry {
         true
     }
 
-    /// Unsubscribes everything.
+    /// Unsubscribes everything (the loop's position stays: it is the loop's, not theirs).
     pub(crate) fn clear(&mut self) {
-        *self = Registry::default();
+        *self = Registry {
+            polling_from: self.polling_from,
+            ..Registry::default()
+        };
     }
 
     /// The subscriptions a subscription match (`b`) is delivered to, with their ids.
     pub(crate) fn routes(&self, subscription: &str) -> &[(u64, Arc<Listeners>)] {
         self.routes.get(subscription).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every subscription's listeners start no later than `timetoken` (`reconnect_from`).
+    pub(crate) fn rewind_to(&self, timetoken: u64) {
+        for routes in self.routes.values() {
+            for (_, listeners) in routes {
+                listeners.start_no_later_than(timetoken);
+            }
+        }
     }
 
     /// How many subscriptions are subscribed, and how many names they hold (for leak checks).
@@ -168,15 +184,15 @@ impl Manager {
 
     /// Applies `change` to the registry and announces the difference to the engines. The lock
     /// is held while events are queued, so the engines see changes in the order they happened.
-    pub(crate) fn change(&self, timetoken: Option<u64>, change: impl FnOnce(&mut Registry)) {
+    pub(crate) fn change(&self, catch_up: Option<Cursor>, change: impl FnOnce(&mut Registry)) {
         let mut registry = self.lock();
         let before = registry.input();
         change(&mut registry);
         let after = registry.input();
-        self.announce(&before, &after, timetoken);
+        self.announce(&before, &after, catch_up);
     }
 
-    fn announce(&self, before: &Input, after: &Input, timetoken: Option<u64>) {
+    fn announce(&self, before: &Input, after: &Input, catch_up: Option<Cursor>) {
         if after.is_empty() {
             if before.is_empty() {
                 return;
@@ -185,11 +201,11 @@ impl Manager {
             self.left_all(before);
             return;
         }
-        match timetoken {
-            Some(timetoken) => {
+        match catch_up {
+            Some(cursor) => {
                 self.subscribe.send(Event::SubscriptionRestored {
                     input: after.clone(),
-                    cursor: Cursor::new(timetoken, 0),
+                    cursor,
                 });
             }
             None if after == before => return,
@@ -244,11 +260,9 @@ impl Manager {
         }
     }
 
-    /// Restarts both engines' loops, from `timetoken` when given.
-    pub(crate) fn reconnect(&self, timetoken: Option<u64>) {
-        self.subscribe.send(Event::Reconnect {
-            cursor: timetoken.map(|t| Cursor::new(t, 0)),
-        });
+    /// Restarts both engines' loops, from `cursor` when given.
+    pub(crate) fn reconnect(&self, cursor: Option<Cursor>) {
+        self.subscribe.send(Event::Reconnect { cursor });
         if let Some(presence) = &self.presence {
             presence.send(PresenceEvent::Reconnect);
         }

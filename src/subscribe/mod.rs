@@ -5,6 +5,7 @@ pub(crate) mod dedupe;
 pub(crate) mod effects;
 pub mod envelope;
 pub mod events;
+pub(crate) mod high_water;
 pub(crate) mod legacy;
 pub mod listeners;
 pub mod machine;

@@ -5,20 +5,21 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use tokio::sync::{broadcast, mpsc};
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, ReusableBoxFuture};
 use tokio_util::task::TaskTracker;
 
-use crate::client::Core;
 use crate::engine::driver::Engine;
 use crate::engine::trace::TraceSink;
-use crate::engine::{Context, Input, TraceEntry};
+use crate::engine::{Context, Cursor, Input, TraceEntry};
 use crate::error::{Error, ErrorKind};
 use crate::presence::effects::PresenceEffects;
 use crate::presence::joined::Joined;
 use crate::presence::requests::PresenceRequests;
+use crate::service::Core;
 use crate::status::Status;
 use crate::subscribe::effects::SubscribeEffects;
 use crate::subscribe::events::Update;
+use crate::subscribe::high_water::HighWater;
 use crate::subscribe::legacy::Legacy;
 use crate::subscribe::listeners::{guarded, Listener, Listeners};
 use crate::subscribe::manager::{DirectLeave, Manager, Registry};
@@ -42,9 +43,18 @@ pub(crate) struct ClientListeners {
     status_sinks: Mutex<Vec<StatusSink>>,
     /// Events that could not be decoded, delivered as `Update::Undecodable`.
     undecodable: AtomicU64,
+    /// What the client-level listeners received on each channel (see [`HighWater`]).
+    high_water: HighWater,
 }
 
 impl ClientListeners {
+    /// Client-level listeners want everything any subscription receives: no floor.
+    fn new() -> Self {
+        let listeners = ClientListeners::default();
+        listeners.high_water.set_floor(Some(0));
+        listeners
+    }
+
     pub(crate) fn count_undecodable(&self) {
         self.undecodable.fetch_add(1, Ordering::Relaxed);
     }
@@ -88,7 +98,15 @@ impl ClientListeners {
             .clear();
     }
 
-    pub(crate) fn update(&self, update: &Update) {
+    /// The client-level listeners start no later than `timetoken` (`reconnect_from`).
+    pub(crate) fn rewind_to(&self, timetoken: u64) {
+        self.high_water.lower_floor(timetoken);
+    }
+
+    pub(crate) fn update(&self, update: &Update, from: u64) {
+        if !self.high_water.admit_update(update, from) {
+            return;
+        }
         let listeners = {
             let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             if list.iter().all(|(_, l)| l.update.is_empty()) {
@@ -131,16 +149,50 @@ impl futures_util::Stream for StatusStream {
 
 /// A stream of trace entries; see [`PubNub::trace`](crate::PubNub::trace).
 ///
+/// It is a [`Stream`](futures_util::Stream) of [`TraceEntry`] that ends once the client is
+/// closed or gone (after the entries already sent), so a test can `collect`, `take` or
+/// `filter` it; [`TraceStream::next_entry`] is the same without importing `StreamExt`, and
+/// [`TraceStream::drain`] takes what is there without waiting.
+///
 /// If the consumer falls more than 4096 entries behind, it skips ahead and
 /// [`TraceStream::missed`] counts what it missed.
-#[derive(Debug)]
 pub struct TraceStream {
     rx: broadcast::Receiver<TraceEntry>,
     missed: u64,
     ended: CancellationToken,
+    /// While the stream waits: resolves when an entry is sent after it was created, or the
+    /// client ends. It listens on a receiver of its own (a broadcast receiver cannot be polled
+    /// without a future that owns it), so `rx` stays here for `drain`.
+    wake: Option<ReusableBoxFuture<'static, ()>>,
+}
+
+impl std::fmt::Debug for TraceStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceStream")
+            .field("missed", &self.missed)
+            .field("ended", &self.ended.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves when `rx` receives anything (an entry, a lag, the channel's end) or `ended` fires.
+async fn woken(mut rx: broadcast::Receiver<TraceEntry>, ended: CancellationToken) {
+    tokio::select! {
+        _ = rx.recv() => {}
+        _ = ended.cancelled() => {}
+    }
 }
 
 impl TraceStream {
+    pub(crate) fn new(rx: broadcast::Receiver<TraceEntry>, ended: CancellationToken) -> Self {
+        TraceStream {
+            rx,
+            missed: 0,
+            ended,
+            wake: None,
+        }
+    }
+
     /// How many entries this stream missed by lagging.
     pub fn missed(&self) -> u64 {
         self.missed
@@ -148,18 +200,7 @@ impl TraceStream {
 
     /// The next entry, or `None` once the client is closed or gone.
     pub async fn next_entry(&mut self) -> Option<TraceEntry> {
-        loop {
-            let received = tokio::select! {
-                biased;
-                received = self.rx.recv() => received,
-                _ = self.ended.cancelled() => return None,
-            };
-            match received {
-                Ok(entry) => return Some(entry),
-                Err(broadcast::error::RecvError::Lagged(n)) => self.missed += n,
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut *self).poll_entry(cx)).await
     }
 
     /// Every entry available right now, without waiting.
@@ -172,6 +213,54 @@ impl TraceStream {
                 Err(_) => return entries,
             }
         }
+    }
+
+    /// The next entry if one is there; else waits for one to be sent, or for the end.
+    fn poll_entry(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<TraceEntry>> {
+        use std::task::Poll;
+        loop {
+            match self.rx.try_recv() {
+                Ok(entry) => return Poll::Ready(Some(entry)),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    self.missed += n;
+                    continue;
+                }
+                Err(broadcast::error::TryRecvError::Closed) => return Poll::Ready(None),
+                Err(broadcast::error::TryRecvError::Empty) => {}
+            }
+            // Entries already sent come first, then the end.
+            if self.ended.is_cancelled() {
+                return Poll::Ready(None);
+            }
+            // The waiting receiver must exist before `rx` is found empty, or an entry sent in
+            // between would wake no one: a new one is made, then `rx` is looked at again.
+            let Some(wake) = self.wake.as_mut() else {
+                let wake = woken(self.rx.resubscribe(), self.ended.clone());
+                self.wake = Some(ReusableBoxFuture::new(wake));
+                continue;
+            };
+            match wake.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(()) => {
+                    let fresh = woken(self.rx.resubscribe(), self.ended.clone());
+                    wake.set(fresh);
+                }
+            }
+        }
+    }
+}
+
+impl futures_util::Stream for TraceStream {
+    type Item = TraceEntry;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<TraceEntry>> {
+        self.poll_entry(cx)
     }
 }
 
@@ -202,7 +291,7 @@ impl Subscriber {
             core,
             manager: OnceLock::new(),
             registry: Arc::default(),
-            listeners: Arc::default(),
+            listeners: Arc::new(ClientListeners::new()),
             trace: TraceSink::lazy(TRACE_CAPACITY),
             tracker: TaskTracker::new(),
             token: CancellationToken::new(),
@@ -354,11 +443,7 @@ impl Subscriber {
     }
 
     pub(crate) fn trace(&self) -> TraceStream {
-        TraceStream {
-            rx: self.trace.subscribe(),
-            missed: 0,
-            ended: self.ended.clone(),
-        }
+        TraceStream::new(self.trace.subscribe(), self.ended.clone())
     }
 
     pub(crate) fn undecodable_events(&self) -> u64 {
@@ -407,14 +492,32 @@ impl Subscriber {
             self.hard_stop.cancel();
             self.tracker.wait().await;
         }
-        // Every stream ends, and callbacks let go of what they captured.
+        self.clear_listeners();
+        self.ended.cancel();
+    }
+
+    /// Every stream ends, and callbacks let go of what they captured (a subscription handle,
+    /// say): nothing the app registered outlives the client.
+    fn clear_listeners(&self) {
         let all =
             std::mem::take(&mut *self.all_listeners.lock().unwrap_or_else(|e| e.into_inner()));
         for listeners in all.iter().filter_map(Weak::upgrade) {
             listeners.clear();
         }
         self.listeners.clear();
-        self.ended.cancel();
+    }
+
+    /// `reconnect_from(cursor)`: every set of listeners, the client's included, receives what
+    /// it was never delivered since `cursor`, then the loop restarts from it.
+    pub(crate) fn reconnect_from(&self, manager: &Manager, cursor: Cursor) {
+        manager.lock().rewind_to(cursor.timetoken);
+        self.listeners.rewind_to(cursor.timetoken);
+        manager.reconnect(Some(cursor));
+    }
+
+    /// True after `close()`.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// On drop of the last client handle: unsubscribe (queuing the leave); the engines then end
@@ -422,6 +525,7 @@ impl Subscriber {
     pub(crate) fn shutdown_on_drop(&self) {
         self.unsubscribe_all();
         self.tracker.close();
+        self.clear_listeners();
         self.ended.cancel();
     }
 }

@@ -15,16 +15,45 @@
 //! # Ok(()) }
 //! ```
 //!
-//! A subscription stays subscribed until [`Subscription::unsubscribe`] is called or its last
-//! clone is dropped, so a subscription that nobody holds cannot leak.
+//! # Lifetime
+//!
+//! As in PubNub's SDKs, **a subscription lives until it is unsubscribed**: subscribing hands it
+//! to the client, which keeps it and its listeners until [`Subscription::unsubscribe`],
+//! [`PubNub::unsubscribe_all`] or [`PubNub::close`]. Dropping a handle never unsubscribes, so
+//! the docs' one-liner works:
+//!
+//! ```no_run
+//! # fn demo(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+//! # use pubnub_engine::SubscriptionOptions;
+//! pubnub.channel("room").subscription(SubscriptionOptions::new()).subscribe()?;
+//! # Ok(()) }
+//! ```
+//!
+//! For a subscription scoped to a block, [`Subscription::subscribe_scoped`] returns a
+//! [`SubscriptionGuard`] that unsubscribes when dropped.
+//!
+//! Entities, subscriptions and sets hold the client *weakly*: a callback that captures its own
+//! subscription keeps no client alive, and dropping the last [`PubNub`] handle still
+//! unsubscribes everything and ends every task. Methods that need the client then fail with
+//! [`ErrorKind::Closed`] (or do nothing, for `unsubscribe`).
+//!
+//! # Catch-up
+//!
+//! A subscription subscribed with a catch-up timetoken receives its channels' messages since
+//! that timetoken; the other subscriptions, which share the one subscribe loop, receive nothing
+//! twice and skip nothing: each set of listeners remembers the last timetoken it received on
+//! each channel. A timetoken ahead of the loop's cursor (or of the service's clock) does not
+//! move the loop forward: the new subscription receives what comes after its timetoken, the
+//! others are untouched (ENGINE.md §4.2).
 
 use std::collections::BTreeSet;
 use std::ops::{Add, Sub};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::engine::{Input, PRESENCE_SUFFIX};
-use crate::error::Error;
+use crate::client::WeakPubNub;
+use crate::engine::{Cursor, Input, PRESENCE_SUFFIX};
+use crate::error::{Error, ErrorKind};
 use crate::subscribe::events::{
     AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, UndecodableEvent,
     Update,
@@ -32,6 +61,7 @@ use crate::subscribe::events::{
 use crate::subscribe::listeners::{
     callback_for, FromUpdate, Listeners, UpdateStream, DEFAULT_STREAM_CAPACITY,
 };
+use crate::subscribe::manager::Registry;
 use crate::validate::{subscribe_names as validate_names, timetoken as validate_timetoken};
 use crate::PubNub;
 
@@ -40,6 +70,7 @@ use crate::PubNub;
 pub struct SubscriptionOptions {
     presence: bool,
     timetoken: Option<u64>,
+    region: u32,
     stream_capacity: Option<usize>,
     deduplicate: Option<usize>,
 }
@@ -62,6 +93,17 @@ impl SubscriptionOptions {
         self
     }
 
+    /// The region of the catch-up timetoken (`tr`), as the service gave it with the timetoken
+    /// (a [`Cursor`]'s region); default 0.
+    pub fn region(mut self, region: u32) -> Self {
+        self.region = region;
+        self
+    }
+
+    fn catch_up(&self) -> Option<Cursor> {
+        self.timetoken.map(|tt| Cursor::new(tt, self.region))
+    }
+
     /// How many updates each of this subscription's streams buffers for a slow consumer
     /// (default 1024). Past that, updates are dropped for that stream and counted.
     pub fn stream_capacity(mut self, capacity: usize) -> Self {
@@ -74,9 +116,9 @@ impl SubscriptionOptions {
     /// with the same publisher id and number as one of that publisher's last `window` messages
     /// on that channel (clamped to 1..=32768). This is how its retries are delivered exactly
     /// once; see [`reliable`](crate::reliable). Unmarked messages are never dropped: the same
-    /// payload published twice by any other publisher arrives twice. Client-level listeners, and the set-level
-    /// listeners of a [`SubscriptionSet`], still see every copy; its members' own listeners
-    /// follow their options.
+    /// payload published twice by any other publisher arrives twice.
+    /// Client-level listeners, and the set-level listeners of a [`SubscriptionSet`], still see
+    /// every copy; its members' own listeners follow their options.
     pub fn deduplicate(mut self, window: usize) -> Self {
         self.deduplicate = Some(window);
         self
@@ -95,10 +137,16 @@ enum Kind {
 macro_rules! entity {
     ($(#[$doc:meta] $name:ident, $kind:expr, $ctor:ident, $what:literal;)*) => {$(
         #[$doc]
-        #[derive(Debug, Clone)]
+        #[derive(Clone)]
         pub struct $name {
-            client: PubNub,
+            client: WeakPubNub,
             name: String,
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).field("name", &self.name).finish()
+            }
         }
 
         impl $name {
@@ -107,9 +155,9 @@ macro_rules! entity {
                 &self.name
             }
 
-            /// A subscription to this entity (not yet subscribed). Keep it: dropping its last
-            /// handle unsubscribes it.
-            #[must_use = "a subscription is unsubscribed when dropped"]
+            /// A subscription to this entity, not yet subscribed. Once subscribed, it stays
+            /// subscribed until unsubscribed, whether its handles are kept or not.
+            #[must_use = "a subscription does nothing until subscribed"]
             pub fn subscription(&self, options: SubscriptionOptions) -> Subscription {
                 Subscription::new(&self.client, $kind, &self.name, options)
             }
@@ -119,7 +167,7 @@ macro_rules! entity {
             #[doc = concat!("The ", $what, " `name`, to subscribe to.")]
             pub fn $ctor(&self, name: impl Into<String>) -> $name {
                 $name {
-                    client: self.clone(),
+                    client: self.downgrade(),
                     name: name.into(),
                 }
             }
@@ -141,19 +189,36 @@ entity! {
 /// What subscriptions and sets share: an id in the registry, listeners, and how to subscribe.
 struct Handle {
     id: u64,
-    client: PubNub,
+    client: WeakPubNub,
     listeners: Arc<Listeners>,
     stream_capacity: usize,
 }
 
 impl Handle {
-    fn new(client: &PubNub, options: &SubscriptionOptions) -> Handle {
-        Handle {
-            id: client.subscriber().next_id(),
-            client: client.clone(),
-            listeners: client.subscriber().new_listeners(options.deduplicate),
-            stream_capacity: options.stream_capacity.unwrap_or(DEFAULT_STREAM_CAPACITY),
+    /// A handle of `client`; when the client is gone already, one that can never subscribe.
+    fn new(client: &WeakPubNub, options: &SubscriptionOptions) -> Handle {
+        let stream_capacity = options.stream_capacity.unwrap_or(DEFAULT_STREAM_CAPACITY);
+        match client.upgrade() {
+            Some(pubnub) => Handle {
+                id: pubnub.subscriber().next_id(),
+                client: client.clone(),
+                listeners: pubnub.subscriber().new_listeners(options.deduplicate),
+                stream_capacity,
+            },
+            None => Handle {
+                id: 0,
+                client: client.clone(),
+                listeners: Arc::new(Listeners::deduplicating(options.deduplicate)),
+                stream_capacity,
+            },
         }
+    }
+
+    /// The client, or `Closed` when every handle to it was dropped.
+    fn client(&self) -> Result<PubNub, Error> {
+        self.client
+            .upgrade()
+            .ok_or_else(|| Error::new(ErrorKind::Closed, "the client was dropped"))
     }
 
     fn stream<T: FromUpdate>(&self) -> UpdateStream<T> {
@@ -286,8 +351,10 @@ macro_rules! listener_api {
 
 /// A subscription to one entity, with its own listeners.
 ///
-/// Cloning gives another handle to the same subscription; it is unsubscribed when
-/// [`unsubscribe`](Subscription::unsubscribe) is called or the last handle is dropped.
+/// Cloning gives another handle to the same subscription. Once subscribed, it stays subscribed
+/// (with its listeners) until [`unsubscribe`](Subscription::unsubscribe),
+/// [`PubNub::unsubscribe_all`] or [`PubNub::close`]; dropping handles does not unsubscribe
+/// (see [`subscribe_scoped`](Subscription::subscribe_scoped) for that).
 #[derive(Clone)]
 pub struct Subscription {
     inner: Arc<SubscriptionInner>,
@@ -296,7 +363,7 @@ pub struct Subscription {
 struct SubscriptionInner {
     handle: Handle,
     names: Input,
-    timetoken: Option<u64>,
+    catch_up: Option<Cursor>,
     /// Subscribed by its own `subscribe()` (sets that hold it count separately).
     direct: AtomicBool,
 }
@@ -311,7 +378,12 @@ impl std::fmt::Debug for Subscription {
 }
 
 impl Subscription {
-    fn new(client: &PubNub, kind: Kind, name: &str, options: SubscriptionOptions) -> Subscription {
+    fn new(
+        client: &WeakPubNub,
+        kind: Kind,
+        name: &str,
+        options: SubscriptionOptions,
+    ) -> Subscription {
         let mut names = BTreeSet::new();
         names.insert(name.to_string());
         // Presence exists for channels and groups only (ENGINE.md §4).
@@ -326,7 +398,7 @@ impl Subscription {
             inner: Arc::new(SubscriptionInner {
                 handle: Handle::new(client, &options),
                 names,
-                timetoken: options.timetoken,
+                catch_up: options.catch_up(),
                 direct: AtomicBool::new(false),
             }),
         }
@@ -344,26 +416,38 @@ impl Subscription {
     /// Subscribes, catching up from the options' timetoken if one was given. Fails with
     /// `InvalidArgument` before anything is sent when a name or the timetoken is invalid.
     pub fn subscribe(&self) -> Result<(), Error> {
-        self.subscribe_from(self.inner.timetoken)
+        self.subscribe_from(self.inner.catch_up)
     }
 
     /// Subscribes, catching up from `timetoken` (17 digits).
     pub fn subscribe_with_timetoken(&self, timetoken: u64) -> Result<(), Error> {
-        self.subscribe_from(Some(timetoken))
+        self.subscribe_from(Some(Cursor::new(timetoken, 0)))
     }
 
-    fn subscribe_from(&self, timetoken: Option<u64>) -> Result<(), Error> {
+    /// Subscribes (as [`subscribe`](Subscription::subscribe)) and returns a guard that
+    /// unsubscribes this subscription when dropped: a subscription scoped to a block.
+    #[must_use = "dropping the guard unsubscribes at once"]
+    pub fn subscribe_scoped(&self) -> Result<SubscriptionGuard, Error> {
+        self.subscribe()?;
+        Ok(SubscriptionGuard {
+            target: Scoped::One(self.clone()),
+        })
+    }
+
+    fn subscribe_from(&self, catch_up: Option<Cursor>) -> Result<(), Error> {
         validate_names(&self.inner.names)?;
-        if let Some(tt) = timetoken {
-            validate_timetoken(tt)?;
+        if let Some(c) = catch_up {
+            validate_timetoken(c.timetoken)?;
         }
         let h = self.handle();
-        let manager = h.client.subscriber().start()?;
+        let client = h.client()?;
+        let manager = client.subscriber().start()?;
         let was_direct = self.inner.direct.swap(true, Ordering::AcqRel);
         let (names, listeners) = (self.inner.names.clone(), h.listeners.clone());
-        manager.change(timetoken, |r| {
+        manager.change(catch_up, |r| {
             // Held already, unless `unsubscribe_all` cleared everything since.
             if !was_direct || !r.contains(h.id) {
+                start_listeners(&listeners, catch_up, r);
                 r.acquire(h.id, names, listeners);
             }
         });
@@ -375,49 +459,71 @@ impl Subscription {
     pub fn unsubscribe(&self) {
         let h = self.handle();
         if self.inner.direct.swap(false, Ordering::AcqRel) {
-            if let Some(manager) = h.client.subscriber().manager() {
-                manager.change(None, |r| r.release(h.id));
+            if let Some(client) = h.client.upgrade() {
+                if let Some(manager) = client.subscriber().manager() {
+                    manager.change(None, |r| r.release(h.id));
+                }
             }
         }
     }
 
     /// True while subscribed.
     pub fn is_subscribed(&self) -> bool {
-        let h = self.handle();
-        h.client
-            .subscriber()
-            .manager()
-            .is_some_and(|m| m.lock().contains(h.id))
+        self.handle().is_registered()
+    }
+}
+
+impl Handle {
+    fn is_registered(&self) -> bool {
+        self.client.upgrade().is_some_and(|client| {
+            client
+                .subscriber()
+                .manager()
+                .is_some_and(|m| m.lock().contains(self.id))
+        })
+    }
+}
+
+/// Where listeners subscribed now start: after the catch-up timetoken, or after what the loop
+/// has delivered (so that another subscription's catch-up replays nothing to them).
+fn start_listeners(listeners: &Listeners, catch_up: Option<Cursor>, registry: &Registry) {
+    listeners.start_after(catch_up.map(|c| c.timetoken).or(registry.polling_from));
+}
+
+/// Unsubscribes what it guards when dropped; see [`Subscription::subscribe_scoped`] and
+/// [`SubscriptionSet::subscribe_scoped`].
+#[derive(Debug)]
+pub struct SubscriptionGuard {
+    target: Scoped,
+}
+
+#[derive(Debug)]
+enum Scoped {
+    One(Subscription),
+    Set(SubscriptionSet),
+}
+
+impl SubscriptionGuard {
+    /// Unsubscribes now (as dropping the guard does).
+    pub fn unsubscribe(self) {}
+}
+
+impl Drop for SubscriptionGuard {
+    fn drop(&mut self) {
+        match &self.target {
+            Scoped::One(subscription) => subscription.unsubscribe(),
+            Scoped::Set(set) => set.unsubscribe(),
+        }
     }
 }
 
 listener_api!(Subscription);
 
-/// Unsubscribes `ids` for good, whatever holds them (their last handle is gone).
-fn remove_ids(client: &PubNub, ids: &[u64]) {
-    let Some(manager) = client.subscriber().manager() else {
-        return;
-    };
-    // Avoid announcing a change (and waking the engine) when nothing was subscribed.
-    if ids.iter().any(|id| manager.lock().contains(*id)) {
-        manager.change(None, |r| {
-            for id in ids {
-                r.remove(*id);
-            }
-        });
-    }
-}
-
-impl Drop for SubscriptionInner {
-    fn drop(&mut self) {
-        // No set holds this subscription (a set keeps its members alive), so nothing else can.
-        remove_ids(&self.handle.client, &[self.handle.id]);
-    }
-}
-
 /// Several subscriptions subscribed and unsubscribed together, with listeners of their own.
 ///
 /// Subscribing a set subscribes each member too, so the members' own listeners keep working.
+/// Like a subscription, a subscribed set stays subscribed until unsubscribed, whether its
+/// handles are kept or not.
 #[derive(Clone)]
 pub struct SubscriptionSet {
     inner: Arc<SetInner>,
@@ -428,6 +534,8 @@ struct SetInner {
     members: Mutex<Vec<Subscription>>,
     /// Subscribed: the set holds each of its members once.
     subscribed: AtomicBool,
+    /// The catch-up of `subscribe()` (from the options of `subscription_set_of`).
+    catch_up: Option<Cursor>,
 }
 
 impl std::fmt::Debug for SubscriptionSet {
@@ -440,22 +548,79 @@ impl std::fmt::Debug for SubscriptionSet {
 }
 
 impl PubNub {
-    /// A set of subscriptions to `entities`-derived subscriptions, subscribed together.
+    /// A set of existing subscriptions, subscribed together.
     pub fn subscription_set(
         &self,
         subscriptions: impl IntoIterator<Item = Subscription>,
     ) -> SubscriptionSet {
-        SubscriptionSet {
-            inner: Arc::new(SetInner {
-                handle: Handle::new(self, &SubscriptionOptions::default()),
-                members: Mutex::new(subscriptions.into_iter().collect()),
-                subscribed: AtomicBool::new(false),
-            }),
-        }
+        SubscriptionSet::new(&self.downgrade(), subscriptions)
+    }
+
+    /// A set of one subscription per channel and per channel group, each with `options` —
+    /// PubNub's `subscription_set(channels=[...], channel_groups=[...])`.
+    ///
+    /// ```no_run
+    /// # fn demo(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+    /// use pubnub_engine::SubscriptionOptions;
+    ///
+    /// let set = pubnub.subscription_set_of(
+    ///     ["room-1", "room-2"],
+    ///     ["friends"],
+    ///     SubscriptionOptions::new().with_presence(),
+    /// );
+    /// set.on_message(|m| println!("{}: {}", m.channel, m.message));
+    /// set.subscribe()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn subscription_set_of<C, G>(
+        &self,
+        channels: C,
+        channel_groups: G,
+        options: SubscriptionOptions,
+    ) -> SubscriptionSet
+    where
+        C: IntoIterator,
+        C::Item: Into<String>,
+        G: IntoIterator,
+        G::Item: Into<String>,
+    {
+        let weak = self.downgrade();
+        let members: Vec<Subscription> = channels
+            .into_iter()
+            .map(|name| (Kind::Channel, name.into()))
+            .chain(
+                channel_groups
+                    .into_iter()
+                    .map(|name| (Kind::Group, name.into())),
+            )
+            .map(|(kind, name)| Subscription::new(&weak, kind, &name, options.clone()))
+            .collect();
+        SubscriptionSet::new_with(&weak, members, &options)
     }
 }
 
 impl SubscriptionSet {
+    fn new(client: &WeakPubNub, members: impl IntoIterator<Item = Subscription>) -> Self {
+        SubscriptionSet::new_with(client, members, &SubscriptionOptions::default())
+    }
+
+    /// A set whose own listeners follow `options` (stream capacity, de-duplication) and which
+    /// catches up from the options' timetoken when subscribed.
+    fn new_with(
+        client: &WeakPubNub,
+        members: impl IntoIterator<Item = Subscription>,
+        options: &SubscriptionOptions,
+    ) -> Self {
+        SubscriptionSet {
+            inner: Arc::new(SetInner {
+                handle: Handle::new(client, options),
+                members: Mutex::new(members.into_iter().collect()),
+                subscribed: AtomicBool::new(false),
+                catch_up: options.catch_up(),
+            }),
+        }
+    }
+
     fn handle(&self) -> &Handle {
         &self.inner.handle
     }
@@ -497,7 +662,10 @@ impl SubscriptionSet {
             let h = self.handle();
             let (names, listeners) = (self.names(), h.listeners.clone());
             let sh = subscription.handle();
-            h.client.subscriber().start()?.change(None, |r| {
+            h.client()?.subscriber().start()?.change(None, |r| {
+                if !r.contains(sh.id) {
+                    start_listeners(&sh.listeners, None, r);
+                }
                 r.acquire(sh.id, subscription.names().clone(), sh.listeners.clone());
                 r.insert(h.id, names, listeners);
             });
@@ -521,7 +689,10 @@ impl SubscriptionSet {
         }
         let h = self.handle();
         let (names, listeners) = (self.names(), h.listeners.clone());
-        let Some(manager) = h.client.subscriber().manager() else {
+        let Some(client) = h.client.upgrade() else {
+            return;
+        };
+        let Some(manager) = client.subscriber().manager() else {
             return;
         };
         manager.change(None, |r| {
@@ -537,32 +708,50 @@ impl SubscriptionSet {
 
     /// Subscribes every member and the set.
     pub fn subscribe(&self) -> Result<(), Error> {
-        self.subscribe_from(None)
+        self.subscribe_from(self.inner.catch_up)
     }
 
     /// Subscribes every member and the set, catching up from `timetoken`.
     pub fn subscribe_with_timetoken(&self, timetoken: u64) -> Result<(), Error> {
-        self.subscribe_from(Some(timetoken))
+        self.subscribe_from(Some(Cursor::new(timetoken, 0)))
     }
 
-    fn subscribe_from(&self, timetoken: Option<u64>) -> Result<(), Error> {
+    /// Subscribes (as [`subscribe`](SubscriptionSet::subscribe)) and returns a guard that
+    /// unsubscribes the set when dropped.
+    #[must_use = "dropping the guard unsubscribes at once"]
+    pub fn subscribe_scoped(&self) -> Result<SubscriptionGuard, Error> {
+        self.subscribe()?;
+        Ok(SubscriptionGuard {
+            target: Scoped::Set(self.clone()),
+        })
+    }
+
+    fn subscribe_from(&self, catch_up: Option<Cursor>) -> Result<(), Error> {
         let members = self.members();
         let names = self.names();
         validate_names(&names)?;
-        if let Some(tt) = timetoken {
-            validate_timetoken(tt)?;
+        if let Some(c) = catch_up {
+            validate_timetoken(c.timetoken)?;
         }
         let h = self.handle();
-        let manager = h.client.subscriber().start()?;
+        let client = h.client()?;
+        let manager = client.subscriber().start()?;
         let was_subscribed = self.inner.subscribed.swap(true, Ordering::AcqRel);
         let listeners = h.listeners.clone();
-        manager.change(timetoken, |r| {
+        manager.change(catch_up, |r| {
             // Held already, unless `unsubscribe_all` cleared everything since.
             if !was_subscribed || !r.contains(h.id) {
                 for s in &members {
                     let sh = s.handle();
+                    // A member subscribed already keeps what it has received.
+                    if !r.contains(sh.id) {
+                        start_listeners(&sh.listeners, catch_up, r);
+                    }
                     r.acquire(sh.id, s.names().clone(), sh.listeners.clone());
                 }
+            }
+            if !r.contains(h.id) {
+                start_listeners(&listeners, catch_up, r);
             }
             r.insert(h.id, names, listeners);
         });
@@ -577,12 +766,7 @@ impl SubscriptionSet {
 
     /// True while subscribed.
     pub fn is_subscribed(&self) -> bool {
-        let h = self.handle();
-        self.inner.subscribed.load(Ordering::Acquire)
-            && h.client
-                .subscriber()
-                .manager()
-                .is_some_and(|m| m.lock().contains(h.id))
+        self.inner.subscribed.load(Ordering::Acquire) && self.handle().is_registered()
     }
 }
 
@@ -591,7 +775,10 @@ impl SetInner {
         if !self.subscribed.swap(false, Ordering::AcqRel) {
             return;
         }
-        let Some(manager) = self.handle.client.subscriber().manager() else {
+        let Some(client) = self.handle.client.upgrade() else {
+            return;
+        };
+        let Some(manager) = client.subscriber().manager() else {
             return;
         };
         let ids: Vec<u64> = self
@@ -616,19 +803,13 @@ impl SetInner {
 
 listener_api!(SubscriptionSet);
 
-impl Drop for SetInner {
-    fn drop(&mut self) {
-        self.release_all();
-    }
-}
-
 impl Add for Subscription {
     type Output = SubscriptionSet;
 
     /// `a + b`: a set of both subscriptions.
     fn add(self, other: Subscription) -> SubscriptionSet {
         let client = self.handle().client.clone();
-        client.subscription_set([self, other])
+        SubscriptionSet::new(&client, [self, other])
     }
 }
 

@@ -31,7 +31,7 @@ impl ReqwestTransport {
     /// A transport to `base`, a URL such as `https://ps.pndsn.com` or `http://127.0.0.1:8080`,
     /// with a client of its own and the default connection settings.
     pub fn new(base: &str) -> Result<Self, Error> {
-        ReqwestTransport::with_client(base, build_client(&NetworkSettings::default())?)
+        ReqwestTransport::with_reqwest_client(base, build_client(&NetworkSettings::default())?)
     }
 
     /// A transport to the configured origin with the configured connection settings
@@ -41,11 +41,17 @@ impl ReqwestTransport {
             connect_timeout: config.connect_timeout(),
             tcp_keepalive: config.tcp_keepalive(),
         };
-        ReqwestTransport::with_client(config.origin(), build_client(&settings)?)
+        ReqwestTransport::with_reqwest_client(config.origin(), build_client(&settings)?)
     }
 
-    /// A transport to `base` using a client of your own (proxy, custom roots, …).
-    pub fn with_client(base: &str, client: reqwest::Client) -> Result<Self, Error> {
+    /// The escape hatch to reqwest: a transport to `base` that sends with `client`, a
+    /// `reqwest::Client` of your own (a proxy, custom root certificates, …).
+    ///
+    /// This is the only place the public API names a reqwest type, so that reqwest can be
+    /// upgraded without breaking the rest. The connection settings of
+    /// [`ConfigBuilder`](crate::ConfigBuilder) (connect timeout, TCP keepalive) do not apply to
+    /// such a client: set them on it.
+    pub fn with_reqwest_client(base: &str, client: reqwest::Client) -> Result<Self, Error> {
         let url = reqwest::Url::parse(base)
             .map_err(|e| Error::invalid("the origin is not a URL").with_source(e))?;
         let plain = url.path() == "/"
@@ -137,7 +143,7 @@ impl Transport for ReqwestTransport {
         }
         let limit = request.max_response_bytes;
         Box::pin(async move {
-            let response = builder.send().await?;
+            let response = builder.send().await.map_err(reqwest_error)?;
             let status = response.status().as_u16();
             // Only the delta-seconds form; PubNub sends no HTTP dates.
             let retry_after = response
@@ -165,7 +171,7 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<byte
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(0);
     let mut body = bytes::BytesMut::with_capacity(hint.min(limit));
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(chunk) = response.chunk().await.map_err(reqwest_error)? {
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
         }
@@ -176,6 +182,54 @@ async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<byte
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// The [`Error`] of a failed reqwest exchange. Connect, DNS and reset failures, and bodies cut
+/// short by the connection closing, are [`ErrorKind::Network`]; timeouts
+/// [`ErrorKind::Timeout`]; bodies that arrived but could not be decoded (a corrupt gzip stream)
+/// [`ErrorKind::Decode`]. The URL is dropped: it carries the `auth` parameter. (Not a public
+/// `From` impl, so that no reqwest type is part of the public API.)
+fn reqwest_error(error: reqwest::Error) -> Error {
+    let kind = if error.is_timeout() {
+        ErrorKind::Timeout
+    } else if error.is_builder() {
+        ErrorKind::InvalidArgument
+    } else if error.is_decode() && !connection_lost(&error) {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::Network
+    };
+    let message = match kind {
+        ErrorKind::Timeout => "request timed out",
+        ErrorKind::InvalidArgument => "request could not be built",
+        ErrorKind::Decode => "response body could not be read",
+        _ if error.is_connect() => "could not connect",
+        _ => "connection failed",
+    };
+    Error::new(kind, message).with_source(error.without_url())
+}
+
+/// True when the chain holds an I/O error of a lost connection (reset, early end of the
+/// body): the body was lost on the network rather than being undecodable.
+fn connection_lost(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind as Io;
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                Io::UnexpectedEof
+                    | Io::ConnectionReset
+                    | Io::ConnectionAborted
+                    | Io::BrokenPipe
+                    | Io::NotConnected
+            ) {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The error of an answer longer than `limit`.

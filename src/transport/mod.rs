@@ -74,6 +74,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
 }
 
 /// The HTTP method of a [`Request`].
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
     /// `GET`: every PubNub request except POST publish.

@@ -15,6 +15,8 @@
 //! `pubnub-local/interop/signatures.py` computes a table of these with the Python SDK's own
 //! function; the test below holds this module to it.
 
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
@@ -109,23 +111,11 @@ fn pam_encode(value: &str) -> String {
 
 /// Base64 with the URL-safe alphabet, `=`-padded to a multiple of four when `pad`.
 fn base64url(bytes: &[u8], pad: bool) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-        if pad {
-            for _ in chunk.len()..3 {
-                out.push('=');
-            }
-        }
+    if pad {
+        URL_SAFE.encode(bytes)
+    } else {
+        URL_SAFE_NO_PAD.encode(bytes)
     }
-    out
 }
 
 #[cfg(test)]

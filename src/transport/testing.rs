@@ -4,9 +4,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use super::{Request, Response, Transport, TransportFuture};
-use crate::client::Core;
 use crate::config::{Config, ConfigBuilder};
 use crate::error::Error;
+use crate::service::Core;
 
 /// Records requests; answers each with the next scripted answer, or `200 {"status":200}`.
 #[derive(Debug, Default)]

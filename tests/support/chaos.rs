@@ -191,7 +191,8 @@ impl Subscriber {
                     seen.lock()
                         .unwrap()
                         .statuses
-                        .push((Instant::now(), status.category));
+                        // The story: a failure's cause (Timeout, NetworkIssues, …) folded in.
+                        .push((Instant::now(), status.category.story()));
                     notify.notify_one();
                 }
             });

@@ -341,6 +341,10 @@ impl Transport for Memory {
             let method = match request.method {
                 Method::Get => axum::http::Method::GET,
                 Method::Post => axum::http::Method::POST,
+                other => {
+                    let message = format!("no {other} in the memory transport");
+                    return Err(Error::new(ErrorKind::InvalidArgument, message));
+                }
             };
             let body = request.body.clone().unwrap_or_default();
             let http = axum::http::Request::builder()

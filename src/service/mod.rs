@@ -7,6 +7,8 @@
 //! `Ok`) and turned into a result with [`response::check`](crate::transport::response::check).
 //! Request builders use [`Core::execute`], which adds the opt-in retry loop.
 
+mod state;
+
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
@@ -17,7 +19,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use super::state::PresenceState;
+use self::state::PresenceState;
 use crate::config::Config;
 use crate::engine::Input;
 use crate::error::{Error, ErrorKind};
