@@ -31,6 +31,7 @@ use crate::retry::{Endpoint, RetryDecision};
 
 /// The states of the presence engine (ENGINE.md §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum State {
     /// No channel to be present on.
     HeartbeatInactive,
@@ -69,6 +70,7 @@ pub enum State {
 
 /// The events of the presence engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// Channels and groups were added.
     Joined {
@@ -104,6 +106,7 @@ pub enum Event {
 
 /// What the presence engine asks the driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Invocation {
     /// Managed: send a heartbeat. At most one is in flight: a heartbeat superseded before it
     /// was sent is never sent, and one superseded while in flight never reports.

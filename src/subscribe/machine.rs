@@ -53,6 +53,7 @@ pub type Messages = Arc<[Envelope]>;
 
 /// The states of the subscribe engine (ENGINE.md §1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum State {
     /// Nothing subscribed.
     Unsubscribed,
@@ -135,6 +136,7 @@ pub enum State {
 
 /// The events of the subscribe engine (ENGINE.md §1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The full new input; an empty one means UNSUBSCRIBE_ALL.
     SubscriptionChanged {
@@ -217,6 +219,7 @@ pub enum Event {
 
 /// What the subscribe engine asks the driver to do (ENGINE.md §1.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Invocation {
     /// Managed: the handshake request.
     Handshake {
