@@ -323,7 +323,9 @@ impl Watch {
             Some(reason) => println!("  status: {:?} ({reason})", status.category),
             None => println!("  status: {:?}", status.category),
         }
-        self.seen.push(status.category);
+        // The story: a failure's cause (Timeout, NetworkIssues, AccessDenied…) folded into
+        // UnexpectedDisconnect / ConnectionError.
+        self.seen.push(status.category.story());
     }
 
     fn message(&mut self, message: &Message) -> Result<(), String> {
