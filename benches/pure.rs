@@ -1,6 +1,7 @@
 //! Benchmarks of the pure parts: subscribe-machine transitions, subscribe-envelope parsing,
-//! percent-encoding, and the SDK's own work on a publish (an in-memory transport on a
-//! current-thread runtime). No I/O: each measures one core.
+//! percent-encoding, the SDK's own work on a publish (an in-memory transport on a
+//! current-thread runtime), and message encryption and decryption (1 KiB and 30 KiB). No I/O:
+//! each measures one core.
 //!
 //! `cargo bench --bench pure` (add `-- subscribe_machine` to run one group). Targets (issue 8):
 //! ≥ 2,000,000 transitions/s and ≥ 500,000 envelope messages/s; BENCHMARKS.md has the figures.
@@ -14,7 +15,8 @@ use pubnub_engine::engine::{Cursor, Input};
 use pubnub_engine::subscribe::envelope;
 use pubnub_engine::subscribe::machine::{transition, Event, Messages, State};
 use pubnub_engine::{
-    Config, ErrorKind, Method, PubNub, Reason, Request, Response, Transport, TransportFuture,
+    Config, CryptoModule, ErrorKind, Method, PubNub, Reason, Request, Response, Transport,
+    TransportFuture,
 };
 
 /// What a typical client subscribes to: a few channels, one of them with presence, one group.
@@ -188,5 +190,56 @@ fn publish_overhead(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, transitions, envelopes, encoding, publish_overhead);
+/// A JSON message of `len` bytes, as an app publishes: objects with some non-ASCII text, and a
+/// string that fills the rest.
+fn json_message(len: usize) -> String {
+    let unit = r#"{"from":"alice","text":"message with some text in it, é ✓","n":12345},"#;
+    let mut text = String::from("[");
+    while text.len() + unit.len() + 3 <= len {
+        text.push_str(unit);
+    }
+    let fill = len - text.len() - 3;
+    text.push('"');
+    text.push_str(&"x".repeat(fill));
+    text.push_str("\"]");
+    text
+}
+
+fn crypto(c: &mut Criterion) {
+    let mut group = c.benchmark_group("crypto");
+    // What publish and receive pay with a module: AES-256-CBC, the header and base64, with a
+    // random IV from the OS for every message.
+    let module = CryptoModule::aes_cbc("bench-cipher-key").expect("a key");
+    for (name, len) in [("1KiB", 1024), ("30KiB", 30 * 1024)] {
+        let message = json_message(len);
+        assert_eq!(message.len(), len);
+        assert!(serde_json::from_str::<serde_json::Value>(&message).is_ok());
+        let encrypted = module.encrypt_string(&message).expect("encrypts");
+        group.throughput(Throughput::Bytes(len as u64));
+        group.bench_function(format!("encrypt_aes_cbc_{name}"), |b| {
+            b.iter(|| {
+                module
+                    .encrypt_string(black_box(&message))
+                    .expect("encrypts")
+            })
+        });
+        group.bench_function(format!("decrypt_aes_cbc_{name}"), |b| {
+            b.iter(|| {
+                module
+                    .decrypt_string(black_box(&encrypted))
+                    .expect("decrypts")
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    transitions,
+    envelopes,
+    encoding,
+    publish_overhead,
+    crypto
+);
 criterion_main!(benches);

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::crypto::CryptoModule;
 use crate::error::Error;
 use crate::retry::{Jitter, RetryConfig};
 use crate::transport::Transport;
@@ -42,7 +43,7 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// The configuration of a [`PubNub`](crate::PubNub) client. Build it with [`Config::builder`].
 ///
-/// `Debug` never shows the secret key or the auth key/token.
+/// `Debug` never shows the secret key, the auth key/token or the cipher key.
 ///
 /// ```
 /// use pubnub_engine::Config;
@@ -83,6 +84,7 @@ pub struct Config {
     max_subscribe_response_bytes: usize,
     max_response_bytes: usize,
     request_message_count_threshold: u32,
+    crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
 
@@ -114,6 +116,7 @@ impl Config {
             max_subscribe_response_bytes: DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             request_message_count_threshold: 100,
+            crypto_module: None,
             transport: None,
         }
     }
@@ -238,6 +241,11 @@ impl Config {
         self.request_message_count_threshold
     }
 
+    /// The crypto module that encrypts published messages and decrypts received ones, if any.
+    pub fn crypto_module(&self) -> Option<&CryptoModule> {
+        self.crypto_module.as_ref()
+    }
+
     /// The transport set with [`ConfigBuilder::transport`], if any.
     pub fn transport(&self) -> Option<&Arc<dyn Transport>> {
         self.transport.as_ref()
@@ -279,6 +287,7 @@ impl fmt::Debug for Config {
                 "request_message_count_threshold",
                 &self.request_message_count_threshold,
             )
+            .field("crypto_module", &self.crypto_module)
             .field("transport", &self.transport)
             .finish()
     }
@@ -312,6 +321,7 @@ pub struct ConfigBuilder {
     max_subscribe_response_bytes: usize,
     max_response_bytes: usize,
     request_message_count_threshold: u32,
+    crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
 
@@ -482,6 +492,26 @@ impl ConfigBuilder {
         self
     }
 
+    /// Message encryption with PubNub's crypto module (see [`crate::crypto`]): publish and fire
+    /// payloads are encrypted with it, and received messages decrypted before any listener
+    /// sees them; one that cannot be decrypted arrives as received, with the reason in
+    /// [`Message::error`](crate::Message::error). `meta` and signals are not encrypted.
+    ///
+    /// ```
+    /// use pubnub_engine::{Config, CryptoModule};
+    ///
+    /// let config = Config::builder("sub-c-123", "user-1")
+    ///     .crypto_module(CryptoModule::aes_cbc("my cipher key")?)
+    ///     .build()?;
+    /// assert!(config.crypto_module().is_some());
+    /// assert!(!format!("{config:?}").contains("my cipher key"));
+    /// # Ok::<(), pubnub_engine::Error>(())
+    /// ```
+    pub fn crypto_module(mut self, module: CryptoModule) -> Self {
+        self.crypto_module = Some(module);
+        self
+    }
+
     /// The transport every request goes through, instead of HTTP to the origin: for tests
     /// that count requests and for simulations against an in-memory server.
     pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
@@ -578,6 +608,7 @@ impl ConfigBuilder {
             max_subscribe_response_bytes: self.max_subscribe_response_bytes,
             max_response_bytes: self.max_response_bytes,
             request_message_count_threshold: self.request_message_count_threshold,
+            crypto_module: self.crypto_module,
             transport: self.transport,
         })
     }

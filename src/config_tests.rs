@@ -170,17 +170,40 @@ fn debug_never_shows_secrets() {
         .secret_key("sec-c-SECRET")
         .auth_key("AUTHKEY")
         .auth_token("TOKEN123")
+        .crypto_module(CryptoModule::aes_cbc("CIPHERKEY").unwrap())
         .build()
         .unwrap();
     let debug = format!("{config:?}");
-    for secret in ["sec-c-SECRET", "AUTHKEY", "TOKEN123"] {
+    for secret in ["sec-c-SECRET", "AUTHKEY", "TOKEN123", "CIPHERKEY"] {
         assert!(!debug.contains(secret), "{debug}");
     }
     assert!(debug.contains("\"***\""), "{debug}");
+    assert!(debug.contains("AES-CBC"), "{debug}");
     assert!(config.has_secret_key());
     let builder_debug = format!(
         "{:?}",
-        builder().secret_key("sec-c-SECRET").auth_token("TOKEN123")
+        builder()
+            .secret_key("sec-c-SECRET")
+            .auth_token("TOKEN123")
+            .crypto_module(CryptoModule::legacy("CIPHERKEY", true).unwrap())
     );
     assert!(!builder_debug.contains("SECRET") && !builder_debug.contains("TOKEN123"));
+    assert!(!builder_debug.contains("CIPHERKEY"));
+}
+
+#[test]
+fn a_crypto_module_needs_a_cipher_key() {
+    // Refused before any client exists: the module cannot be made without a key.
+    let error = CryptoModule::aes_cbc("").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        error.to_string(),
+        "invalid argument: the cipher key is empty"
+    );
+    assert!(builder().build().unwrap().crypto_module().is_none());
+    let config = builder()
+        .crypto_module(CryptoModule::legacy("k", false).unwrap())
+        .build()
+        .unwrap();
+    assert!(config.crypto_module().is_some());
 }

@@ -38,6 +38,12 @@ pub enum ErrorKind {
     /// A bounded queue is full: [`ReliablePublisher::try_send`](crate::ReliablePublisher::try_send)
     /// to a channel whose queue holds as many messages as it may.
     QueueFull,
+    /// Data could not be encrypted: the system's random generator failed.
+    Encryption,
+    /// Data could not be decrypted: not encrypted, not base64, cut short, of an unknown format,
+    /// or not decrypted by the key (a wrong key, damaged data). A received message that cannot
+    /// be decrypted carries it in [`Message::error`](crate::Message::error).
+    Decryption,
 }
 
 impl ErrorKind {
@@ -64,6 +70,8 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ResponseTooLarge => f.write_str("response too large"),
             ErrorKind::Closed => f.write_str("client closed"),
             ErrorKind::QueueFull => f.write_str("queue full"),
+            ErrorKind::Encryption => f.write_str("encryption failed"),
+            ErrorKind::Decryption => f.write_str("decryption failed"),
         }
     }
 }
@@ -178,6 +186,11 @@ impl Error {
     /// An invalid argument: the request was not sent.
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// Data that could not be decrypted.
+    pub(crate) fn decryption(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Decryption, message)
     }
 
     /// An undecodable server answer.

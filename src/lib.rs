@@ -49,12 +49,20 @@
 //! }
 //! ```
 //!
+//! With a cipher key, [`ConfigBuilder::crypto_module`] turns on message encryption with PubNub's
+//! crypto module ([`CryptoModule::aes_cbc`], or [`CryptoModule::legacy`] for older apps): publish
+//! and fire payloads are encrypted, received messages decrypted before any listener sees them,
+//! and one that cannot be decrypted arrives as received with the reason in [`Message::error`].
+//! The formats are PubNub's own ([`crypto`] describes them), so clients of PubNub's SDKs read
+//! what this one sends and the other way round.
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
 //! `pubnub.subscribe().channels([..]).execute()` builder is there too ([`SubscribeBuilder`]).
 //! The `examples/` directory has runnable examples of each of these, of channel groups,
-//! wildcards, filters, presence state, serial publishing, fault recovery and a terminal chat.
+//! wildcards, filters, presence state, encryption, serial publishing, fault recovery and a
+//! terminal chat.
 //!
 //! # Architecture
 //!
@@ -166,6 +174,7 @@
 pub mod channel_groups;
 mod client;
 pub mod config;
+pub mod crypto;
 pub mod diagram;
 pub mod engine;
 pub mod error;
@@ -187,6 +196,7 @@ pub use channel_groups::{
 };
 pub use client::{PubNub, RequestFuture, WeakPubNub};
 pub use config::{Config, ConfigBuilder};
+pub use crypto::CryptoModule;
 pub use engine::{Cursor, Input, TraceEntry};
 pub use error::{Error, ErrorKind, Reason};
 pub use presence::rest::{

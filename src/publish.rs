@@ -1,5 +1,8 @@
 //! Publish, fire and signal (PROTOCOL.md §2–4): builders that check everything they can before
 //! sending, so a request the service would refuse is never sent.
+//!
+//! With a [crypto module](crate::crypto) configured, publish and fire payloads are encrypted
+//! (the message's JSON, sent as the base64 string of the result); `meta` and signals are not.
 
 use std::future::IntoFuture;
 
@@ -100,6 +103,12 @@ impl Params {
                 "ttl must be at least 1 hour; leave it unset for the keyset's retention",
             ));
         }
+        // PubNub's SDKs encrypt publish and fire payloads, never signals (nor `meta`, which the
+        // service filters on); the size limit applies to what is sent.
+        let message = match config.crypto_module() {
+            Some(crypto) if kind != Kind::Signal => crypto.encrypt_json(&message)?,
+            _ => message,
+        };
         let use_post = self.use_post && kind != Kind::Signal;
         check_size(kind, &self.channel, &message, use_post)?;
 
@@ -467,78 +476,5 @@ impl PubNub {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_read_with_and_without_the_fast_path() {
-        let read = |status: u16, body: &str| parse_answer(&Response::new(status, body.to_owned()));
-        let tt = 17_000_000_000_000_001;
-        // The usual answer, and forms only the full classification understands.
-        assert_eq!(
-            read(200, r#"[1,"Sent","17000000000000001"]"#)
-                .unwrap()
-                .timetoken,
-            tt
-        );
-        assert_eq!(
-            read(200, r#"[1,"Sent",17000000000000001]"#)
-                .unwrap()
-                .timetoken,
-            tt
-        );
-        assert_eq!(
-            read(200, r#"[1,"S\u0065nt","17000000000000001"]"#)
-                .unwrap()
-                .timetoken,
-            tt
-        );
-        // Errors, including one a 200 carries, never take the fast path.
-        assert!(read(200, r#"[0,"Invalid Key","17000000000000001"]"#).is_err());
-        assert!(read(400, r#"[1,"Sent","17000000000000001"]"#).is_err());
-        assert_eq!(
-            read(400, r#"[0,"Message Too Large","1"]"#)
-                .unwrap_err()
-                .kind(),
-            ErrorKind::MessageTooLarge
-        );
-        assert!(read(200, r#"[1,"Sent","-5"]"#).is_err());
-        // Strict: only [1, text, 17-digit timetoken] is a success.
-        for body in [
-            "[1,1,1]",
-            r#"[1,"Sent","1"]"#,
-            r#"[1,"Sent","17000000000000001",2]"#,
-        ] {
-            let error = read(200, body).unwrap_err();
-            assert_eq!(error.kind(), ErrorKind::Decode, "{body}");
-            assert!(error.to_string().contains(body), "{error}");
-        }
-        // A huge answer is refused without building a tree, its start quoted, credentials
-        // redacted.
-        let huge = format!("[1,\"auth=SECRET\",{}]", "1,".repeat(1 << 20));
-        let error = read(200, &huge).unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::Decode);
-        assert!(!error.to_string().contains("SECRET"), "{error}");
-        assert!(error.to_string().len() < 600, "{error}");
-    }
-
-    #[test]
-    fn sizes_follow_the_escaped_form() {
-        // GET: 1 + (3 + limit-4 + 3) escaped for a string of plain letters.
-        let fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 7));
-        assert!(check_size(Kind::Publish, "c", &fits, false).is_ok());
-        let over = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 6));
-        let error = check_size(Kind::Publish, "c", &over, false).unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
-        // Escaping triples the cost of reserved characters over GET, not over POST.
-        let spaces = format!("\"{}\"", " ".repeat(MAX_MESSAGE_SIZE / 3));
-        assert!(check_size(Kind::Publish, "c", &spaces, false).is_err());
-        assert!(check_size(Kind::Publish, "c", &spaces, true).is_ok());
-        // Signals count JSON bytes: "…" with 62 letters is 64 bytes.
-        assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(62)), false).is_ok());
-        assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(63)), false).is_err());
-        let two_byte = |n: usize| format!("\"{}\"", "é".repeat(n));
-        assert!(check_size(Kind::Signal, "c", &two_byte(31), false).is_ok());
-        assert!(check_size(Kind::Signal, "c", &two_byte(32), false).is_err());
-    }
-}
+#[path = "publish_tests.rs"]
+mod tests;

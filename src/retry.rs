@@ -151,7 +151,9 @@ pub fn is_transient(reason: &Reason) -> bool {
         | ErrorKind::MessageTooLarge
         | ErrorKind::InvalidArgument
         | ErrorKind::Closed
-        | ErrorKind::QueueFull => false,
+        | ErrorKind::QueueFull
+        | ErrorKind::Encryption
+        | ErrorKind::Decryption => false,
     }
 }
 

@@ -1,4 +1,6 @@
-//! This SDK with PubNub's official Python SDK on one in-process `pubnub-local`.
+//! This SDK with PubNub's official Python SDK on one in-process `pubnub-local`: de-duplication
+//! (issue 15), and encrypted messages both ways with each crypto module (issue 17,
+//! `pubnub-local/interop/crypto.py`), compared as decrypted values.
 //!
 //! Ignored in the plain test run: it needs the Python SDK, which
 //! `pubnub-local/interop/run.sh` installs (CI runs it) and then runs these tests with
@@ -11,12 +13,14 @@
 
 mod support;
 
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
-use pubnub_engine::{StatusCategory, SubscriptionOptions};
-use serde_json::json;
+use pubnub_engine::{CryptoModule, StatusCategory, SubscriptionOptions};
+use serde_json::{json, Value};
 
 use support::local::{client_with, server, within};
 
@@ -81,4 +85,216 @@ async fn a_deduplicating_subscription_receives_every_python_publish() {
         received.push(message.message.as_str().unwrap().to_owned());
     }
     assert_eq!(received, ["ping"; 4]);
+}
+
+/// The cipher key of the encryption tests.
+const CIPHER_KEY: &str = "interop-cipher-key";
+
+/// `pubnub-local/interop/crypto.py`.
+fn crypto_script() -> &'static str {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/pubnub-local/interop/crypto.py"
+    )
+}
+
+/// What is published encrypted, both ways: every JSON type, escapes, characters beyond ASCII,
+/// and a message of many blocks.
+fn messages() -> Vec<Value> {
+    vec![
+        json!({"text": "hello ✓", "n": 1, "nested": {"list": [1, "two", {"three": 3.5}]}}),
+        json!("a string with \"quotes\", a \\ backslash, ünïcödé and 🙃"),
+        json!(42),
+        json!(-3.25),
+        json!(true),
+        json!(["x", 1, false]),
+        json!({"long": "0123456789abcdef".repeat(200)}),
+    ]
+}
+
+/// This SDK's module for one of crypto.py's cryptor names.
+fn module(cryptor: &str) -> CryptoModule {
+    match cryptor {
+        "aes-cbc" => CryptoModule::aes_cbc(CIPHER_KEY),
+        "legacy" => CryptoModule::legacy(CIPHER_KEY, true),
+        "legacy-constant-iv" => CryptoModule::legacy(CIPHER_KEY, false),
+        other => panic!("unknown cryptor {other}"),
+    }
+    .unwrap()
+}
+
+/// `crypto.py` with `args`, proxies off for loopback.
+fn crypto_py(args: &[&str]) -> Command {
+    let mut command = Command::new(python());
+    command
+        .arg(crypto_script())
+        .args(args)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    command
+}
+
+/// The Python SDK publishes encrypted with each of its crypto modules; this SDK decrypts.
+/// The pairs include readers of the other module: a client moving from the legacy cryptor to
+/// AES-CBC reads both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PubNub's Python SDK: run by pubnub-local/interop/run.sh"]
+async fn this_sdk_decrypts_what_the_python_sdk_publishes() {
+    let server = server().await;
+    let url = server.url();
+    let sent = serde_json::to_string(&messages()).unwrap();
+    let pairs = [
+        ("aes-cbc", module("aes-cbc")),
+        ("legacy", module("legacy")),
+        ("legacy-constant-iv", module("legacy-constant-iv")),
+        ("legacy", module("aes-cbc")),
+        ("aes-cbc", module("legacy")),
+    ];
+    for (n, (python_cryptor, reader_module)) in pairs.into_iter().enumerate() {
+        let channel = format!("interop-crypto-from-python-{n}");
+        let reader = client_with(&server, "rust-reader", |b| b.crypto_module(reader_module));
+        let mut statuses = reader.status_stream();
+        let subscription = reader
+            .channel(&channel)
+            .subscription(SubscriptionOptions::new());
+        let mut received = subscription.message_stream();
+        subscription.subscribe().unwrap();
+        let status = within(statuses.next()).await.unwrap();
+        assert_eq!(status.category, StatusCategory::Connected);
+
+        let args = [
+            "publish",
+            &url,
+            &channel,
+            "pub-key",
+            "sub-key",
+            python_cryptor,
+            CIPHER_KEY,
+            &sent,
+        ]
+        .map(str::to_owned);
+        let output = tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            crypto_py(&args).output()
+        })
+        .await
+        .unwrap()
+        .expect("python runs");
+        assert!(
+            output.status.success(),
+            "crypto.py publish ({python_cryptor}) failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for expected in messages() {
+            let message = within(received.next()).await.expect("stream open");
+            assert_eq!(message.error, None, "from Python's {python_cryptor}");
+            assert_eq!(message.message, expected, "from Python's {python_cryptor}");
+            assert_eq!(message.publisher.as_deref(), Some("python-publish"));
+        }
+        drop(subscription);
+        reader.close().await;
+    }
+}
+
+/// A child process that is killed if the test ends before it does.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// This SDK publishes encrypted with each module (GET and POST); the Python SDK, subscribed
+/// with its own crypto module, decrypts every message to the same value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PubNub's Python SDK: run by pubnub-local/interop/run.sh"]
+async fn the_python_sdk_decrypts_what_this_sdk_publishes() {
+    let server = server().await;
+    let url = server.url();
+    let count = messages().len().to_string();
+    let pairs = [
+        ("aes-cbc", "aes-cbc"),
+        ("legacy", "legacy"),
+        ("legacy-constant-iv", "legacy-constant-iv"),
+        ("legacy", "aes-cbc"),
+        ("aes-cbc", "legacy"),
+    ];
+    for (n, (writer_cryptor, python_cryptor)) in pairs.into_iter().enumerate() {
+        let channel = format!("interop-crypto-to-python-{n}");
+        let child = crypto_py(&[
+            "subscribe",
+            &url,
+            &channel,
+            "pub-key",
+            "sub-key",
+            python_cryptor,
+            CIPHER_KEY,
+            &count,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+        let mut child = Killed(child);
+        let stdout = child.0.stdout.take().unwrap();
+        // Its log (the SDK reports the long-poll it cancels on stop), shown only on failure.
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.0.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            sink.lock().unwrap().push_str(&text);
+        });
+        let log = move || log.lock().unwrap().clone();
+        let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let first = within(lines.recv()).await;
+        assert_eq!(
+            first.as_deref(),
+            Some("connected"),
+            "crypto.py subscribe: {}",
+            log()
+        );
+
+        let writer = client_with(&server, "rust-writer", |b| {
+            b.crypto_module(module(writer_cryptor))
+        });
+        for (i, message) in messages().iter().enumerate() {
+            writer
+                .publish()
+                .channel(&channel)
+                .message(message)
+                .use_post(i % 2 == 1)
+                .await
+                .unwrap();
+        }
+        for expected in messages() {
+            let line = within(lines.recv())
+                .await
+                .unwrap_or_else(|| panic!("crypto.py ended early: {}", log()));
+            let received: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(received["error"], Value::Null, "{writer_cryptor}: {line}");
+            assert_eq!(
+                received["message"], expected,
+                "{writer_cryptor} → Python's {python_cryptor}"
+            );
+        }
+        let status = tokio::task::spawn_blocking(move || child.0.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "crypto.py subscribe: {status}: {}", log());
+        writer.close().await;
+    }
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use pubnub_engine::{
-    Config, Error, ErrorKind, Method, PubNub, Request, RetryConfig, RetryPolicy, StatusCategory,
-    SubscriptionOptions,
+    Config, CryptoModule, Error, ErrorKind, Method, PubNub, Request, RetryConfig, RetryPolicy,
+    StatusCategory, SubscriptionOptions,
 };
 use pubnub_local::{Endpoint, Fault};
 use serde_json::json;
@@ -65,6 +65,16 @@ async fn every_bad_input_fails_with_its_kind_and_sends_nothing() {
     let hour = Duration::from_secs(3600);
     let table: Vec<(&str, Outcome, ErrorKind)> = vec![
         // Configuration.
+        (
+            "empty cipher key",
+            CryptoModule::aes_cbc("").map(drop),
+            Invalid,
+        ),
+        (
+            "empty cipher key (legacy)",
+            CryptoModule::legacy("", true).map(drop),
+            Invalid,
+        ),
         (
             "empty user id",
             config(|_| Config::builder("sub-key", "")),
@@ -363,8 +373,13 @@ impl Write for Capture {
 
 const SECRET_KEY: &str = "sec-c-SECRETKEY-31337";
 const AUTH_TOKEN: &str = "TOKEN-SECRET-4242";
+const CIPHER_KEY: &str = "CIPHER-SECRET-2718";
 
 fn assert_clean(what: &str, text: &str) {
+    assert!(
+        !text.contains(CIPHER_KEY),
+        "{what} shows the cipher key: {text}"
+    );
     assert!(
         !text.contains(SECRET_KEY),
         "{what} shows the secret key: {text}"
@@ -383,6 +398,7 @@ async fn secrets_never_reach_debug_display_or_logs() {
         .publish_key("pub-key")
         .secret_key(SECRET_KEY)
         .auth_token(AUTH_TOKEN)
+        .crypto_module(CryptoModule::aes_cbc(CIPHER_KEY).unwrap())
         .origin(server.url())
         .heartbeat_interval(5)
         .presence_timeout(20)
@@ -412,7 +428,25 @@ async fn secrets_never_reach_debug_display_or_logs() {
         .message(&"hi")
         .await
         .unwrap();
-    support::local::within(messages.next()).await.unwrap();
+    let hi = support::local::within(messages.next()).await.unwrap();
+    assert_eq!((hi.message, hi.error), (json!("hi").into(), None));
+    // A message that cannot be decrypted: logged and flagged, the key in neither.
+    let plain = support::local::client_with(&server, "plain", |b| b.auth_token(AUTH_TOKEN));
+    plain
+        .publish()
+        .channel("secret-room")
+        .message(&"not encrypted")
+        .await
+        .unwrap();
+    let flagged = support::local::within(messages.next()).await.unwrap();
+    let reason = flagged.error.expect("a decryption error");
+    assert_eq!(reason.kind, ErrorKind::Decryption);
+    assert_clean("a decryption error", &format!("{reason} {reason:?}"));
+    assert_clean(
+        "CryptoModule Debug",
+        &format!("{:?}", config.crypto_module()),
+    );
+    plain.close().await;
     pubnub.here_now().channels(["secret-room"]).await.unwrap();
 
     // Failures: refused by the server, a reset, a failing long-poll, a refused connection.
@@ -467,7 +501,9 @@ async fn secrets_never_reach_debug_display_or_logs() {
         .all(|r| r.query_param("auth").as_deref() == Some(AUTH_TOKEN)));
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(
-        text.contains("request answered") && text.contains("--RECEIVE_SUCCESS-->"),
+        text.contains("request answered")
+            && text.contains("--RECEIVE_SUCCESS-->")
+            && text.contains("could not be decrypted"),
         "the capture works: {} bytes",
         text.len()
     );

@@ -11,7 +11,8 @@
 //! `--rounds` alternating rounds (default 3), because the machine may be busy with other work.
 //!
 //! The table goes to stdout; with `--json`, one JSON object with stable field names instead.
-//! `--only STEP` runs one step (for profiling). `BENCH_SERVER_THREADS` and
+//! `--only STEP` runs one step (for profiling); `--crypto` gives every SDK client an AES-CBC
+//! crypto module (the floor stays plain), for the cost of encryption. `BENCH_SERVER_THREADS` and
 //! `BENCH_CLIENT_THREADS` change the two runtimes' worker counts (default 2 each;
 //! `BENCH_CLIENT_THREADS=0` runs the client on a current-thread runtime, on the main thread).
 //! BENCHMARKS.md explains the figures and records the ones measured on the reference machine.
@@ -49,6 +50,8 @@ struct Args {
     rounds: usize,
     /// Run one step only (`publish`, `latency`, `burst`, `server`, `memory`): for profiling.
     only: Option<String>,
+    /// Every SDK client encrypts with an AES-CBC crypto module (the floor does not).
+    crypto: bool,
 }
 
 impl Args {
@@ -63,11 +66,13 @@ fn args() -> Args {
         origin: None,
         rounds: 3,
         only: None,
+        crypto: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--json" => args.json = true,
+            "--crypto" => args.crypto = true,
             "--origin" => args.origin = it.next(),
             "--only" => args.only = it.next(),
             "--rounds" => {
@@ -97,13 +102,17 @@ fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: cargo run --release --example bench -- [--json] [--origin URL] [--rounds N] \\
-         [--only publish|latency|burst|server|memory]"
+         [--only publish|latency|burst|server|memory] [--crypto]"
     );
     std::process::exit(2);
 }
 
 fn main() {
     let args = args();
+    if args.crypto {
+        let crypto = pubnub_engine::CryptoModule::aes_cbc("bench-cipher-key").expect("a key");
+        throughput::CRYPTO.set(crypto).expect("set once");
+    }
     // The server gets a runtime of its own, as if it were another process: the client's
     // figures then include no server work scheduled on the client's threads.
     let server_runtime = runtime("server");
@@ -184,6 +193,7 @@ async fn run(
     hub: Option<pubnub_local::hub::Hub>,
 ) -> Report {
     let mut report = Report::new(origin, hub.is_some(), args.rounds);
+    report.encrypted = args.crypto;
     let progress = |what: &str| {
         if !args.json {
             eprintln!("bench: {what}");

@@ -101,6 +101,8 @@ pub struct Report {
     pub origin: String,
     pub in_process_server: bool,
     pub rounds: usize,
+    /// Every SDK client encrypted with an AES-CBC crypto module (`--crypto`).
+    pub encrypted: bool,
     pub publish: Option<Publish>,
     pub latency: Option<Latency>,
     /// The same exchange between a bare publisher and a bare long-poll loop.
@@ -195,6 +197,7 @@ impl Report {
             json!(std::thread::available_parallelism().map_or(0, |n| n.get())),
         );
         put("rounds", json!(self.rounds));
+        put("encrypted", json!(self.encrypted));
         put("concurrency", json!(crate::CONCURRENCY));
         let p = self.publish.as_ref();
         let rate = |f: fn(&Publish) -> Rate| p.map(|p| f(p).per_sec.round());
@@ -395,11 +398,16 @@ impl Report {
             .collect();
         let _ = writeln!(
             out,
-            "\n{} rounds (medians), origin {}{}; targets missed: {}",
+            "\n{} rounds (medians), origin {}{}{}; targets missed: {}",
             self.rounds,
             self.origin,
             if self.in_process_server {
                 " (pubnub-local in-process)"
+            } else {
+                ""
+            },
+            if self.encrypted {
+                ", SDK messages encrypted (AES-CBC)"
             } else {
                 ""
             },

@@ -3,10 +3,10 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use pubnub_engine::PubNub;
+use pubnub_engine::{CryptoModule, PubNub};
 use serde_json::json;
 
 use crate::floor::Floor;
@@ -21,13 +21,20 @@ pub fn payload(n: u64) -> serde_json::Value {
     json!({"text": "hello from the benchmark", "n": n})
 }
 
-/// A client of `origin` with the benchmark's keys.
+/// The crypto module every SDK client of the run uses (`--crypto`), if any.
+pub static CRYPTO: OnceLock<CryptoModule> = OnceLock::new();
+
+/// A client of `origin` with the benchmark's keys (and the `--crypto` module).
 pub fn client(origin: &str, user: &str) -> PubNub {
-    PubNub::builder(SUB_KEY, user)
+    let builder = PubNub::builder(SUB_KEY, user)
         .publish_key(PUB_KEY)
-        .origin(origin)
-        .build_client()
-        .expect("a valid configuration")
+        .origin(origin);
+    match CRYPTO.get() {
+        Some(crypto) => builder.crypto_module(crypto.clone()),
+        None => builder,
+    }
+    .build_client()
+    .expect("a valid configuration")
 }
 
 /// Runs `op(n)` for n = 0, 1, … from `concurrency` tasks until `duration` has passed or `max`

@@ -200,6 +200,7 @@ mod tests {
             user_metadata: None,
             custom_message_type: None,
             seqn,
+            error: None,
         })
     }
 

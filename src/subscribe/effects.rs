@@ -149,6 +149,7 @@ impl SubscribeEffects {
         // receives it once: remember (subscription, channel, timetoken) within this response.
         // Client-level listeners use the key 0, which no `Arc` address can be.
         let mut delivered: HashSet<(usize, &str, u64)> = HashSet::new();
+        let crypto = self.core.config().crypto_module();
         // The cursor this batch was polled from: each set of listeners records what it had.
         let from = self
             .registry
@@ -158,7 +159,8 @@ impl SubscribeEffects {
             .unwrap_or(0);
         for message in messages.iter() {
             let (channel, timetoken) = (message.channel.as_str(), message.published.timetoken);
-            let update = Update::from_envelope(message);
+            // Decrypted here, once for every listener; the machine never sees the difference.
+            let update = crate::crypto::received::decode(message, crypto);
             // An undecodable event may have no channel or timetoken to tell it apart: it is
             // never taken for a second copy of another.
             let undecodable = matches!(update, Update::Undecodable(_));

@@ -142,14 +142,14 @@ mod wire {
     //! The JSON shape, lenient where PubNub's services and SDKs disagree: timetokens as strings
     //! or numbers, `e` as a number or a numeric string, `b` and `m` optional.
 
-    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::de::{self, Deserializer, Visitor};
     use serde::Deserialize;
     use serde_json::value::RawValue;
     use serde_json::Value;
 
     use super::{Envelope, EnvelopeError, EnvelopeKind};
     use crate::engine::{Cursor, PRESENCE_SUFFIX};
-    use crate::subscribe::payload::Payload;
+    use crate::subscribe::payload::{self, Payload};
 
     #[derive(Deserialize)]
     pub(super) struct Response<'a> {
@@ -206,7 +206,7 @@ mod wire {
                 Some(d) => {
                     // Lone surrogates, numbers out of range, nesting too deep: refused here,
                     // without building a tree, so that `Payload` can always be parsed later.
-                    serde_json::from_str::<Valid>(d.get())
+                    payload::check_json(d.get())
                         .map_err(|e| EnvelopeError(format!("payload: {e}")))?;
                     Payload::from_validated(d.get())
                 }
@@ -224,61 +224,6 @@ mod wire {
                 seqn: self.s,
                 error: None,
             })
-        }
-    }
-
-    /// JSON that a `Value` can hold: read through `deserialize_any` like a `Value` (so strings
-    /// are decoded, numbers range-checked and nesting limited as when the payload is parsed
-    /// later), but nothing is kept. `IgnoredAny` would skip without those checks.
-    struct Valid;
-
-    impl<'de> Deserialize<'de> for Valid {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Valid, D::Error> {
-            d.deserialize_any(ValidVisitor)
-        }
-    }
-
-    struct ValidVisitor;
-
-    impl<'de> Visitor<'de> for ValidVisitor {
-        type Value = Valid;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Valid, E> {
-            Ok(Valid)
-        }
-
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Valid, E> {
-            Ok(Valid)
-        }
-
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Valid, E> {
-            Ok(Valid)
-        }
-
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Valid, E> {
-            Ok(Valid)
-        }
-
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Valid, E> {
-            Ok(Valid)
-        }
-
-        fn visit_unit<E: de::Error>(self) -> Result<Valid, E> {
-            Ok(Valid)
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Valid, A::Error> {
-            while seq.next_element::<Valid>()?.is_some() {}
-            Ok(Valid)
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Valid, A::Error> {
-            while map.next_entry::<Valid, Valid>()?.is_some() {}
-            Ok(Valid)
         }
     }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::PRESENCE_SUFFIX;
-use crate::error::Error;
+use crate::error::{Error, Reason};
 use crate::subscribe::envelope::{Envelope, EnvelopeKind};
 use crate::subscribe::payload::Payload;
 
@@ -31,6 +31,12 @@ pub struct Message {
     /// The envelope's sequence number (`s`): the publisher's `seqn`; the service puts 1 when
     /// the publisher sent none, so it does not identify a message.
     pub seqn: Option<u32>,
+    /// Why the payload could not be decrypted, when the client has a
+    /// [crypto module](crate::crypto) and it could not (kind
+    /// [`ErrorKind::Decryption`](crate::ErrorKind::Decryption)): a wrong key, damaged data, an
+    /// unknown format, or a message that was never encrypted. `message` is then the payload as
+    /// received. Always `None` without a crypto module.
+    pub error: Option<Reason>,
 }
 
 impl Message {
@@ -268,6 +274,7 @@ impl Update {
                 user_metadata: e.meta.clone(),
                 custom_message_type: e.custom_message_type.clone(),
                 seqn: e.seqn,
+                error: None,
             }),
             EnvelopeKind::Signal => Update::Signal(Signal {
                 channel,

@@ -1,0 +1,169 @@
+//! Tests of publish, fire and signal: answers, sizes, and what a crypto module changes.
+
+use super::*;
+use crate::crypto::CryptoModule;
+
+#[test]
+fn answers_read_with_and_without_the_fast_path() {
+    let read = |status: u16, body: &str| parse_answer(&Response::new(status, body.to_owned()));
+    let tt = 17_000_000_000_000_001;
+    // The usual answer, and forms only the full classification understands.
+    assert_eq!(
+        read(200, r#"[1,"Sent","17000000000000001"]"#)
+            .unwrap()
+            .timetoken,
+        tt
+    );
+    assert_eq!(
+        read(200, r#"[1,"Sent",17000000000000001]"#)
+            .unwrap()
+            .timetoken,
+        tt
+    );
+    assert_eq!(
+        read(200, r#"[1,"S\u0065nt","17000000000000001"]"#)
+            .unwrap()
+            .timetoken,
+        tt
+    );
+    // Errors, including one a 200 carries, never take the fast path.
+    assert!(read(200, r#"[0,"Invalid Key","17000000000000001"]"#).is_err());
+    assert!(read(400, r#"[1,"Sent","17000000000000001"]"#).is_err());
+    assert_eq!(
+        read(400, r#"[0,"Message Too Large","1"]"#)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::MessageTooLarge
+    );
+    assert!(read(200, r#"[1,"Sent","-5"]"#).is_err());
+    // Strict: only [1, text, 17-digit timetoken] is a success.
+    for body in [
+        "[1,1,1]",
+        r#"[1,"Sent","1"]"#,
+        r#"[1,"Sent","17000000000000001",2]"#,
+    ] {
+        let error = read(200, body).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Decode, "{body}");
+        assert!(error.to_string().contains(body), "{error}");
+    }
+    // A huge answer is refused without building a tree, its start quoted, credentials
+    // redacted.
+    let huge = format!("[1,\"auth=SECRET\",{}]", "1,".repeat(1 << 20));
+    let error = read(200, &huge).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decode);
+    assert!(!error.to_string().contains("SECRET"), "{error}");
+    assert!(error.to_string().len() < 600, "{error}");
+}
+
+fn client(crypto: Option<CryptoModule>) -> PubNub {
+    let builder = PubNub::builder("sub-c", "user").publish_key("pub-c");
+    match crypto {
+        Some(crypto) => builder.crypto_module(crypto),
+        None => builder,
+    }
+    .build_client()
+    .unwrap()
+}
+
+/// The request a builder would send, its message as sent (decoded from the path or the
+/// body), and its `meta`.
+fn as_sent(params: Params, kind: Kind) -> Result<(String, Option<String>), Error> {
+    let (_, _, request, _) = params.request(kind)?;
+    let message = match &request.body {
+        Some(body) => String::from_utf8(body.clone()).unwrap(),
+        None => {
+            let segment = request.path.rsplit('/').next().unwrap();
+            percent_decode(segment)
+        }
+    };
+    let meta = request
+        .query
+        .iter()
+        .find(|(key, _)| *key == "meta")
+        .map(|(_, value)| value.clone());
+    Ok((message, meta))
+}
+
+fn percent_decode(encoded: &str) -> String {
+    let mut out = Vec::new();
+    let mut bytes = encoded.bytes();
+    while let Some(byte) = bytes.next() {
+        if byte == b'%' {
+            let hex = [bytes.next().unwrap(), bytes.next().unwrap()];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).unwrap(), 16).unwrap());
+        } else {
+            out.push(byte);
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn params(pubnub: &PubNub, message: &serde_json::Value, use_post: bool) -> Params {
+    let mut params = Params::new(pubnub);
+    params.channel = "chat".into();
+    params.message(message);
+    params.meta(&serde_json::json!({"lang": "en"}));
+    params.use_post = use_post;
+    params
+}
+
+#[test]
+fn publish_and_fire_are_encrypted_signals_and_meta_are_not() {
+    let crypto = CryptoModule::aes_cbc("enigma").unwrap();
+    let pubnub = client(Some(crypto.clone()));
+    let message = serde_json::json!({"text": "hello"});
+    for (kind, use_post) in [
+        (Kind::Publish, false),
+        (Kind::Publish, true),
+        (Kind::Fire, false),
+        (Kind::Fire, true),
+    ] {
+        let (sent, meta) = as_sent(params(&pubnub, &message, use_post), kind).unwrap();
+        // A JSON string of the base64 of PNED 1 ACRH …, which decrypts to the JSON.
+        let base64: String = serde_json::from_str(&sent).unwrap();
+        assert!(base64.starts_with("UE5FRAFBQ1JI"), "{kind:?}: {sent}");
+        assert_eq!(crypto.decrypt_string(&base64).unwrap(), message.to_string());
+        assert_eq!(meta.as_deref(), Some(r#"{"lang":"en"}"#));
+    }
+    let (sent, _) = as_sent(
+        params(&pubnub, &serde_json::json!("typing"), false),
+        Kind::Signal,
+    )
+    .unwrap();
+    assert_eq!(sent, r#""typing""#);
+    // Without a module, nothing changes.
+    let (sent, _) = as_sent(params(&client(None), &message, false), Kind::Publish).unwrap();
+    assert_eq!(sent, message.to_string());
+}
+
+#[test]
+fn the_size_limit_applies_to_the_encrypted_message() {
+    let pubnub = client(Some(CryptoModule::aes_cbc("enigma").unwrap()));
+    // 25,000 bytes of JSON fit as they are, but not once encrypted and in base64 (33,000+).
+    let message = serde_json::json!("a".repeat(25_000));
+    assert!(as_sent(params(&client(None), &message, true), Kind::Publish).is_ok());
+    let error = as_sent(params(&pubnub, &message, true), Kind::Publish).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+    let small = serde_json::json!("a".repeat(20_000));
+    assert!(as_sent(params(&pubnub, &small, true), Kind::Publish).is_ok());
+}
+
+#[test]
+fn sizes_follow_the_escaped_form() {
+    // GET: 1 + (3 + limit-4 + 3) escaped for a string of plain letters.
+    let fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 7));
+    assert!(check_size(Kind::Publish, "c", &fits, false).is_ok());
+    let over = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 6));
+    let error = check_size(Kind::Publish, "c", &over, false).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+    // Escaping triples the cost of reserved characters over GET, not over POST.
+    let spaces = format!("\"{}\"", " ".repeat(MAX_MESSAGE_SIZE / 3));
+    assert!(check_size(Kind::Publish, "c", &spaces, false).is_err());
+    assert!(check_size(Kind::Publish, "c", &spaces, true).is_ok());
+    // Signals count JSON bytes: "…" with 62 letters is 64 bytes.
+    assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(62)), false).is_ok());
+    assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(63)), false).is_err());
+    let two_byte = |n: usize| format!("\"{}\"", "é".repeat(n));
+    assert!(check_size(Kind::Signal, "c", &two_byte(31), false).is_ok());
+    assert!(check_size(Kind::Signal, "c", &two_byte(32), false).is_err());
+}
