@@ -84,6 +84,7 @@ pub struct Config {
     max_subscribe_response_bytes: usize,
     max_response_bytes: usize,
     request_message_count_threshold: u32,
+    gap_fill_max_pages: Option<u32>,
     crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -116,6 +117,7 @@ impl Config {
             max_subscribe_response_bytes: DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             request_message_count_threshold: 100,
+            gap_fill_max_pages: None,
             crypto_module: None,
             transport: None,
         }
@@ -241,6 +243,11 @@ impl Config {
         self.request_message_count_threshold
     }
 
+    /// Gap fill's page budget when it is on (see [`ConfigBuilder::gap_fill`]).
+    pub fn gap_fill_max_pages(&self) -> Option<u32> {
+        self.gap_fill_max_pages
+    }
+
     /// The crypto module that encrypts published messages and decrypts received ones, if any.
     pub fn crypto_module(&self) -> Option<&CryptoModule> {
         self.crypto_module.as_ref()
@@ -287,6 +294,7 @@ impl fmt::Debug for Config {
                 "request_message_count_threshold",
                 &self.request_message_count_threshold,
             )
+            .field("gap_fill_max_pages", &self.gap_fill_max_pages)
             .field("crypto_module", &self.crypto_module)
             .field("transport", &self.transport)
             .finish()
@@ -321,6 +329,7 @@ pub struct ConfigBuilder {
     max_subscribe_response_bytes: usize,
     max_response_bytes: usize,
     request_message_count_threshold: u32,
+    gap_fill_max_pages: Option<u32>,
     crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -492,6 +501,24 @@ impl ConfigBuilder {
         self
     }
 
+    /// Gap fill (default off): when one subscribe answer reaches
+    /// [`request_message_count_threshold`](ConfigBuilder::request_message_count_threshold), the
+    /// service's queue may have dropped older messages. With gap fill on, the subscribe machine
+    /// then reads the range the answer may be missing, for each channel concerned, from
+    /// message persistence (it must be enabled on the key), and delivers what it finds, in
+    /// timetoken order and marked [`Message::recovered`](crate::Message::recovered), before
+    /// the answer's own messages; each message reaches each listener once. It reads at most
+    /// `max_pages` pages of up to 100 messages; what it could not read is reported by a
+    /// [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered) status.
+    ///
+    /// History is not filtered, so gap fill cannot be combined with a
+    /// [`filter_expression`](ConfigBuilder::filter_expression); signals and unstored messages
+    /// (`store(false)`, fire) are not in history and cannot be recovered.
+    pub fn gap_fill(mut self, max_pages: u32) -> Self {
+        self.gap_fill_max_pages = Some(max_pages);
+        self
+    }
+
     /// Message encryption with PubNub's crypto module (see [`crate::crypto`]): publish and fire
     /// payloads are encrypted with it, and received messages decrypted before any listener
     /// sees them; one that cannot be decrypted arrives as received, with the reason in
@@ -583,6 +610,16 @@ impl ConfigBuilder {
                 "request message count threshold must be at least 1",
             ));
         }
+        if let Some(pages) = self.gap_fill_max_pages {
+            if pages == 0 {
+                return Err(Error::invalid("gap fill needs at least one page"));
+            }
+            if self.filter_expression.is_some() {
+                return Err(Error::invalid(
+                    "gap fill cannot be combined with a filter expression: history is not filtered",
+                ));
+            }
+        }
         Ok(Config {
             subscribe_key: self.subscribe_key,
             publish_key: self.publish_key,
@@ -608,6 +645,7 @@ impl ConfigBuilder {
             max_subscribe_response_bytes: self.max_subscribe_response_bytes,
             max_response_bytes: self.max_response_bytes,
             request_message_count_threshold: self.request_message_count_threshold,
+            gap_fill_max_pages: self.gap_fill_max_pages,
             crypto_module: self.crypto_module,
             transport: self.transport,
         })

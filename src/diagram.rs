@@ -91,7 +91,7 @@ impl Diagram {
     pub fn of<M: Machine>() -> Diagram {
         let mut states: Vec<String> = Vec::new();
         let mut edges = BTreeSet::new();
-        let context = crate::engine::Context::default();
+        let context = M::sample_context();
         for state in M::sample_states() {
             let from = M::state_name(&state).to_string();
             if !states.contains(&from) {
@@ -315,7 +315,10 @@ mod tests {
     #[test]
     fn subscribe_diagram_has_every_state_and_the_happy_path() {
         let d = Diagram::of::<SubscribeMachine>();
-        assert_eq!(d.states.len(), 9);
+        assert_eq!(d.states.len(), 10);
+        assert!(d
+            .edges()
+            .contains(&Edge::new("Receiving", "RECEIVE_SUCCESS", "FillingGap")));
         assert!(d
             .edges()
             .contains(&Edge::new("Handshaking", "HANDSHAKE_SUCCESS", "Receiving")));

@@ -44,6 +44,10 @@ pub enum ErrorKind {
     /// or not decrypted by the key (a wrong key, damaged data). A received message that cannot
     /// be decrypted carries it in [`Message::error`](crate::Message::error).
     Decryption,
+    /// Gap fill's page budget ran out before it read every range the service's queue may
+    /// have dropped (in a [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered)
+    /// status).
+    NotRecovered,
 }
 
 impl ErrorKind {
@@ -72,6 +76,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::QueueFull => f.write_str("queue full"),
             ErrorKind::Encryption => f.write_str("encryption failed"),
             ErrorKind::Decryption => f.write_str("decryption failed"),
+            ErrorKind::NotRecovered => f.write_str("not recovered"),
         }
     }
 }

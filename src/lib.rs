@@ -178,6 +178,8 @@ pub mod crypto;
 pub mod diagram;
 pub mod engine;
 pub mod error;
+pub mod history;
+pub mod message_actions;
 pub mod presence;
 pub mod publish;
 pub mod reliable;
@@ -199,6 +201,13 @@ pub use config::{Config, ConfigBuilder};
 pub use crypto::CryptoModule;
 pub use engine::{Cursor, Input, TraceEntry};
 pub use error::{Error, ErrorKind, Reason};
+pub use history::{
+    ActionRef, DeleteMessages, FetchMessages, FetchMessagesResult, HistoryMessage, MessageCounts,
+};
+pub use message_actions::{
+    AddMessageAction, GetMessageActions, GetMessageActionsResult, MessageActionItem,
+    RemoveMessageAction,
+};
 pub use presence::rest::{
     ChannelOccupancy, GetState, GetStateResult, Heartbeat, HereNow, HereNowResult, Leave, Occupant,
     SetState, SetStateResult, WhereNow, WhereNowResult,

@@ -153,7 +153,8 @@ pub fn is_transient(reason: &Reason) -> bool {
         | ErrorKind::Closed
         | ErrorKind::QueueFull
         | ErrorKind::Encryption
-        | ErrorKind::Decryption => false,
+        | ErrorKind::Decryption
+        | ErrorKind::NotRecovered => false,
     }
 }
 
@@ -173,6 +174,10 @@ pub enum Endpoint {
     ChannelGroups,
     /// Time.
     Time,
+    /// Message persistence: fetch, count and delete stored messages.
+    History,
+    /// Message actions: add, remove and list.
+    MessageActions,
 }
 
 /// A retry policy plus the endpoint groups it does not apply to.

@@ -278,13 +278,15 @@ fn retry_after_does_not_lift_the_other_limits() {
     assert_eq!(policy.delay(3, &reason, Duration::ZERO), None);
 }
 
-const ENDPOINTS: [Endpoint; 6] = [
+const ENDPOINTS: [Endpoint; 8] = [
     Endpoint::Subscribe,
     Endpoint::Presence,
     Endpoint::Publish,
     Endpoint::Signal,
     Endpoint::ChannelGroups,
     Endpoint::Time,
+    Endpoint::History,
+    Endpoint::MessageActions,
 ];
 
 #[test]

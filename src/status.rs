@@ -24,6 +24,7 @@ use crate::error::{ErrorKind, Reason};
 /// | refused as malformed (400): no retry | `BadRequest` | `ConnectionError` |
 /// | retries given up, or another fatal answer | `ConnectionError` | `ConnectionError` |
 /// | one answer carried many messages: some may be lost | `RequestMessageCountExceeded` | itself |
+/// | gap fill could not recover all of them | `MessagesNotRecovered` | itself |
 ///
 /// An outage reports one failure status, whatever happens until it ends (`Reconnected`) or is
 /// given up (`ConnectionError`). The cause is always in [`Status::error`].
@@ -58,6 +59,11 @@ pub enum StatusCategory {
     /// An outage began with an answer that could not be read (not JSON, cut short, too
     /// large): automatic retries follow.
     Unknown,
+    /// Gap fill ([`ConfigBuilder::gap_fill`](crate::ConfigBuilder::gap_fill)) could not
+    /// recover every message the service's queue may have dropped: its page budget ran out, or
+    /// history could not be read. [`Status::channels`] names the channels concerned and
+    /// [`Status::error`] says why and which ranges are missing. The loop goes on.
+    MessagesNotRecovered,
 }
 
 impl StatusCategory {
@@ -229,6 +235,7 @@ mod tests {
             C::UnexpectedDisconnect,
             C::ConnectionError,
             C::RequestMessageCountExceeded,
+            C::MessagesNotRecovered,
         ] {
             assert_eq!(category.story(), category);
         }

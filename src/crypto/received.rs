@@ -70,6 +70,7 @@ mod tests {
             custom_message_type: None,
             seqn: Some(7),
             error: None,
+            recovered: false,
         }
     }
 

@@ -159,6 +159,10 @@ pub struct Context {
     /// Messages in one subscribe response that make the subscribe machine emit
     /// `RequestMessageCountExceeded`.
     pub request_message_count_threshold: u32,
+    /// Gap fill: when an answer reaches the threshold, the subscribe machine reads what the
+    /// service's queue may have dropped from history, in at most this many pages, before it
+    /// delivers the answer. `None`: off.
+    pub gap_fill_max_pages: Option<u32>,
 }
 
 impl Context {
@@ -172,6 +176,7 @@ impl Context {
                 .cloned()
                 .unwrap_or_else(Jitter::from_entropy),
             request_message_count_threshold: config.request_message_count_threshold(),
+            gap_fill_max_pages: config.gap_fill_max_pages(),
         }
     }
 
@@ -189,6 +194,7 @@ impl Default for Context {
             retry: RetryConfig::default(),
             jitter: Jitter::off(),
             request_message_count_threshold: 100,
+            gap_fill_max_pages: None,
         }
     }
 }
@@ -272,6 +278,11 @@ pub trait Machine: sealed::Sealed + 'static {
     fn sample_states() -> Vec<Self::State>;
     /// One or more representative values of every event variant (for diagrams and exhaustive tests).
     fn sample_events() -> Vec<Self::Event>;
+    /// The context the diagram is drawn in: the default one, with every opt-in decision on,
+    /// so that their states and edges are drawn too.
+    fn sample_context() -> Context {
+        Context::default()
+    }
 }
 
 /// The one place that composes a transition: exit of `from` ++ `own` ++ entry of `to`.

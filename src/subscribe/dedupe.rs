@@ -201,6 +201,7 @@ mod tests {
             custom_message_type: None,
             seqn,
             error: None,
+            recovered: false,
         })
     }
 

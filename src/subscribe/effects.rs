@@ -14,14 +14,15 @@ use std::sync::{Arc, Mutex};
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
 use crate::error::Error;
+use crate::history::{self, HistoryMessage};
 use crate::presence::joined::{Joined, Outcome};
 use crate::retry::RetryDecision;
 use crate::service::Core;
 use crate::status::Status;
-use crate::subscribe::envelope::{self, SubscribeResponse};
+use crate::subscribe::envelope::{self, Envelope, EnvelopeKind, SubscribeResponse};
 use crate::subscribe::events::Update;
 use crate::subscribe::listeners::Listeners;
-use crate::subscribe::machine::{Event, Invocation, Messages, SubscribeMachine};
+use crate::subscribe::machine::{Event, GapRange, Invocation, Messages, SubscribeMachine};
 use crate::subscribe::manager::Registry;
 use crate::subscribe::subscriber::ClientListeners;
 use crate::transport::encode;
@@ -200,17 +201,14 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
         let core = self.core.clone();
         let joined = self.joined.clone();
         match invocation {
-            Invocation::Handshake { input, cursor } => Dispatch::Async(Box::pin(async move {
+            Invocation::Handshake { input, .. } => Dispatch::Async(Box::pin(async move {
                 Some(match handshake(&core, &joined, &input).await {
-                    Ok(r) => Event::HandshakeSuccess {
-                        cursor: handshake_cursor(cursor, r.cursor),
-                    },
+                    Ok(r) => Event::HandshakeSuccess { cursor: r.cursor },
                     Err(e) => Event::HandshakeFailure { reason: e.reason() },
                 })
             })),
             Invocation::HandshakeReconnect {
                 input,
-                cursor,
                 reason,
                 retry,
                 ..
@@ -221,9 +219,7 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                 RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
                     tokio::time::sleep(delay).await;
                     Some(match handshake(&core, &joined, &input).await {
-                        Ok(r) => Event::HandshakeReconnectSuccess {
-                            cursor: handshake_cursor(cursor, r.cursor),
-                        },
+                        Ok(r) => Event::HandshakeReconnectSuccess { cursor: r.cursor },
                         Err(e) => Event::HandshakeReconnectFailure { reason: e.reason() },
                     })
                 })),
@@ -269,6 +265,9 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                     })
                 })),
             },
+            Invocation::FillGap { ranges, max_pages } => Dispatch::Async(Box::pin(async move {
+                Some(fill_gap(&core, &ranges, max_pages).await)
+            })),
             Invocation::EmitStatus(status) => {
                 self.emit_status(&status);
                 Dispatch::Done
@@ -280,18 +279,82 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
             Invocation::CancelHandshake
             | Invocation::CancelHandshakeReconnect
             | Invocation::CancelReceiveMessages
-            | Invocation::CancelReceiveReconnect => Dispatch::Done,
+            | Invocation::CancelReceiveReconnect
+            | Invocation::CancelFillGap => Dispatch::Done,
         }
     }
 }
 
-/// The cursor after a handshake: the catch-up timetoken when one was given, else the server's,
-/// always in the server's region (ENGINE.md §1.3).
-fn handshake_cursor(catch_up: Option<Cursor>, server: Cursor) -> Cursor {
-    match catch_up {
-        // A catch-up timetoken ahead of the service's clock does not move the loop past what
-        // the service has: the subscription's listeners drop what is older than it instead.
-        Some(c) if c.timetoken < server.timetoken => Cursor::new(c.timetoken, server.region),
-        _ => server,
+/// Reads the ranges from history, newest page first, within the machine's page budget; what
+/// the budget leaves unread (the older end of a range) is reported, not decided on. A failed
+/// read (after the client's retry policy) fails the whole fill.
+async fn fill_gap(core: &Core, ranges: &[GapRange], max_pages: u32) -> Event {
+    let mut budget = max_pages;
+    let mut recovered: Vec<Envelope> = Vec::new();
+    let mut unrecovered = Vec::new();
+    for range in ranges {
+        let mut before = range.before;
+        loop {
+            if budget == 0 {
+                unrecovered.push(GapRange {
+                    before,
+                    ..range.clone()
+                });
+                break;
+            }
+            budget -= 1;
+            let page = match history::page_between(core, &range.channel, range.after, before).await
+            {
+                Ok(page) => page,
+                Err(error) => {
+                    return Event::GapFillFailure {
+                        reason: error.reason(),
+                    }
+                }
+            };
+            let stored = page.channels.get(&range.channel).into_iter().flatten();
+            recovered.extend(
+                stored
+                    .filter(|m| range.after < m.timetoken && m.timetoken < before)
+                    .map(|m| recovered_envelope(range, m)),
+            );
+            match page.more.get(&range.channel) {
+                Some(&next) if next < before && next > range.after.saturating_add(1) => {
+                    before = next
+                }
+                _ => break,
+            }
+        }
+    }
+    recovered.sort_by_key(|e| e.published.timetoken);
+    recovered.dedup_by(|a, b| a.channel == b.channel && a.published == b.published);
+    tracing::debug!(
+        recovered = recovered.len(),
+        unrecovered = unrecovered.len(),
+        "gap filled"
+    );
+    Event::GapFilled {
+        recovered: recovered.into(),
+        unrecovered: unrecovered.into(),
+    }
+}
+
+/// A stored message as the envelope a subscribe answer would have carried, marked recovered.
+fn recovered_envelope(range: &GapRange, message: &HistoryMessage) -> Envelope {
+    Envelope {
+        kind: match message.message_type {
+            Some(4) => EnvelopeKind::File,
+            _ => EnvelopeKind::Message,
+        },
+        channel: range.channel.clone(),
+        subscription: range.subscription.clone(),
+        published: Cursor::new(message.timetoken, 0),
+        publisher: message.publisher.clone(),
+        payload: message.message.clone(),
+        meta: message.meta.clone(),
+        custom_message_type: message.custom_message_type.clone(),
+        seqn: None,
+        error: None,
+        recovered: true,
     }
 }

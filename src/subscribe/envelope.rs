@@ -56,6 +56,8 @@ pub struct Envelope {
     pub seqn: Option<u32>,
     /// Why an [`EnvelopeKind::Undecodable`] envelope could not be decoded.
     pub error: Option<String>,
+    /// Read from history by gap fill, not delivered by the subscribe loop.
+    pub recovered: bool,
 }
 
 /// A parsed subscribe response: the next cursor and the envelopes, in response order.
@@ -70,6 +72,25 @@ pub struct SubscribeResponse {
 /// Why a subscribe response could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvelopeError(pub String);
+
+impl Envelope {
+    /// A plain message on `channel` at `timetoken`, for samples and tests.
+    pub(crate) fn sample(channel: &str, timetoken: u64) -> Envelope {
+        Envelope {
+            kind: EnvelopeKind::Message,
+            channel: channel.to_owned(),
+            subscription: channel.to_owned(),
+            published: Cursor::new(timetoken, 1),
+            publisher: None,
+            payload: Payload::from(Value::Null),
+            meta: None,
+            custom_message_type: None,
+            seqn: None,
+            error: None,
+            recovered: false,
+        }
+    }
+}
 
 impl std::fmt::Display for EnvelopeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -223,6 +244,7 @@ mod wire {
                 custom_message_type: self.cmt,
                 seqn: self.s,
                 error: None,
+                recovered: false,
             })
         }
     }
@@ -261,6 +283,7 @@ mod wire {
             custom_message_type: None,
             seqn: None,
             error: Some(error),
+            recovered: false,
         }
     }
 

@@ -37,6 +37,10 @@ pub struct Message {
     /// unknown format, or a message that was never encrypted. `message` is then the payload as
     /// received. Always `None` without a crypto module.
     pub error: Option<Reason>,
+    /// Read from history by gap fill ([`ConfigBuilder::gap_fill`](crate::ConfigBuilder::gap_fill)):
+    /// the service's queue had dropped it, and it arrives before the answer that revealed
+    /// the gap.
+    pub recovered: bool,
 }
 
 impl Message {
@@ -275,6 +279,7 @@ impl Update {
                 custom_message_type: e.custom_message_type.clone(),
                 seqn: e.seqn,
                 error: None,
+                recovered: e.recovered,
             }),
             EnvelopeKind::Signal => Update::Signal(Signal {
                 channel,
@@ -451,6 +456,7 @@ mod tests {
             custom_message_type: None,
             seqn: Some(7),
             error: None,
+            recovered: false,
         }
     }
 

@@ -46,7 +46,7 @@ use crate::engine::{compose, Context, Cursor, Input, Lifecycle, Machine, Transit
 use crate::error::{ErrorKind, Reason};
 use crate::retry::{Endpoint, RetryDecision};
 use crate::status::{Status, StatusCategory};
-use crate::subscribe::envelope::Envelope;
+use crate::subscribe::envelope::{Envelope, EnvelopeKind};
 
 /// The messages of one subscribe response, shared rather than copied between event and invocation.
 pub type Messages = Arc<[Envelope]>;
@@ -132,6 +132,20 @@ pub enum State {
         /// Why.
         reason: Reason,
     },
+    /// Gap fill: an answer reached the message-count threshold, so the service's queue may
+    /// have dropped messages between `from` and the answer's; they are being read from
+    /// history before the answer is delivered. Anything that stops the fill goes back to
+    /// `from` with the answer undelivered: the next long-poll from there gets it again.
+    FillingGap {
+        /// Channels and groups.
+        input: Input,
+        /// The cursor the answer was polled from.
+        from: Cursor,
+        /// The answer's cursor: where the loop goes on.
+        cursor: Cursor,
+        /// The answer, delivered after what the fill recovers.
+        messages: Messages,
+    },
 }
 
 /// The events of the subscribe engine (ENGINE.md §1.2).
@@ -215,6 +229,33 @@ pub enum Event {
     },
     /// Leave everything.
     UnsubscribeAll,
+    /// Gap fill read what history had of the ranges.
+    GapFilled {
+        /// The recovered messages, in timetoken order, marked recovered.
+        recovered: Messages,
+        /// What the page budget left unread.
+        unrecovered: Arc<[GapRange]>,
+    },
+    /// Gap fill could not read history.
+    GapFillFailure {
+        /// Why.
+        reason: Reason,
+    },
+}
+
+/// A range of one channel that gap fill reads from history: the messages published after
+/// `after` and before `before` (both exclusive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapRange {
+    /// The channel.
+    pub channel: String,
+    /// The subscription its messages matched (`b`): recovered messages are routed by it.
+    pub subscription: String,
+    /// The older bound, exclusive: the cursor the answer was polled from.
+    pub after: u64,
+    /// The newer bound, exclusive: the channel's first message in the answer, or just past
+    /// the answer's cursor for a channel the answer has nothing of.
+    pub before: u64,
 }
 
 /// What the subscribe engine asks the driver to do (ENGINE.md §1.3).
@@ -274,6 +315,16 @@ pub enum Invocation {
     CancelReceiveReconnect,
     /// Immediate: deliver a status.
     EmitStatus(Status),
+    /// Managed: read the ranges from history, at most `max_pages` pages in all, and report
+    /// GAP_FILLED (or GAP_FILL_FAILURE).
+    FillGap {
+        /// The ranges to read, one per channel.
+        ranges: Arc<[GapRange]>,
+        /// The machine's page budget.
+        max_pages: u32,
+    },
+    /// Cancel the running gap fill.
+    CancelFillGap,
     /// Immediate: route messages to the subscriptions they match.
     EmitMessages {
         /// The messages, in response order.
@@ -296,6 +347,7 @@ impl State {
             State::ReceiveReconnecting { .. } => "ReceiveReconnecting",
             State::ReceiveStopped { .. } => "ReceiveStopped",
             State::ReceiveFailed { .. } => "ReceiveFailed",
+            State::FillingGap { .. } => "FillingGap",
         }
     }
 
@@ -310,7 +362,8 @@ impl State {
             | State::Receiving { input, .. }
             | State::ReceiveReconnecting { input, .. }
             | State::ReceiveStopped { input, .. }
-            | State::ReceiveFailed { input, .. } => Some(input),
+            | State::ReceiveFailed { input, .. }
+            | State::FillingGap { input, .. } => Some(input),
         }
     }
 
@@ -326,6 +379,8 @@ impl State {
             | State::ReceiveReconnecting { cursor, .. }
             | State::ReceiveStopped { cursor, .. }
             | State::ReceiveFailed { cursor, .. } => Some(*cursor),
+            // Until the answer is delivered, the loop resumes from where it polled it.
+            State::FillingGap { from, .. } => Some(*from),
         }
     }
 }
@@ -349,6 +404,8 @@ impl Event {
             Event::Disconnect => "DISCONNECT",
             Event::Reconnect { .. } => "RECONNECT",
             Event::UnsubscribeAll => "UNSUBSCRIBE_ALL",
+            Event::GapFilled { .. } => "GAP_FILLED",
+            Event::GapFillFailure { .. } => "GAP_FILL_FAILURE",
         }
     }
 }
@@ -367,6 +424,8 @@ impl Invocation {
             Invocation::CancelReceiveReconnect => "CANCEL_RECEIVE_RECONNECT",
             Invocation::EmitStatus(_) => "EMIT_STATUS",
             Invocation::EmitMessages { .. } => "EMIT_MESSAGES",
+            Invocation::FillGap { .. } => "FILL_GAP",
+            Invocation::CancelFillGap => "CANCEL_FILL_GAP",
         }
     }
 
@@ -381,6 +440,8 @@ impl Invocation {
             Invocation::CancelHandshakeReconnect => Lifecycle::Cancel("HANDSHAKE_RECONNECT"),
             Invocation::CancelReceiveMessages => Lifecycle::Cancel("RECEIVE_MESSAGES"),
             Invocation::CancelReceiveReconnect => Lifecycle::Cancel("RECEIVE_RECONNECT"),
+            Invocation::FillGap { .. } => Lifecycle::Managed("FILL_GAP"),
+            Invocation::CancelFillGap => Lifecycle::Cancel("FILL_GAP"),
             Invocation::EmitStatus(_) | Invocation::EmitMessages { .. } => Lifecycle::Immediate,
         }
     }
@@ -420,6 +481,80 @@ fn catch_up(kept: Option<Cursor>, given: Cursor) -> Cursor {
     match kept {
         Some(kept) if kept.timetoken <= given.timetoken => kept,
         _ => given,
+    }
+}
+
+/// The ranges an answer polled from `from` may be missing, one per channel: for a channel the
+/// answer has events of, from `from` to its first one; for each subscribed channel it has
+/// nothing of, from `from` to past the answer's cursor. Presence channels, wildcards and
+/// undecodable events have no history and no range. Empty ranges are left out.
+pub fn gap_ranges(
+    input: &Input,
+    from: Cursor,
+    cursor: Cursor,
+    messages: &[Envelope],
+) -> Vec<GapRange> {
+    use std::collections::BTreeMap;
+    let stored = |channel: &str| !channel.ends_with(crate::engine::PRESENCE_SUFFIX);
+    let mut first: BTreeMap<&str, (&str, u64)> = BTreeMap::new();
+    for envelope in messages {
+        if envelope.kind == EnvelopeKind::Undecodable || !stored(&envelope.channel) {
+            continue;
+        }
+        let tt = envelope.published.timetoken;
+        first
+            .entry(envelope.channel.as_str())
+            .and_modify(|(_, t)| *t = (*t).min(tt))
+            .or_insert((envelope.subscription.as_str(), tt));
+    }
+    for channel in input.channels.iter() {
+        if stored(channel) && !channel.contains('*') {
+            first
+                .entry(channel)
+                .or_insert((channel, cursor.timetoken.saturating_add(1)));
+        }
+    }
+    first
+        .into_iter()
+        .filter(|(_, (_, before))| *before > from.timetoken.saturating_add(1))
+        .map(|(channel, (subscription, before))| GapRange {
+            channel: channel.to_owned(),
+            subscription: subscription.to_owned(),
+            after: from.timetoken,
+            before,
+        })
+        .collect()
+}
+
+/// `a (17…1, 17…9), b (…)`: the ranges left unread.
+fn describe(ranges: &[GapRange]) -> String {
+    let list: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{} ({}, {})", r.channel, r.after, r.before))
+        .collect();
+    format!("not recovered from history: {}", list.join(", "))
+}
+
+/// MessagesNotRecovered for the channels of `ranges`.
+fn not_recovered(ranges: &[GapRange], reason: Reason) -> Invocation {
+    let mut status = Status::with_error(
+        StatusCategory::MessagesNotRecovered,
+        &Input::default(),
+        reason,
+    );
+    status.channels = ranges.iter().map(|r| r.channel.clone()).collect();
+    Invocation::EmitStatus(status)
+}
+
+/// Where the loop starts after a handshake the service answered with `server`: the catch-up
+/// cursor when there is one and it is older, else the service's, always in the service's
+/// region (ENGINE.md §1.3). A catch-up timetoken ahead of the service's clock does not move
+/// the loop past what the service has: the subscription's listeners drop what is older than
+/// it instead.
+fn handshake_cursor(catch_up: Option<Cursor>, server: Cursor) -> Cursor {
+    match catch_up {
+        Some(c) if c.timetoken < server.timetoken => Cursor::new(c.timetoken, server.region),
+        _ => server,
     }
 }
 
@@ -482,8 +617,15 @@ pub fn transition_with(
             handshaking(input, Some(catch_up(*kept, *cursor)), *outage),
             vec![],
         ),
-        (S::Handshaking { input, .. }, Event::HandshakeSuccess { cursor }) => go(
-            receiving(input, *cursor, false),
+        (
+            S::Handshaking {
+                input,
+                cursor: catch_up,
+                ..
+            },
+            Event::HandshakeSuccess { cursor },
+        ) => go(
+            receiving(input, handshake_cursor(*catch_up, *cursor), false),
             vec![status(StatusCategory::Connected, input)],
         ),
         (
@@ -538,12 +680,17 @@ pub fn transition_with(
             handshaking(input, Some(catch_up(*kept, *cursor)), true),
             vec![],
         ),
-        (S::HandshakeReconnecting { input, .. }, Event::HandshakeReconnectSuccess { cursor }) => {
-            go(
-                receiving(input, *cursor, false),
-                vec![status(StatusCategory::Connected, input)],
-            )
-        }
+        (
+            S::HandshakeReconnecting {
+                input,
+                cursor: catch_up,
+                ..
+            },
+            Event::HandshakeReconnectSuccess { cursor },
+        ) => go(
+            receiving(input, handshake_cursor(*catch_up, *cursor), false),
+            vec![status(StatusCategory::Connected, input)],
+        ),
         (
             S::HandshakeReconnecting {
                 input,
@@ -642,7 +789,14 @@ pub fn transition_with(
             receiving(input, catch_up(Some(*kept), *cursor), *outage),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        (S::Receiving { input, outage, .. }, Event::ReceiveSuccess { cursor, messages }) => {
+        (
+            S::Receiving {
+                input,
+                cursor: from,
+                outage,
+            },
+            Event::ReceiveSuccess { cursor, messages },
+        ) => {
             let mut own = Vec::with_capacity(3);
             if *outage {
                 // The loop was reconnecting when the subscription changed: this answer is
@@ -652,6 +806,18 @@ pub fn transition_with(
             if messages.len() >= context.request_message_count_threshold as usize {
                 // The service's queue may have overflowed: older messages may be gone.
                 own.push(status(StatusCategory::RequestMessageCountExceeded, input));
+                // With gap fill on, read them from history before delivering the answer.
+                if context.gap_fill_max_pages.is_some()
+                    && !gap_ranges(input, *from, *cursor, messages).is_empty()
+                {
+                    let filling = S::FillingGap {
+                        input: input.clone(),
+                        from: *from,
+                        cursor: *cursor,
+                        messages: messages.clone(),
+                    };
+                    return go(filling, own);
+                }
             }
             own.push(Invocation::EmitMessages {
                 messages: messages.clone(),
@@ -811,6 +977,77 @@ pub fn transition_with(
         ),
         (S::ReceiveFailed { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
 
+        // FillingGap: the recovered messages first, then the answer, each in timetoken order
+        // per channel, so every listener's delivered intervals grow in order.
+        (
+            S::FillingGap {
+                input,
+                cursor,
+                messages,
+                ..
+            },
+            Event::GapFilled {
+                recovered,
+                unrecovered,
+            },
+        ) => {
+            let all: Messages = recovered.iter().chain(messages.iter()).cloned().collect();
+            let mut own = vec![Invocation::EmitMessages {
+                messages: all,
+                cursor: *cursor,
+            }];
+            if !unrecovered.is_empty() {
+                let reason = Reason::new(ErrorKind::NotRecovered, describe(unrecovered));
+                own.push(not_recovered(unrecovered, reason));
+            }
+            go(receiving(input, *cursor, false), own)
+        }
+        (
+            S::FillingGap {
+                input,
+                from,
+                cursor,
+                messages,
+            },
+            Event::GapFillFailure { reason },
+        ) => go(
+            receiving(input, *cursor, false),
+            vec![
+                Invocation::EmitMessages {
+                    messages: messages.clone(),
+                    cursor: *cursor,
+                },
+                not_recovered(&gap_ranges(input, *from, *cursor, messages), reason.clone()),
+            ],
+        ),
+        // Anything else that stops the fill leaves the answer undelivered and the loop at
+        // `from`, as if the answer had not come: polling from `from` gets it again.
+        (S::FillingGap { from, .. }, Event::SubscriptionChanged { input }) => go(
+            receiving(input, *from, false),
+            vec![status(StatusCategory::SubscriptionChanged, input)],
+        ),
+        (S::FillingGap { from, .. }, Event::SubscriptionRestored { input, cursor }) => go(
+            receiving(input, catch_up(Some(*from), *cursor), false),
+            vec![status(StatusCategory::SubscriptionChanged, input)],
+        ),
+        (
+            S::FillingGap { input, .. },
+            Event::Reconnect {
+                cursor: Some(given),
+            },
+        ) => go(handshaking(input, Some(*given), false), vec![]),
+        (S::FillingGap { input, from, .. }, Event::Disconnect) => go(
+            S::ReceiveStopped {
+                input: input.clone(),
+                cursor: *from,
+            },
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+        (S::FillingGap { input, .. }, Event::UnsubscribeAll) => go(
+            S::Unsubscribed,
+            vec![status(StatusCategory::Disconnected, input)],
+        ),
+
         _ => None,
     }
 }
@@ -843,6 +1080,7 @@ impl Machine for SubscribeMachine {
             State::HandshakeReconnecting { .. } => vec![Invocation::CancelHandshakeReconnect],
             State::Receiving { .. } => vec![Invocation::CancelReceiveMessages],
             State::ReceiveReconnecting { .. } => vec![Invocation::CancelReceiveReconnect],
+            State::FillingGap { .. } => vec![Invocation::CancelFillGap],
             _ => vec![],
         }
     }
@@ -880,6 +1118,15 @@ impl Machine for SubscribeMachine {
                 attempts: *attempts,
                 reason: reason.clone(),
                 retry: context.decide(Endpoint::Subscribe, *attempts, reason),
+            }],
+            State::FillingGap {
+                input,
+                from,
+                cursor,
+                messages,
+            } => vec![Invocation::FillGap {
+                ranges: gap_ranges(input, *from, *cursor, messages).into(),
+                max_pages: context.gap_fill_max_pages.unwrap_or(1),
             }],
             _ => vec![],
         }
@@ -966,11 +1213,26 @@ impl Machine for SubscribeMachine {
                 cursor,
             },
             State::ReceiveFailed {
-                input,
+                input: input.clone(),
                 cursor,
                 reason,
             },
+            State::FillingGap {
+                input,
+                from: Cursor::new(16_999_999_999_999_999, 1),
+                cursor,
+                messages: Arc::from(vec![Envelope::sample("a", cursor.timetoken)]),
+            },
         ]
+    }
+
+    /// Gap fill on, and a threshold of one message, so that FillingGap is drawn.
+    fn sample_context() -> Context {
+        Context {
+            request_message_count_threshold: 1,
+            gap_fill_max_pages: Some(1),
+            ..Context::default()
+        }
     }
 
     fn sample_events() -> Vec<Event> {
@@ -1001,6 +1263,10 @@ impl Machine for SubscribeMachine {
                 cursor,
                 messages: messages.clone(),
             },
+            Event::ReceiveSuccess {
+                cursor,
+                messages: Arc::from(vec![Envelope::sample("b", cursor.timetoken)]),
+            },
             Event::ReceiveFailure {
                 reason: reason.clone(),
             },
@@ -1012,6 +1278,13 @@ impl Machine for SubscribeMachine {
             Event::Disconnect,
             Event::Reconnect { cursor: None },
             Event::UnsubscribeAll,
+            Event::GapFilled {
+                recovered: Arc::from(Vec::new()),
+                unrecovered: Arc::from(Vec::new()),
+            },
+            Event::GapFillFailure {
+                reason: Reason::new(ErrorKind::Network, "connection reset"),
+            },
         ]
     }
 }

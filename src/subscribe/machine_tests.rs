@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{transition, Event, Invocation, Messages, State, SubscribeMachine};
+use super::{transition, Event, GapRange, Invocation, Messages, State, SubscribeMachine};
 use crate::engine::{Cursor, Input, Lifecycle, Machine};
 use crate::error::{ErrorKind, Reason};
 use crate::retry::RetryDecision;
@@ -37,6 +37,8 @@ const C: Cursor = Cursor::new(16_900_000_000_000_000, 0);
 const K: Cursor = Cursor::new(17_000_000_000_000_100, 3);
 /// `s`: the cursor carried by an event.
 const S: Cursor = Cursor::new(17_000_000_000_000_200, 7);
+/// `c` in the region of `s`: where a handshake from `c` answered with `s` starts receiving.
+const CS: Cursor = Cursor::new(C.timetoken, S.region);
 /// `o`: an older catch-up cursor carried by SUBSCRIPTION_RESTORED (before `c` and `k`).
 const O: Cursor = Cursor::new(16_800_000_000_000_000, 1);
 /// `r`: the cursor given to RECONNECT.
@@ -66,6 +68,7 @@ fn envelope(channel: &str, timetoken: u64, payload: serde_json::Value) -> Envelo
         custom_message_type: None,
         seqn: Some(1),
         error: None,
+        recovered: false,
     }
 }
 
@@ -315,8 +318,17 @@ fn table() -> Vec<Row> {
             vec![CancelHandshake, handshake(i2(), Some(O))],
         ),
         row(
-            "Handshaking{I,c} --HANDSHAKE_SUCCESS(s)--> Receiving{I, s}",
+            "Handshaking{I,c} --HANDSHAKE_SUCCESS(s)--> Receiving{I, (c.t, s.r)} (catch up from \
+             the older c, in the service's region)",
             handshaking(i(), Some(C)),
+            Event::HandshakeSuccess { cursor: S },
+            receiving(i(), CS),
+            vec![CancelHandshake, status(Connected, &i()), receive(i(), CS)],
+        ),
+        row(
+            "Handshaking{I,r} --HANDSHAKE_SUCCESS(s)--> Receiving{I, s} (a catch-up ahead of \
+             the service never moves the loop forward)",
+            handshaking(i(), Some(R)),
             Event::HandshakeSuccess { cursor: S },
             receiving(i(), S),
             vec![CancelHandshake, status(Connected, &i()), receive(i(), S)],
@@ -400,8 +412,20 @@ fn table() -> Vec<Row> {
             vec![CancelHandshakeReconnect, handshake(i2(), Some(O))],
         ),
         row(
-            "HandshakeReconnecting{I,c,n,e} --HANDSHAKE_RECONNECT_SUCCESS(s)--> Receiving{I, s}",
+            "HandshakeReconnecting{I,c,n,e} --HANDSHAKE_RECONNECT_SUCCESS(s)--> \
+             Receiving{I, (c.t, s.r)}",
             hs_reconnecting(i(), Some(C), N, e()),
+            Event::HandshakeReconnectSuccess { cursor: S },
+            receiving(i(), CS),
+            vec![
+                CancelHandshakeReconnect,
+                status(Connected, &i()),
+                receive(i(), CS),
+            ],
+        ),
+        row(
+            "HandshakeReconnecting{I,None,n,e} --HANDSHAKE_RECONNECT_SUCCESS(s)--> Receiving{I, s}",
+            hs_reconnecting(i(), None, N, e()),
             Event::HandshakeReconnectSuccess { cursor: S },
             receiving(i(), S),
             vec![
@@ -942,6 +966,7 @@ fn handshake_states_without_a_catch_up_cursor() {
 fn the_table_covers_exactly_the_listed_pairs() {
     let covered: BTreeSet<(&str, &str)> = table()
         .iter()
+        .chain(gap_table().iter().skip(1))
         .map(|r| (r.from.name(), handled_as(&r.event)))
         .collect();
     assert_eq!(covered, listed());
@@ -949,14 +974,16 @@ fn the_table_covers_exactly_the_listed_pairs() {
     // plus a fatal HANDSHAKE_FAILURE (no UnexpectedDisconnect when the machine gives up at once),
     // plus four rows of an outage the app was told of (after a subscription change),
     // plus three rows of reconnect_from while handshaking (two) or receiving,
-    // plus two rows of a catch-up newer than the kept cursor (the loop does not move).
-    assert_eq!(table().len(), 46 + 6 + 1 + 4 + 3 + 2);
+    // plus two rows of a catch-up newer than the kept cursor (the loop does not move),
+    // plus two rows of the handshake's catch-up decision (a catch-up cursor ahead of the
+    // service's; a handshake retry without a catch-up cursor).
+    assert_eq!(table().len(), 46 + 6 + 1 + 4 + 3 + 2 + 2);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Exhaustive walk.
 
-const STATE_NAMES: [&str; 9] = [
+const STATE_NAMES: [&str; 10] = [
     "Unsubscribed",
     "Handshaking",
     "HandshakeReconnecting",
@@ -966,9 +993,10 @@ const STATE_NAMES: [&str; 9] = [
     "ReceiveReconnecting",
     "ReceiveStopped",
     "ReceiveFailed",
+    "FillingGap",
 ];
 
-const EVENT_NAMES: [&str; 15] = [
+const EVENT_NAMES: [&str; 17] = [
     "SUBSCRIPTION_CHANGED",
     "SUBSCRIPTION_RESTORED",
     "HANDSHAKE_SUCCESS",
@@ -984,9 +1012,11 @@ const EVENT_NAMES: [&str; 15] = [
     "DISCONNECT",
     "RECONNECT",
     "UNSUBSCRIBE_ALL",
+    "GAP_FILLED",
+    "GAP_FILL_FAILURE",
 ];
 
-const INVOCATION_NAMES: [&str; 10] = [
+const INVOCATION_NAMES: [&str; 12] = [
     "HANDSHAKE",
     "HANDSHAKE_RECONNECT",
     "RECEIVE_MESSAGES",
@@ -997,6 +1027,8 @@ const INVOCATION_NAMES: [&str; 10] = [
     "CANCEL_RECEIVE_RECONNECT",
     "EMIT_STATUS",
     "EMIT_MESSAGES",
+    "FILL_GAP",
+    "CANCEL_FILL_GAP",
 ];
 
 /// The (state, event) pairs ENGINE.md §1.4 lists; every other pair is ignored.
@@ -1064,6 +1096,18 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
         ),
         ("ReceiveStopped", &[SC, SR, "RECONNECT", RF, UA]),
         ("ReceiveFailed", &[SC, SR, "RECONNECT", RF, UA]),
+        (
+            "FillingGap",
+            &[
+                SC,
+                SR,
+                "GAP_FILLED",
+                "GAP_FILL_FAILURE",
+                RF,
+                "DISCONNECT",
+                UA,
+            ],
+        ),
     ];
     let set: BTreeSet<_> = pairs
         .iter()
@@ -1071,9 +1115,9 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
         .collect();
     assert_eq!(
         set.len(),
-        54,
-        "ENGINE.md §1.4's 46 rows, RECONNECT(r) in the 6 states that reconnect, and \
-         reconnect_from while handshaking or receiving"
+        61,
+        "ENGINE.md §1.4's 46 rows, RECONNECT(r) in the 6 states that reconnect, \
+         reconnect_from while handshaking or receiving, and FillingGap's 7 (§1.6)"
     );
     set
 }
@@ -1094,6 +1138,7 @@ fn my_states() -> Vec<State> {
         rx_reconnecting(i(), K, N, e()),
         rx_stopped(i(), K),
         rx_failed(i(), K, e()),
+        filling(i()),
     ]
 }
 
@@ -1122,6 +1167,11 @@ fn my_events() -> Vec<Event> {
         reconnect(None),
         reconnect(Some(R)),
         Event::UnsubscribeAll,
+        Event::GapFilled {
+            recovered: m(),
+            unrecovered: Arc::from(Vec::new()),
+        },
+        Event::GapFillFailure { reason: e() },
     ]
 }
 
@@ -1276,6 +1326,8 @@ fn trace_names_are_spelled_as_in_engine_md() {
         (CancelReceiveReconnect, "CANCEL_RECEIVE_RECONNECT"),
         (status(Connected, &i()), "EMIT_STATUS"),
         (emit_messages(m(), S), "EMIT_MESSAGES"),
+        (fill_gap(), "FILL_GAP"),
+        (Invocation::CancelFillGap, "CANCEL_FILL_GAP"),
     ];
     let spelled: Vec<&str> = invocations.iter().map(|(_, name)| *name).collect();
     assert_eq!(spelled, INVOCATION_NAMES);
@@ -1295,6 +1347,7 @@ fn lifecycles_follow_section_1_3() {
         ),
         (receive(i(), K), CancelReceiveMessages),
         (receive_reconnect(i(), K, 1, e()), CancelReceiveReconnect),
+        (fill_gap(), Invocation::CancelFillGap),
     ];
     let mut kinds = BTreeSet::new();
     for (start, cancel) in &managed {
@@ -1310,7 +1363,7 @@ fn lifecycles_follow_section_1_3() {
         );
         kinds.insert(kind);
     }
-    assert_eq!(kinds.len(), 4, "each managed invocation has its own kind");
+    assert_eq!(kinds.len(), 5, "each managed invocation has its own kind");
     for immediate in [status(Connected, &i()), emit_messages(m(), S)] {
         assert_eq!(
             SubscribeMachine::lifecycle(&immediate),
@@ -1326,6 +1379,7 @@ fn exit_of(state: &State) -> Option<Invocation> {
         State::HandshakeReconnecting { .. } => Some(CancelHandshakeReconnect),
         State::Receiving { .. } => Some(CancelReceiveMessages),
         State::ReceiveReconnecting { .. } => Some(CancelReceiveReconnect),
+        State::FillingGap { .. } => Some(Invocation::CancelFillGap),
         _ => None,
     }
 }
@@ -1730,4 +1784,264 @@ fn a_full_response_emits_request_message_count_exceeded_before_the_messages() {
             "RECEIVE_MESSAGES"
         ]
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gap fill (ENGINE.md §1.6): with a page budget in the context, an answer that reaches the
+// threshold is held in FillingGap while history is read, then delivered after what was
+// recovered; anything that stops the fill leaves the loop where the answer was polled from.
+
+/// A context with gap fill on (3 pages) and a threshold of 2, the size of `m`.
+fn gap_context() -> crate::engine::Context {
+    crate::engine::Context {
+        request_message_count_threshold: 2,
+        gap_fill_max_pages: Some(3),
+        ..crate::engine::Context::default()
+    }
+}
+
+fn filling(input: Input) -> State {
+    State::FillingGap {
+        input,
+        from: K,
+        cursor: S,
+        messages: m(),
+    }
+}
+
+/// The ranges of `m` polled from `k` with input `I`: `a` up to its first message, `b-pnpres`
+/// has no history, so nothing else.
+fn ranges_of_m() -> Arc<[GapRange]> {
+    Arc::from(vec![GapRange {
+        channel: "a".into(),
+        subscription: "a".into(),
+        after: K.timetoken,
+        before: 17_000_000_000_000_150,
+    }])
+}
+
+fn fill_gap() -> Invocation {
+    Invocation::FillGap {
+        ranges: ranges_of_m(),
+        max_pages: 3,
+    }
+}
+
+fn recovered(channel: &str, timetoken: u64) -> Envelope {
+    Envelope {
+        recovered: true,
+        ..envelope(channel, timetoken, json!("old"))
+    }
+}
+
+fn not_recovered(channels: &[&str], reason: Reason) -> Invocation {
+    Invocation::EmitStatus(Status {
+        category: StatusCategory::MessagesNotRecovered,
+        error: Some(reason),
+        channels: channels.iter().map(|c| c.to_string()).collect(),
+        groups: vec![],
+    })
+}
+
+fn gap_table() -> Vec<Row> {
+    use Invocation::*;
+    use StatusCategory::*;
+    let old = recovered("a", 17_000_000_000_000_120);
+    let with_old: Messages = std::iter::once(old.clone())
+        .chain(m().iter().cloned())
+        .collect();
+    let short = GapRange {
+        before: 17_000_000_000_000_110,
+        ..ranges_of_m()[0].clone()
+    };
+    vec![
+        row(
+            "Receiving{I,k} --RECEIVE_SUCCESS(s, m), |m| ≥ threshold--> FillingGap{I, k, s, m}",
+            receiving(i(), K),
+            Event::ReceiveSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            filling(i()),
+            vec![
+                CancelReceiveMessages,
+                status(RequestMessageCountExceeded, &i()),
+                fill_gap(),
+            ],
+        ),
+        row(
+            "FillingGap --GAP_FILLED(r, none left)--> Receiving{I, s}: r then m",
+            filling(i()),
+            Event::GapFilled {
+                recovered: Arc::from(vec![old.clone()]),
+                unrecovered: Arc::from(Vec::new()),
+            },
+            receiving(i(), S),
+            vec![CancelFillGap, emit_messages(with_old.clone(), S), receive(i(), S)],
+        ),
+        row(
+            "FillingGap --GAP_FILLED(r, left)--> Receiving{I, s}: r then m, MessagesNotRecovered",
+            filling(i()),
+            Event::GapFilled {
+                recovered: Arc::from(vec![old]),
+                unrecovered: Arc::from(vec![short.clone()]),
+            },
+            receiving(i(), S),
+            vec![
+                CancelFillGap,
+                emit_messages(with_old, S),
+                not_recovered(
+                    &["a"],
+                    Reason::new(
+                        ErrorKind::NotRecovered,
+                        "not recovered from history: a (17000000000000100, 17000000000000110)",
+                    ),
+                ),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "FillingGap --GAP_FILL_FAILURE(e)--> Receiving{I, s}: m, MessagesNotRecovered(e)",
+            filling(i()),
+            Event::GapFillFailure { reason: e() },
+            receiving(i(), S),
+            vec![
+                CancelFillGap,
+                emit_messages(m(), S),
+                not_recovered(&["a"], e()),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "FillingGap --SUBSCRIPTION_CHANGED(I')--> Receiving{I', k}: m undelivered, polled again",
+            filling(i()),
+            changed(i2()),
+            receiving(i2(), K),
+            vec![
+                CancelFillGap,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), K),
+            ],
+        ),
+        row(
+            "FillingGap --SUBSCRIPTION_RESTORED(I', o)--> Receiving{I', o}",
+            filling(i()),
+            restored(i2(), O),
+            receiving(i2(), O),
+            vec![
+                CancelFillGap,
+                status(SubscriptionChanged, &i2()),
+                receive(i2(), O),
+            ],
+        ),
+        row(
+            "FillingGap --RECONNECT(r)--> Handshaking{I, Some(r)}",
+            filling(i()),
+            reconnect(Some(R)),
+            handshaking(i(), Some(R)),
+            vec![CancelFillGap, handshake(i(), Some(R))],
+        ),
+        row(
+            "FillingGap --DISCONNECT--> ReceiveStopped{I, k}",
+            filling(i()),
+            Event::Disconnect,
+            State::ReceiveStopped {
+                input: i(),
+                cursor: K,
+            },
+            vec![CancelFillGap, status(Disconnected, &i())],
+        ),
+        row(
+            "FillingGap --UNSUBSCRIBE_ALL--> Unsubscribed",
+            filling(i()),
+            Event::UnsubscribeAll,
+            State::Unsubscribed,
+            vec![CancelFillGap, status(Disconnected, &i())],
+        ),
+    ]
+}
+
+#[test]
+fn every_row_of_the_gap_fill_table() {
+    let context = gap_context();
+    let mut failures = Vec::new();
+    for r in gap_table() {
+        match super::transition_with(&context, &r.from, &r.event) {
+            Some(t) if t.state == r.to && t.invocations == r.invocations => {}
+            other => failures.push(format!(
+                "{}\n    expected {:?} {:?}\n    actual   {:?}",
+                r.name,
+                r.to,
+                r.invocations,
+                other.map(|t| (t.state, t.invocations))
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // FillingGap ignores what belongs to other states.
+    for event in [
+        Event::HandshakeSuccess { cursor: S },
+        Event::ReceiveFailure { reason: e() },
+        reconnect(None),
+    ] {
+        assert!(super::transition_with(&context, &filling(i()), &event).is_none());
+    }
+}
+
+#[test]
+fn without_gap_fill_a_full_answer_is_delivered_at_once() {
+    let context = crate::engine::Context {
+        gap_fill_max_pages: None,
+        ..gap_context()
+    };
+    let t = super::transition_with(
+        &context,
+        &receiving(i(), K),
+        &Event::ReceiveSuccess {
+            cursor: S,
+            messages: m(),
+        },
+    )
+    .expect("handled");
+    assert_eq!(t.state, receiving(i(), S));
+}
+
+#[test]
+fn gap_ranges_cover_each_channel_up_to_its_first_event_and_idle_channels_up_to_the_cursor() {
+    use super::gap_ranges;
+    let from = Cursor::new(100, 1);
+    let cursor = Cursor::new(500, 1);
+    let mut in_group = envelope("x", 300, json!(1));
+    in_group.subscription = "g1".into();
+    let presence = envelope("a-pnpres", 120, json!({}));
+    let answer = vec![
+        envelope("a", 250, json!(1)),
+        envelope("a", 200, json!(1)),
+        in_group,
+        presence,
+        envelope("b", 101, json!(1)),
+    ];
+    let input = Input::new(["a", "b", "idle", "w.*", "idle-pnpres"], ["g1"]);
+    let range = |channel: &str, subscription: &str, before| GapRange {
+        channel: channel.into(),
+        subscription: subscription.into(),
+        after: 100,
+        before,
+    };
+    assert_eq!(
+        gap_ranges(&input, from, cursor, &answer),
+        vec![
+            range("a", "a", 200),
+            // `b`'s first event is right after `from`: nothing can be missing.
+            range("idle", "idle", 501),
+            range("x", "g1", 300),
+        ]
+    );
+    assert!(gap_ranges(
+        &Input::new(["p-pnpres"], [] as [&str; 0]),
+        from,
+        cursor,
+        &[]
+    )
+    .is_empty());
 }

@@ -85,6 +85,18 @@ pub const EMIT_STATUS: &str = "EMIT_STATUS";
 /// Invocation (immediate): deliver the messages of an answer to the subscriptions.
 pub const EMIT_MESSAGES: &str = "EMIT_MESSAGES";
 
+/// State: gap fill reads what the service's queue may have dropped from history, holding the
+/// answer that revealed it (with [`ConfigBuilder::gap_fill`](crate::ConfigBuilder::gap_fill)).
+pub const FILLING_GAP: &str = "FillingGap";
+/// Event: gap fill read what history had.
+pub const GAP_FILLED: &str = "GAP_FILLED";
+/// Event: gap fill could not read history.
+pub const GAP_FILL_FAILURE: &str = "GAP_FILL_FAILURE";
+/// Invocation (managed): read the ranges from history.
+pub const FILL_GAP: &str = "FILL_GAP";
+/// Invocation: cancel the running gap fill.
+pub const CANCEL_FILL_GAP: &str = "CANCEL_FILL_GAP";
+
 /// Every state name.
 pub const STATES: &[&str] = &[
     UNSUBSCRIBED,
@@ -96,6 +108,7 @@ pub const STATES: &[&str] = &[
     RECEIVE_RECONNECTING,
     RECEIVE_STOPPED,
     RECEIVE_FAILED,
+    FILLING_GAP,
 ];
 
 /// Every event name.
@@ -115,6 +128,8 @@ pub const EVENTS: &[&str] = &[
     DISCONNECT,
     RECONNECT,
     UNSUBSCRIBE_ALL,
+    GAP_FILLED,
+    GAP_FILL_FAILURE,
 ];
 
 /// Every invocation name.
@@ -129,6 +144,8 @@ pub const INVOCATIONS: &[&str] = &[
     CANCEL_RECEIVE_RECONNECT,
     EMIT_STATUS,
     EMIT_MESSAGES,
+    FILL_GAP,
+    CANCEL_FILL_GAP,
 ];
 
 #[cfg(test)]

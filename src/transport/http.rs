@@ -134,6 +134,7 @@ impl Transport for ReqwestTransport {
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
+            Method::Delete => reqwest::Method::DELETE,
         };
         // No reqwest timeout: the client bounds the whole exchange, body included, with
         // `Request::timeout` on tokio's clock, and a second timer per request costs CPU.

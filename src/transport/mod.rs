@@ -79,8 +79,10 @@ pub trait Transport: Send + Sync + fmt::Debug {
 pub enum Method {
     /// `GET`: every PubNub request except POST publish.
     Get,
-    /// `POST`: publish with a body.
+    /// `POST`: publish with a body, add a message action.
     Post,
+    /// `DELETE`: delete stored messages, remove a message action.
+    Delete,
 }
 
 impl fmt::Display for Method {
@@ -88,6 +90,7 @@ impl fmt::Display for Method {
         f.write_str(match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Delete => "DELETE",
         })
     }
 }

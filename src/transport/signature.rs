@@ -183,6 +183,7 @@ mod tests {
             let method = match case.method.as_str() {
                 "GET" => Method::Get,
                 "POST" => Method::Post,
+                "DELETE" => Method::Delete,
                 other => panic!("{}: unexpected method {other}", case.name),
             };
             let mut request = Request::new(method, case.path.clone());

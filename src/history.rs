@@ -1,0 +1,724 @@
+//! Message persistence (PROTOCOL.md §18): what the service stored of a channel, read back
+//! ([`PubNub::fetch_messages`]), counted ([`PubNub::message_counts`]) and deleted
+//! ([`PubNub::delete_messages`]).
+//!
+//! Timetoken ranges follow the service: `start` is the newer bound and is exclusive, `end` the
+//! older bound and inclusive; a page holds the newest messages of the range, oldest first, and
+//! the next (older) page starts where it ended. [`FetchMessagesResult::more`] names the channels
+//! that may have older messages in the range, and [`FetchMessages::pages`] walks every page.
+//!
+//! ```no_run
+//! # async fn run(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+//! let result = pubnub
+//!     .fetch_messages()
+//!     .channels(["chat"])
+//!     .count(25)
+//!     .include_meta(true)
+//!     .await?;
+//! for message in &result.channels["chat"] {
+//!     println!("{} {}", message.timetoken, message.message);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
+
+use futures_util::Stream;
+use serde_json::Value;
+
+use crate::client::{into_future, PubNub};
+use crate::error::{Error, Reason};
+use crate::retry::Endpoint;
+use crate::service::Core;
+use crate::subscribe::payload::Payload;
+use crate::transport::{encode, response, Method, Request, Response};
+use crate::validate;
+
+/// Most messages per channel in one answer when one channel is fetched.
+pub const MAX_SINGLE_CHANNEL: usize = 100;
+/// Most messages per channel in one answer when several channels, or message actions, are
+/// fetched.
+pub const MAX_MULTIPLE_CHANNELS: usize = 25;
+/// Most channels in one fetch or count request.
+pub const MAX_CHANNELS: usize = 500;
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HistoryMessage {
+    /// Its publish timetoken.
+    pub timetoken: u64,
+    /// The payload as published (decrypted when the client has a crypto module).
+    pub message: Payload,
+    /// The publisher's `meta` (with `include_meta`).
+    pub meta: Option<Value>,
+    /// The message type (with `include_message_type`): 0 or absent for a message, 4 for a file.
+    pub message_type: Option<u32>,
+    /// The custom message type (with `include_custom_message_type`).
+    pub custom_message_type: Option<String>,
+    /// The publisher's user id (with `include_uuid`).
+    pub publisher: Option<String>,
+    /// Its message actions, by type, then value (with `include_message_actions`).
+    pub actions: BTreeMap<String, BTreeMap<String, Vec<ActionRef>>>,
+    /// Why the payload could not be decrypted, when the client has a crypto module (kind
+    /// [`ErrorKind::Decryption`](crate::ErrorKind::Decryption)); `message` is then as stored.
+    pub error: Option<Reason>,
+}
+
+/// Who added a message action, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRef {
+    /// The user id that added it.
+    pub uuid: String,
+    /// The action's timetoken.
+    pub action_timetoken: u64,
+}
+
+/// The answer of [`FetchMessages`].
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct FetchMessagesResult {
+    /// The messages of each channel that has any in the range, oldest first.
+    pub channels: BTreeMap<String, Vec<HistoryMessage>>,
+    /// The channels that may have older messages in the range, each with the `start` of its
+    /// next page (the timetoken of its oldest message here).
+    pub more: BTreeMap<String, u64>,
+}
+
+/// Reads stored messages; `.await` it for one page, or walk them all with
+/// [`FetchMessages::pages`]. Created by [`PubNub::fetch_messages`].
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug, Clone)]
+pub struct FetchMessages {
+    pubnub: PubNub,
+    channels: Vec<String>,
+    start: Option<u64>,
+    end: Option<u64>,
+    count: Option<usize>,
+    include_meta: bool,
+    include_message_type: bool,
+    include_custom_message_type: bool,
+    include_uuid: bool,
+    include_message_actions: bool,
+    retry: bool,
+}
+
+impl FetchMessages {
+    /// The channels (at least one, at most [`MAX_CHANNELS`]; one with message actions).
+    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
+        self.channels = channels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The newer bound of the range, exclusive.
+    pub fn start(mut self, timetoken: u64) -> Self {
+        self.start = Some(timetoken);
+        self
+    }
+
+    /// The older bound of the range, inclusive.
+    pub fn end(mut self, timetoken: u64) -> Self {
+        self.end = Some(timetoken);
+        self
+    }
+
+    /// Most messages per channel: 1 to 100 for one channel (default 100), 1 to 25 for several
+    /// or with message actions (default 25).
+    pub fn count(mut self, count: usize) -> Self {
+        self.count = Some(count);
+        self
+    }
+
+    /// Python's name for [`FetchMessages::count`].
+    pub fn maximum_per_channel(self, count: usize) -> Self {
+        self.count(count)
+    }
+
+    /// Include each message's `meta` (default no).
+    pub fn include_meta(mut self, include: bool) -> Self {
+        self.include_meta = include;
+        self
+    }
+
+    /// Include each message's type (default yes, as PubNub's SDKs).
+    pub fn include_message_type(mut self, include: bool) -> Self {
+        self.include_message_type = include;
+        self
+    }
+
+    /// Include each message's custom message type (default no).
+    pub fn include_custom_message_type(mut self, include: bool) -> Self {
+        self.include_custom_message_type = include;
+        self
+    }
+
+    /// Include each message's publisher (default yes).
+    pub fn include_uuid(mut self, include: bool) -> Self {
+        self.include_uuid = include;
+        self
+    }
+
+    /// Include each message's actions (default no; one channel only, 25 messages a page).
+    pub fn include_message_actions(mut self, include: bool) -> Self {
+        self.include_message_actions = include;
+        self
+    }
+
+    /// Retry transient failures with the client's retry configuration (default: no).
+    pub fn retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The page size this request asks for, after checking it.
+    fn checked_count(&self) -> Result<usize, Error> {
+        let max = if self.channels.len() > 1 || self.include_message_actions {
+            MAX_MULTIPLE_CHANNELS
+        } else {
+            MAX_SINGLE_CHANNEL
+        };
+        match self.count {
+            None => Ok(max),
+            Some(count) if (1..=max).contains(&count) => Ok(count),
+            Some(count) => Err(Error::invalid(format!(
+                "count {count} is out of range: 1 to {max} for this request"
+            ))),
+        }
+    }
+
+    /// Everything that can be refused before sending.
+    fn check(&self) -> Result<usize, Error> {
+        check_channels(&self.channels)?;
+        if self.include_message_actions && self.channels.len() > 1 {
+            return Err(Error::invalid(
+                "message actions can be fetched for one channel at a time",
+            ));
+        }
+        check_range(self.start, self.end)?;
+        self.checked_count()
+    }
+
+    fn request(&self, count: usize) -> Request {
+        request(
+            self.pubnub.core(),
+            &self.channels,
+            self.include_message_actions,
+            count,
+            (self.start, self.end),
+            [
+                self.include_meta,
+                self.include_message_type,
+                self.include_custom_message_type,
+                self.include_uuid,
+            ],
+        )
+    }
+
+    async fn send(self) -> Result<FetchMessagesResult, Error> {
+        let count = self.check()?;
+        let request = self.request(count);
+        let core = self.pubnub.core();
+        let crypto = core.config().crypto_module();
+        core.execute(Endpoint::History, request, self.retry, |answer| {
+            parse_fetch(answer, count, crypto)
+        })
+        .await
+    }
+
+    /// Every page of the range, newest page first: after each page, the channels that may
+    /// have older messages are fetched again from where their page ended (one channel per
+    /// request), until none has more. Stops after the first error.
+    pub fn pages(self) -> Pin<Box<dyn Stream<Item = Result<FetchMessagesResult, Error>> + Send>> {
+        let state = (Some(self), VecDeque::<FetchMessages>::new());
+        Box::pin(futures_util::stream::unfold(
+            state,
+            |(first, mut queue)| async move {
+                let next = match first {
+                    Some(first) => first,
+                    None => queue.pop_front()?,
+                };
+                let template = next.clone();
+                match next.send().await {
+                    Ok(page) => {
+                        for (channel, start) in &page.more {
+                            queue.push_back(
+                                template
+                                    .clone()
+                                    .channels([channel.clone()])
+                                    .count(template.page_size_for_one())
+                                    .start(*start),
+                            );
+                        }
+                        Some((Ok(page), (None, queue)))
+                    }
+                    // An error ends the walk.
+                    Err(error) => Some((Err(error), (None, VecDeque::new()))),
+                }
+            },
+        ))
+    }
+
+    /// The page size of a follow-up request for one channel.
+    fn page_size_for_one(&self) -> usize {
+        if self.include_message_actions {
+            MAX_MULTIPLE_CHANNELS
+        } else {
+            MAX_SINGLE_CHANNEL
+        }
+    }
+}
+into_future!(FetchMessages, FetchMessagesResult);
+
+/// A fetch request; `include` is (meta, message type, custom message type, uuid).
+fn request(
+    core: &Core,
+    channels: &[String],
+    with_actions: bool,
+    count: usize,
+    (start, end): (Option<u64>, Option<u64>),
+    include: [bool; 4],
+) -> Request {
+    let (service, channels) = match channels {
+        [one] if with_actions => ("history-with-actions", encode::encode(one)),
+        _ => (
+            "history",
+            encode::name_list(channels.iter().map(String::as_str)),
+        ),
+    };
+    let path = format!(
+        "/v3/{service}/sub-key/{}/channel/{channels}",
+        core.sub_key_segment()
+    );
+    let flag = |on: bool| if on { "true" } else { "false" };
+    let [meta, message_type, custom_message_type, uuid] = include;
+    core.request(Method::Get, path)
+        .param("max", count.to_string())
+        .param_opt("start", start.map(|t| t.to_string()))
+        .param_opt("end", end.map(|t| t.to_string()))
+        .param("include_meta", flag(meta))
+        .param("include_message_type", flag(message_type))
+        .param("include_custom_message_type", flag(custom_message_type))
+        .param("include_uuid", flag(uuid))
+}
+
+/// One page of one channel's stored messages after `after` and before `before` (both
+/// exclusive), everything included, not decrypted: what gap fill reads.
+pub(crate) async fn page_between(
+    core: &Core,
+    channel: &str,
+    after: u64,
+    before: u64,
+) -> Result<FetchMessagesResult, Error> {
+    let channels = [channel.to_owned()];
+    let range = (Some(before), Some(after.saturating_add(1)));
+    let request = request(core, &channels, false, MAX_SINGLE_CHANNEL, range, [true; 4]);
+    core.execute(Endpoint::History, request, true, |answer| {
+        parse_fetch(answer, MAX_SINGLE_CHANNEL, None)
+    })
+    .await
+}
+
+/// The channel list of a history request: 1 to [`MAX_CHANNELS`] valid names.
+fn check_channels(channels: &[String]) -> Result<(), Error> {
+    if channels.is_empty() {
+        return Err(Error::invalid("at least one channel is required"));
+    }
+    if channels.len() > MAX_CHANNELS {
+        return Err(Error::invalid(format!(
+            "{} channels: at most {MAX_CHANNELS} in one request",
+            channels.len()
+        )));
+    }
+    validate::names("channel", channels)
+}
+
+/// A range: each bound a 17-digit timetoken, and `start` (newer, exclusive) after `end`
+/// (older, inclusive) when both are given.
+fn check_range(start: Option<u64>, end: Option<u64>) -> Result<(), Error> {
+    for tt in [start, end].into_iter().flatten() {
+        validate::timetoken(tt)?;
+    }
+    match (start, end) {
+        (Some(start), Some(end)) if start <= end => Err(Error::invalid(format!(
+            "start {start} must be newer than end {end}: start is the newer, exclusive bound"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Parses a fetch answer: `{"channels":{"ch":[{…}]},"more":{…}}`.
+fn parse_fetch(
+    answer: &Response,
+    count: usize,
+    crypto: Option<&crate::crypto::CryptoModule>,
+) -> Result<FetchMessagesResult, Error> {
+    let json = response::check(answer)?;
+    let channels = match json.get("channels") {
+        Some(Value::Object(channels)) => channels,
+        // An empty range: the service may leave `channels` out.
+        None | Some(Value::Null) => return Ok(FetchMessagesResult::default()),
+        Some(_) => {
+            return Err(Error::decode(
+                "history response: `channels` is not an object",
+            ))
+        }
+    };
+    let service_more = json
+        .pointer("/more/start")
+        .and_then(response::timetoken)
+        .filter(|tt| *tt > 0);
+    let mut result = FetchMessagesResult::default();
+    for (channel, items) in channels {
+        let Value::Array(items) = items else {
+            return Err(Error::decode(format!(
+                "history response: channel {channel:?} is not a list"
+            )));
+        };
+        let mut messages = Vec::with_capacity(items.len());
+        for item in items {
+            messages.push(history_message(item, crypto)?);
+        }
+        messages.sort_by_key(|m| m.timetoken);
+        if messages.len() >= count {
+            let oldest = messages.first().map(|m| m.timetoken);
+            if let Some(start) = service_more.or(oldest) {
+                result.more.insert(channel.clone(), start);
+            }
+        }
+        result.channels.insert(channel.clone(), messages);
+    }
+    Ok(result)
+}
+
+fn history_message(
+    item: &Value,
+    crypto: Option<&crate::crypto::CryptoModule>,
+) -> Result<HistoryMessage, Error> {
+    let bad = |what: &str| Error::decode(format!("history message: {what}"));
+    let timetoken = item
+        .get("timetoken")
+        .and_then(response::timetoken)
+        .ok_or_else(|| bad("no valid timetoken"))?;
+    let raw = item.get("message").ok_or_else(|| bad("no message"))?;
+    let stored = Payload::from(raw.clone());
+    let (message, error) = match crypto {
+        Some(crypto) => match crypto.decrypt_payload(&stored) {
+            Ok(plain) => (plain, None),
+            Err(error) => (stored, Some(error.reason())),
+        },
+        None => (stored, None),
+    };
+    let text = |key: &str| item.get(key).and_then(Value::as_str).map(str::to_owned);
+    let message_type = match item.get("message_type") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| bad("message_type is not a number"))?,
+        ),
+    };
+    let meta = match item.get("meta") {
+        None | Some(Value::Null) => None,
+        // The service stores "" when a message had no meta.
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(meta) => Some(meta.clone()),
+    };
+    Ok(HistoryMessage {
+        timetoken,
+        message,
+        meta,
+        message_type,
+        custom_message_type: text("custom_message_type"),
+        publisher: text("uuid"),
+        actions: actions(item.get("actions")).ok_or_else(|| bad("malformed actions"))?,
+        error,
+    })
+}
+
+/// `{"reaction":{"smile":[{"uuid":"u","actionTimetoken":"…"}]}}`.
+fn actions(value: Option<&Value>) -> Option<BTreeMap<String, BTreeMap<String, Vec<ActionRef>>>> {
+    let mut out = BTreeMap::new();
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Some(out);
+    };
+    for (kind, values) in value.as_object()? {
+        let mut by_value = BTreeMap::new();
+        for (value, refs) in values.as_object()? {
+            let refs = refs
+                .as_array()?
+                .iter()
+                .map(|r| {
+                    Some(ActionRef {
+                        uuid: r.get("uuid")?.as_str()?.to_owned(),
+                        action_timetoken: response::timetoken(r.get("actionTimetoken")?)?,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            by_value.insert(value.clone(), refs);
+        }
+        out.insert(kind.clone(), by_value);
+    }
+    Some(out)
+}
+
+/// Counts stored messages per channel; `.await` it. Created by [`PubNub::message_counts`].
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct MessageCounts {
+    pubnub: PubNub,
+    channels: Vec<String>,
+    timetokens: Vec<u64>,
+    retry: bool,
+}
+
+impl MessageCounts {
+    /// The channels (at least one).
+    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
+        self.channels = channels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Count the messages newer than this timetoken, in every channel.
+    pub fn timetoken(mut self, timetoken: u64) -> Self {
+        self.timetokens = vec![timetoken];
+        self
+    }
+
+    /// One timetoken per channel, in the order of the channels.
+    pub fn channels_timetoken(mut self, timetokens: impl IntoIterator<Item = u64>) -> Self {
+        self.timetokens = timetokens.into_iter().collect();
+        self
+    }
+
+    /// Retry transient failures with the client's retry configuration (default: no).
+    pub fn retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    async fn send(self) -> Result<BTreeMap<String, u64>, Error> {
+        check_channels(&self.channels)?;
+        match self.timetokens.len() {
+            0 => return Err(Error::invalid("a timetoken is required")),
+            1 => {}
+            n if n == self.channels.len() => {}
+            n => {
+                return Err(Error::invalid(format!(
+                    "{n} timetokens for {} channels: give one, or one per channel",
+                    self.channels.len()
+                )))
+            }
+        }
+        for tt in &self.timetokens {
+            validate::timetoken(*tt)?;
+        }
+        let core = self.pubnub.core();
+        let path = format!(
+            "/v3/history/sub-key/{}/message-counts/{}",
+            core.sub_key_segment(),
+            encode::name_list(self.channels.iter().map(String::as_str))
+        );
+        let list = self
+            .timetokens
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let request = if self.timetokens.len() == 1 {
+            core.request(Method::Get, path).param("timetoken", list)
+        } else {
+            core.request(Method::Get, path)
+                .param("channelsTimetoken", list)
+        };
+        core.execute(Endpoint::History, request, self.retry, |answer| {
+            let mut json = response::check(answer)?;
+            let channels = json
+                .get_mut("channels")
+                .map(Value::take)
+                .ok_or_else(|| Error::decode("message counts response has no channels"))?;
+            response::decode(channels, "message counts")
+        })
+        .await
+    }
+}
+into_future!(MessageCounts, BTreeMap<String, u64>);
+
+/// Deletes stored messages of one channel in a range; `.await` it. Created by
+/// [`PubNub::delete_messages`]. The service allows it only to a client with the secret key,
+/// or with a token that grants `delete`.
+#[must_use = "a request does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct DeleteMessages {
+    pubnub: PubNub,
+    channel: String,
+    start: Option<u64>,
+    end: Option<u64>,
+    retry: bool,
+}
+
+impl DeleteMessages {
+    /// The channel (required).
+    pub fn channel(mut self, channel: impl Into<String>) -> Self {
+        self.channel = channel.into();
+        self
+    }
+
+    /// The newer bound of the range, exclusive (default: now).
+    pub fn start(mut self, timetoken: u64) -> Self {
+        self.start = Some(timetoken);
+        self
+    }
+
+    /// The older bound of the range, inclusive (default: the oldest stored message).
+    pub fn end(mut self, timetoken: u64) -> Self {
+        self.end = Some(timetoken);
+        self
+    }
+
+    /// Retry transient failures with the client's retry configuration (default: no).
+    pub fn retry(mut self, retry: bool) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    async fn send(self) -> Result<(), Error> {
+        validate::name("channel", &self.channel)?;
+        check_range(self.start, self.end)?;
+        let core = self.pubnub.core();
+        if core.config().secret().is_none() && core.auth().is_none() {
+            return Err(Error::invalid(
+                "deleting messages needs the secret key, or a token that grants delete",
+            ));
+        }
+        let path = format!(
+            "/v3/history/sub-key/{}/channel/{}",
+            core.sub_key_segment(),
+            encode::encode(&self.channel)
+        );
+        let request = core
+            .request(Method::Delete, path)
+            .param_opt("start", self.start.map(|t| t.to_string()))
+            .param_opt("end", self.end.map(|t| t.to_string()));
+        core.execute(Endpoint::History, request, self.retry, |answer| {
+            response::check(answer).map(drop)
+        })
+        .await
+    }
+}
+into_future!(DeleteMessages, ());
+
+impl PubNub {
+    /// Reads stored messages of one or more channels (message persistence must be enabled
+    /// on the key).
+    pub fn fetch_messages(&self) -> FetchMessages {
+        FetchMessages {
+            pubnub: self.clone(),
+            channels: Vec::new(),
+            start: None,
+            end: None,
+            count: None,
+            include_meta: false,
+            include_message_type: true,
+            include_custom_message_type: false,
+            include_uuid: true,
+            include_message_actions: false,
+            retry: false,
+        }
+    }
+
+    /// Counts the stored messages of channels since a timetoken.
+    pub fn message_counts(&self) -> MessageCounts {
+        MessageCounts {
+            pubnub: self.clone(),
+            channels: Vec::new(),
+            timetokens: Vec::new(),
+            retry: false,
+        }
+    }
+
+    /// Deletes stored messages of a channel.
+    pub fn delete_messages(&self) -> DeleteMessages {
+        DeleteMessages {
+            pubnub: self.clone(),
+            channel: String::new(),
+            start: None,
+            end: None,
+            retry: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(body: &str) -> Response {
+        Response::new(200, body.to_owned())
+    }
+
+    #[test]
+    fn ranges() {
+        let (old, new) = (17_000_000_000_000_000, 17_000_000_000_000_001);
+        let table = [
+            (None, None, true),
+            (Some(new), None, true),
+            (None, Some(old), true),
+            (Some(new), Some(old), true),
+            (Some(old), Some(new), false),
+            (Some(old), Some(old), false),
+            (Some(5), None, false),
+        ];
+        for (start, end, ok) in table {
+            assert_eq!(check_range(start, end).is_ok(), ok, "{start:?} {end:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_is_parsed_oldest_first_and_a_full_one_has_more() {
+        let body = r#"{"status":200,"error":false,"error_message":"","channels":{
+            "a":[{"message":{"n":2},"timetoken":"17000000000000002","uuid":"u","message_type":null,"meta":""},
+                 {"message":{"n":1},"timetoken":"17000000000000001","uuid":"u","message_type":0,"meta":{"k":1}}],
+            "b":[{"message":"x","timetoken":17000000000000005,"custom_message_type":"chat-msg",
+                  "actions":{"reaction":{"smile":[{"uuid":"v","actionTimetoken":"17000000000000009"}]}}}]}}"#;
+        let page = parse_fetch(&answer(body), 2, None).unwrap();
+        let a = &page.channels["a"];
+        assert_eq!(a[0].timetoken, 17_000_000_000_000_001);
+        assert_eq!(a[0].meta, Some(serde_json::json!({"k":1})));
+        assert_eq!(a[0].message_type, Some(0));
+        assert_eq!(a[1].meta, None);
+        assert_eq!(a[1].publisher.as_deref(), Some("u"));
+        let b = &page.channels["b"][0];
+        assert_eq!(b.custom_message_type.as_deref(), Some("chat-msg"));
+        assert_eq!(
+            b.actions["reaction"]["smile"][0].action_timetoken,
+            17_000_000_000_000_009
+        );
+        assert_eq!(
+            page.more,
+            BTreeMap::from([("a".to_owned(), 17_000_000_000_000_001)])
+        );
+    }
+
+    #[test]
+    fn hostile_answers_are_errors() {
+        for body in [
+            r#"{"channels":[]}"#,
+            r#"{"channels":{"a":{}}}"#,
+            r#"{"channels":{"a":[{"message":1}]}}"#,
+            r#"{"channels":{"a":[{"timetoken":"x","message":1}]}}"#,
+            r#"{"channels":{"a":[{"timetoken":"17000000000000001"}]}}"#,
+            r#"{"channels":{"a":[{"timetoken":"17000000000000001","message":1,"actions":[]}]}}"#,
+            r#"{"channels":{"a":[{"timetoken":"17000000000000001","message":1,"message_type":"x"}]}}"#,
+            "not json",
+        ] {
+            assert!(parse_fetch(&answer(body), 25, None).is_err(), "{body}");
+        }
+        assert_eq!(
+            parse_fetch(&answer(r#"{"status":200,"channels":{}}"#), 25, None).unwrap(),
+            FetchMessagesResult::default()
+        );
+    }
+}
