@@ -36,6 +36,10 @@ pub enum Endpoint {
     ChannelGroups,
     /// `/time/0`.
     Time,
+    /// `/v3/history` and `/v3/history-with-actions`: fetch, message counts, delete.
+    History,
+    /// `/v1/message-actions`: add, remove, get.
+    MessageActions,
     /// Any of the above.
     All,
 }

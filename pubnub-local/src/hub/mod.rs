@@ -11,8 +11,10 @@
 //!
 //! Data is separated by subscribe key, as on the real service.
 
+mod actions;
 mod channels;
 mod groups;
+mod history;
 mod presence;
 mod subscribe;
 mod timetoken;
@@ -24,11 +26,16 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+pub use actions::{ActionError, ActionsPage, MessageAction, MAX_ACTIONS_LIMIT};
 pub use channels::{
     parse_subscribe_channel, validate_plain, ChannelTarget, EventKind, Message, NameError,
     MAX_NAME_CHARS, PRESENCE_SUFFIX,
 };
 pub use groups::{GroupError, MAX_CHANNELS_PER_GROUP};
+pub use history::{
+    expiry, HistoryEntry, HistoryRequest, StoredMessage, TimeRange, MAX_COUNT, MAX_COUNT_CHANNELS,
+    MAX_FETCH_CHANNELS,
+};
 pub use presence::{ChannelOccupancy, HereNow, Occupant, PresenceError};
 pub use subscribe::{Delivery, SubscribeError, SubscribeRequest, SubscribeResponse};
 pub use timetoken::Timetoken;
@@ -43,6 +50,9 @@ pub struct HubConfig {
     pub hold: Duration,
     /// How many recent messages each channel keeps for catch-up subscribes.
     pub buffer_size: usize,
+    /// How many published messages each channel keeps in history (message persistence);
+    /// 0 stores none.
+    pub history_size: usize,
     /// Most messages in one subscribe response; the cursor then points at the last one sent.
     pub max_messages_per_response: usize,
     /// Occupancy above which a channel switches from per-user presence events to `interval`.
@@ -62,6 +72,7 @@ impl Default for HubConfig {
         HubConfig {
             hold: Duration::from_secs(280),
             buffer_size: 100,
+            history_size: 10_000,
             max_messages_per_response: 100,
             announce_max: 20,
             presence_interval: Duration::from_secs(10),
@@ -91,6 +102,11 @@ pub struct Publish {
     pub custom_message_type: Option<String>,
     /// `false` for fire (`store=0&norep=true`): accepted and given a timetoken, never delivered.
     pub deliver: bool,
+    /// `false` for `store=0`: not kept in history. Signals are never kept.
+    pub store: bool,
+    /// `ttl` in hours: the message leaves history that long after its timetoken. `None`, zero
+    /// or negative: no per-message expiry.
+    pub ttl_hours: Option<f64>,
 }
 
 impl Publish {
@@ -105,6 +121,8 @@ impl Publish {
             seqn: None,
             custom_message_type: None,
             deliver: true,
+            store: true,
+            ttl_hours: None,
         }
     }
 
@@ -154,6 +172,10 @@ struct KeySpace {
     presence: presence::PresenceSpace,
     /// Waiting long-polls by the subscription name they wait on (channel, pattern or group).
     waiters: HashMap<String, HashMap<u64, Arc<Notify>>>,
+    /// Message persistence, by channel (separate from the catch-up buffers above).
+    history: HashMap<String, history::ChannelHistory>,
+    /// Message actions, by channel.
+    actions: HashMap<String, actions::ChannelActions>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -217,6 +239,22 @@ impl Hub {
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
         let timetoken = clock.issue();
+        let space = spaces.entry(sub_key.to_string()).or_default();
+        if publish.store && publish.kind == EventKind::Message {
+            let stored = StoredMessage {
+                timetoken,
+                payload: publish.payload.clone(),
+                publisher: publish.publisher.clone(),
+                meta: publish.meta.clone(),
+                custom_message_type: publish.custom_message_type.clone(),
+                expires: expiry(timetoken, publish.ttl_hours),
+            };
+            space
+                .history
+                .entry(publish.channel.clone())
+                .or_default()
+                .push(stored, self.inner.config.history_size);
+        }
         if !publish.deliver {
             return Ok(timetoken);
         }
@@ -230,7 +268,6 @@ impl Hub {
             seqn: publish.seqn,
             custom_message_type: publish.custom_message_type,
         };
-        let space = spaces.entry(sub_key.to_string()).or_default();
         space.append(message, self.inner.config.buffer_size);
         Ok(timetoken)
     }
