@@ -282,6 +282,70 @@ mod tests {
         assert_eq!(of_101, vec![1, 3, 5]);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn actions_are_announced_on_the_channel_and_attached_to_history() {
+        use crate::hub::{HistoryRequest, Publish, SubscribeRequest};
+
+        let hub = Hub::default();
+        let request = SubscribeRequest::channels(["ch"]);
+        let cursor = hub.subscribe("k", request.clone()).unwrap().await.cursor;
+        let message = hub
+            .publish("k", Publish::message("ch", json!("hi")))
+            .unwrap();
+        let added = hub
+            .add_message_action("k", "ch", message, "reaction", "+1", "fan")
+            .unwrap();
+        assert!(added.action_timetoken > message);
+        assert_eq!(
+            hub.add_message_action("k", "ch", message, "reaction", "+1", "fan"),
+            Err(ActionError::AlreadyAdded)
+        );
+        let with_actions = HistoryRequest {
+            channels: vec!["ch".into()],
+            range: TimeRange::default(),
+            max: 25,
+            with_actions: true,
+        };
+        let found = hub.fetch_history("k", &with_actions).unwrap();
+        assert_eq!(found[0].1[0].actions, vec![added.clone()]);
+
+        let removed = hub
+            .remove_message_action("k", "ch", message, added.action_timetoken)
+            .unwrap();
+        assert_eq!(removed, added);
+        assert_eq!(
+            hub.remove_message_action("k", "ch", message, added.action_timetoken),
+            Err(ActionError::NotFound)
+        );
+        assert_eq!(
+            hub.remove_message_action("nokey", "ch", message, added.action_timetoken),
+            Err(ActionError::NotFound)
+        );
+
+        let response = hub
+            .subscribe("k", SubscribeRequest { cursor, ..request })
+            .unwrap()
+            .await;
+        let kinds: Vec<(EventKind, Option<&str>)> = response
+            .messages
+            .iter()
+            .map(|d| (d.message.kind, d.message.payload["event"].as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (EventKind::Message, None),
+                (EventKind::Action, Some("added")),
+                (EventKind::Action, Some("removed")),
+            ]
+        );
+        assert_eq!(
+            response.messages[1].message.publisher.as_deref(),
+            Some("fan")
+        );
+        assert!(response.messages[1].message.timetoken > added.action_timetoken);
+    }
+
     #[test]
     fn remove_needs_the_right_message() {
         let mut actions = ChannelActions::default();

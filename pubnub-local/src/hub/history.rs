@@ -314,6 +314,154 @@ mod tests {
         assert_eq!(left, vec![3, 5]);
     }
 
+    mod hub {
+        use std::time::Duration;
+
+        use serde_json::json;
+
+        use crate::hub::{Hub, HubConfig, Publish};
+
+        use super::*;
+
+        const KEY: &str = "k";
+
+        fn fetch(
+            hub: &Hub,
+            channels: &[&str],
+            range: TimeRange,
+            max: usize,
+        ) -> Vec<(String, Vec<Value>)> {
+            let request = HistoryRequest {
+                channels: channels.iter().map(|c| c.to_string()).collect(),
+                range,
+                max,
+                with_actions: false,
+            };
+            hub.fetch_history(KEY, &request)
+                .unwrap()
+                .into_iter()
+                .map(|(c, entries)| {
+                    (
+                        c,
+                        entries.iter().map(|e| e.message.payload.clone()).collect(),
+                    )
+                })
+                .collect()
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn publish_stores_what_the_service_stores() {
+            let hub = Hub::default();
+            let kept = hub.publish(KEY, Publish::message("a", json!(1))).unwrap();
+            hub.publish(
+                KEY,
+                Publish {
+                    store: false,
+                    ..Publish::message("a", json!(2))
+                },
+            )
+            .unwrap();
+            hub.publish(
+                KEY,
+                Publish {
+                    deliver: false,
+                    store: false,
+                    ..Publish::message("a", json!(3))
+                },
+            )
+            .unwrap();
+            hub.publish(KEY, Publish::signal("a", json!(4))).unwrap();
+            // Stored but not delivered: a `store` without `deliver` is still history.
+            hub.publish(
+                KEY,
+                Publish {
+                    deliver: false,
+                    ..Publish::message("a", json!(5))
+                },
+            )
+            .unwrap();
+            assert_eq!(
+                fetch(&hub, &["a"], TimeRange::default(), 100),
+                vec![("a".to_string(), vec![json!(1), json!(5)])]
+            );
+            // Another key is another store.
+            assert!(hub
+                .fetch_history(
+                    "other",
+                    &HistoryRequest {
+                        channels: vec!["a".into()],
+                        range: TimeRange::default(),
+                        max: 100,
+                        with_actions: false,
+                    }
+                )
+                .unwrap()
+                .is_empty());
+            let counts = hub
+                .message_counts(KEY, &[("a".into(), Timetoken(kept.0 - 1))])
+                .unwrap();
+            assert_eq!(counts, vec![("a".to_string(), 2)]);
+            assert_eq!(
+                hub.fetch_history(
+                    KEY,
+                    &HistoryRequest {
+                        channels: vec!["a-pnpres".into()],
+                        range: TimeRange::default(),
+                        max: 1,
+                        with_actions: false,
+                    }
+                ),
+                Err(NameError::Presence)
+            );
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn ttl_follows_the_paused_clock_and_the_limit_holds() {
+            let hub = Hub::new(HubConfig {
+                history_size: 2,
+                ..HubConfig::default()
+            });
+            let ttl = |payload: i64, hours: f64| Publish {
+                ttl_hours: Some(hours),
+                ..Publish::message("a", json!(payload))
+            };
+            hub.publish(KEY, ttl(1, 2.0)).unwrap();
+            hub.publish(KEY, ttl(2, 1.0)).unwrap();
+            hub.publish(KEY, ttl(3, 3.0)).unwrap();
+            let all = || fetch(&hub, &["a"], TimeRange::default(), 100);
+            assert_eq!(all(), vec![("a".to_string(), vec![json!(2), json!(3)])]);
+            tokio::time::advance(Duration::from_secs(3601)).await;
+            assert_eq!(all(), vec![("a".to_string(), vec![json!(3)])]);
+            tokio::time::advance(Duration::from_secs(2 * 3600)).await;
+            assert!(all().is_empty());
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn counts_cap_at_ten_thousand() {
+            let hub = Hub::new(HubConfig {
+                history_size: 10_005,
+                ..HubConfig::default()
+            });
+            for i in 0..10_005 {
+                hub.publish(KEY, Publish::message("a", json!(i))).unwrap();
+            }
+            let counts = hub
+                .message_counts(KEY, &[("a".into(), Timetoken(0))])
+                .unwrap();
+            assert_eq!(counts, vec![("a".to_string(), MAX_COUNT)]);
+            let deleted = hub.delete_history(KEY, "a", TimeRange::default()).unwrap();
+            assert_eq!(deleted, 10_005);
+            assert_eq!(
+                hub.delete_history(KEY, "never", TimeRange::default()),
+                Ok(0)
+            );
+            assert_eq!(
+                hub.delete_history(KEY, "a,b", TimeRange::default()),
+                Err(NameError::ReservedCharacter(','))
+            );
+        }
+    }
+
     #[test]
     fn zero_capacity_keeps_nothing() {
         let mut history = ChannelHistory::default();
