@@ -10,10 +10,8 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use super::actions::MessageAction;
-use super::channels::{validate_plain, NameError};
+use super::channels::{validate_plain, Message, NameError};
 use super::{Hub, State, Timetoken};
 
 /// Most channels one fetch may name (REST page "Get message history").
@@ -28,19 +26,13 @@ pub const MAX_COUNT: usize = 10_000;
 /// Timetoken units (100 ns) in one hour, for `ttl`.
 const UNITS_PER_HOUR: f64 = 3600.0 * 10_000_000.0;
 
-/// A published message as history keeps it.
+/// A published message as history keeps it: the very message subscribers received (shared,
+/// not copied) and its expiry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
-    /// The publish timetoken.
-    pub timetoken: Timetoken,
-    /// The payload as published (a ciphertext is a JSON string).
-    pub payload: Value,
-    /// The publisher's uuid, when it sent one.
-    pub publisher: Option<String>,
-    /// Publish `meta`.
-    pub meta: Option<Value>,
-    /// Publish `custom_message_type`.
-    pub custom_message_type: Option<String>,
+    /// The message: payload as published (a ciphertext is a JSON string), timetoken,
+    /// publisher, `meta`, `custom_message_type`.
+    pub message: Arc<Message>,
     /// When it leaves history because of its `ttl`; `None` keeps it until it is pushed out or
     /// deleted.
     pub expires: Option<Timetoken>,
@@ -90,14 +82,14 @@ impl TimeRange {
 /// One channel's stored messages, oldest first, in timetoken order.
 #[derive(Debug, Default)]
 pub(crate) struct ChannelHistory {
-    messages: VecDeque<Arc<StoredMessage>>,
+    messages: VecDeque<StoredMessage>,
 }
 
 impl ChannelHistory {
     /// Appends a message (timetokens are issued under the hub lock, so order holds) and drops
     /// the oldest beyond `capacity`.
     pub(crate) fn push(&mut self, message: StoredMessage, capacity: usize) {
-        self.messages.push_back(Arc::new(message));
+        self.messages.push_back(message);
         while self.messages.len() > capacity {
             self.messages.pop_front();
         }
@@ -108,15 +100,17 @@ impl ChannelHistory {
         self.messages.retain(|m| m.live(now));
     }
 
-    fn in_range(&self, range: TimeRange) -> impl DoubleEndedIterator<Item = &Arc<StoredMessage>> {
+    fn in_range(&self, range: TimeRange) -> impl DoubleEndedIterator<Item = &Arc<Message>> {
         self.messages
             .iter()
+            .map(|stored| &stored.message)
             .filter(move |m| range.contains(m.timetoken))
     }
 
     fn delete(&mut self, range: TimeRange) -> usize {
         let before = self.messages.len();
-        self.messages.retain(|m| !range.contains(m.timetoken));
+        self.messages
+            .retain(|stored| !range.contains(stored.message.timetoken));
         before - self.messages.len()
     }
 }
@@ -138,7 +132,7 @@ pub struct HistoryRequest {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryEntry {
     /// The stored message.
-    pub message: Arc<StoredMessage>,
+    pub message: Arc<Message>,
     /// Its actions in ascending action timetoken order; empty unless asked for.
     pub actions: Vec<MessageAction>,
 }
@@ -252,11 +246,16 @@ mod tests {
 
     fn stored(t: u64) -> StoredMessage {
         StoredMessage {
-            timetoken: Timetoken(t),
-            payload: Value::from(t),
-            publisher: None,
-            meta: None,
-            custom_message_type: None,
+            message: Arc::new(Message {
+                channel: "c".into(),
+                timetoken: Timetoken(t),
+                payload: serde_json::Value::from(t),
+                kind: super::super::EventKind::Message,
+                publisher: None,
+                meta: None,
+                seqn: None,
+                custom_message_type: None,
+            }),
             expires: None,
         }
     }
@@ -317,7 +316,7 @@ mod tests {
     mod hub {
         use std::time::Duration;
 
-        use serde_json::json;
+        use serde_json::{json, Value};
 
         use crate::hub::{Hub, HubConfig, Publish};
 

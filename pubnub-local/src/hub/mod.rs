@@ -144,6 +144,9 @@ pub enum PublishError {
     /// [`EventKind::Presence`] cannot be published by clients.
     #[error("presence events cannot be published")]
     PresenceKind,
+    /// [`EventKind::Action`] events come from the message-actions calls, not from publish.
+    #[error("action events cannot be published")]
+    ActionKind,
 }
 
 /// The shared in-memory server state. Cheap to clone: every clone is the same hub.
@@ -233,32 +236,23 @@ impl Hub {
     /// Size limits depend on the wire form and are checked by the HTTP layer.
     pub fn publish(&self, sub_key: &str, publish: Publish) -> Result<Timetoken, PublishError> {
         validate_plain(&publish.channel)?;
-        if publish.kind == EventKind::Presence {
-            return Err(PublishError::PresenceKind);
+        match publish.kind {
+            EventKind::Presence => return Err(PublishError::PresenceKind),
+            EventKind::Action => return Err(PublishError::ActionKind),
+            EventKind::Message | EventKind::Signal => {}
         }
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
         let timetoken = clock.issue();
-        let space = spaces.entry(sub_key.to_string()).or_default();
-        if publish.store && publish.kind == EventKind::Message {
-            let stored = StoredMessage {
-                timetoken,
-                payload: publish.payload.clone(),
-                publisher: publish.publisher.clone(),
-                meta: publish.meta.clone(),
-                custom_message_type: publish.custom_message_type.clone(),
-                expires: expiry(timetoken, publish.ttl_hours),
-            };
-            space
-                .history
-                .entry(publish.channel.clone())
-                .or_default()
-                .push(stored, self.inner.config.history_size);
-        }
-        if !publish.deliver {
+        // Signals are never stored (PROTOCOL.md §18.1).
+        let store = publish.store
+            && publish.kind == EventKind::Message
+            && self.inner.config.history_size > 0;
+        if !publish.deliver && !store {
             return Ok(timetoken);
         }
-        let message = Message {
+        let expires = expiry(timetoken, publish.ttl_hours);
+        let message = Arc::new(Message {
             channel: publish.channel,
             timetoken,
             payload: publish.payload,
@@ -267,8 +261,23 @@ impl Hub {
             meta: publish.meta,
             seqn: publish.seqn,
             custom_message_type: publish.custom_message_type,
-        };
-        space.append(message, self.inner.config.buffer_size);
+        });
+        let space = spaces.entry(sub_key.to_string()).or_default();
+        if store {
+            // The history shares the delivered message: no copy of the payload.
+            let stored = StoredMessage {
+                message: Arc::clone(&message),
+                expires,
+            };
+            space
+                .history
+                .entry(message.channel.clone())
+                .or_default()
+                .push(stored, self.inner.config.history_size);
+        }
+        if publish.deliver {
+            space.append_shared(message, self.inner.config.buffer_size);
+        }
         Ok(timetoken)
     }
 
@@ -289,6 +298,11 @@ impl Hub {
 impl KeySpace {
     /// Stores a message and wakes every long-poll that may want it.
     fn append(&mut self, message: Message, capacity: usize) {
+        self.append_shared(Arc::new(message), capacity);
+    }
+
+    /// [`KeySpace::append`] for a message already shared (with history).
+    fn append_shared(&mut self, message: Arc<Message>, capacity: usize) {
         let mut names = channels::wildcard_names(&message.channel);
         let base = message.channel.strip_suffix(PRESENCE_SUFFIX);
         for (group, members) in &self.groups {
@@ -305,7 +319,7 @@ impl KeySpace {
         self.channels
             .entry(channel)
             .or_default()
-            .push(Arc::new(message), capacity);
+            .push(message, capacity);
         for name in names {
             if let Some(waiters) = self.waiters.get(&name) {
                 for notify in waiters.values() {
