@@ -462,5 +462,28 @@ async fn add_over_a_real_socket_is_recorded() {
         format!("/v1/message-actions/k/channel/ch/message/{message}")
     );
     assert_eq!(recorded.body, br#"{"type":"reaction","value":"+1"}"#);
+
+    // The admin endpoint names the groups `message-actions` and `history`. A stored-then-failed
+    // add is there when the client retries: the retry gets the 409.
+    let commands = br#"[{"endpoint":"message-actions","fault":"store_then_fail","status":500},
+        {"endpoint":"history","fault":"status","status":503}]"#;
+    assert_eq!(
+        common::post(&server, "/__faults", commands.to_vec())
+            .await
+            .status,
+        200
+    );
+    let body = br#"{"type":"reaction","value":"-1"}"#.to_vec();
+    assert_eq!(common::post(&server, &path, body.clone()).await.status, 500);
+    let retry = common::post(&server, &path, body).await;
+    assert_eq!(retry.status, 409, "{}", retry.text);
+    let history = common::get(&server, "/v3/history/sub-key/k/channel/ch").await;
+    assert_eq!(history.status, 503);
+    assert_eq!(
+        common::get(&server, "/v3/history/sub-key/k/channel/ch")
+            .await
+            .status,
+        200
+    );
     server.shutdown().await;
 }
