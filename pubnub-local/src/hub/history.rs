@@ -7,7 +7,7 @@
 //! `store=0` and `ttl`, and never holds signals, presence or action events (the service stores
 //! none of them).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use super::actions::MessageAction;
@@ -155,8 +155,10 @@ impl Hub {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
+        let mut seen = HashSet::new();
         for channel in &request.channels {
-            if out.iter().any(|(name, _)| name == channel) {
+            // `a,a` answers `a` once.
+            if !seen.insert(channel) {
                 continue;
             }
             let Some(history) = space.history.get_mut(channel) else {
