@@ -36,6 +36,10 @@ pub enum Endpoint {
     ChannelGroups,
     /// `/time/0`.
     Time,
+    /// `/v3/history` and `/v3/history-with-actions`: fetch, message counts, delete.
+    History,
+    /// `/v1/message-actions`: add, remove, get.
+    MessageActions,
     /// Any of the above.
     All,
 }
@@ -71,13 +75,14 @@ pub enum FaultAction {
     NonJson,
     /// Never answer: hold the request until the client gives up (or the server stops).
     Hang,
-    /// Publish and signal only: store and deliver the message, then answer with this status
-    /// instead of success. Tests at-least-once publishing (the retry makes a duplicate).
+    /// Publish, signal and message actions only: store and deliver the message (or add or
+    /// remove the action), then answer with this status instead of success. Tests
+    /// at-least-once publishing (the retry makes a duplicate; a retried add gets 409).
     StoreThenFail {
         /// HTTP status code.
         status: u16,
     },
-    /// Publish and signal only: store and deliver the message, then close the connection.
+    /// Publish, signal and message actions only: do the work, then close the connection.
     StoreThenReset,
 }
 
@@ -255,12 +260,13 @@ impl FaultController {
     }
 }
 
-/// "Store then fail" only means something where a message is stored.
+/// "Store then fail" only means something where a message (or an action) is stored.
 fn applies(action: &FaultAction, endpoint: Endpoint) -> bool {
     match action {
-        FaultAction::StoreThenFail { .. } | FaultAction::StoreThenReset => {
-            matches!(endpoint, Endpoint::Publish | Endpoint::Signal)
-        }
+        FaultAction::StoreThenFail { .. } | FaultAction::StoreThenReset => matches!(
+            endpoint,
+            Endpoint::Publish | Endpoint::Signal | Endpoint::MessageActions
+        ),
         _ => true,
     }
 }

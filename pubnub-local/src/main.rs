@@ -16,6 +16,7 @@ usage: pubnub-local [options]
   --bind ADDR           address to listen on (default 127.0.0.1:8090; port 0 = any free port)
   --hold SECS           subscribe long-poll hold time (default 280)
   --buffer N            messages kept per channel for catch-up (default 100)
+  --history N           messages kept per channel in history (default 10000; 0 = none)
   --announce-max N      occupancy above which presence uses interval events (default 20)
   --presence-interval SECS   period of interval events (default 10)
   --allowed-key KEY     accept only these keys (repeatable; default: any key)
@@ -36,6 +37,7 @@ struct Args {
     bind: SocketAddr,
     hold: Duration,
     buffer: usize,
+    history: usize,
     announce_max: usize,
     presence_interval: Duration,
     allowed_keys: Vec<String>,
@@ -49,6 +51,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         bind: SocketAddr::from(([127, 0, 0, 1], 8090)),
         hold: Duration::from_secs(280),
         buffer: 100,
+        history: 10_000,
         announce_max: 20,
         presence_interval: Duration::from_secs(10),
         allowed_keys: Vec::new(),
@@ -78,6 +81,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--hold" => parsed.hold = Duration::from_secs(number(&flag, &value()?)?),
             "--buffer" => parsed.buffer = number(&flag, &value()?)? as usize,
+            "--history" => parsed.history = number(&flag, &value()?)? as usize,
             "--announce-max" => parsed.announce_max = number(&flag, &value()?)? as usize,
             "--presence-interval" => {
                 parsed.presence_interval = Duration::from_secs(number(&flag, &value()?)?.max(1))
@@ -127,6 +131,7 @@ async fn main() -> ExitCode {
         .bind(args.bind)
         .hold(args.hold)
         .buffer_size(args.buffer)
+        .history_size(args.history)
         .announce_max(args.announce_max)
         .presence_interval(args.presence_interval)
         .faults(args.faults);
@@ -193,5 +198,8 @@ mod tests {
         assert!(parse(&["--bind"]).is_err());
         assert!(parse(&["--hold", "x"]).is_err());
         assert!(parse(&["--nope"]).is_err());
+        assert_eq!(parse(&[]).unwrap().unwrap().history, 10_000);
+        assert_eq!(parse(&["--history=5"]).unwrap().unwrap().history, 5);
+        assert!(parse(&["--history", "-1"]).is_err());
     }
 }

@@ -103,6 +103,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Messages kept per channel in history, for `/v3/history` (default 10,000; 0 keeps
+    /// none). Separate from the catch-up buffer.
+    pub fn history_size(mut self, size: usize) -> Self {
+        self.hub.history_size = size;
+        self
+    }
+
     /// Occupancy above which presence switches to `interval` events (default 20).
     pub fn announce_max(mut self, max: usize) -> Self {
         self.hub.announce_max = max;

@@ -46,6 +46,53 @@ async fn unsigned_stale_and_forged_requests_get_the_services_403() {
     assert_eq!(time.status, 200, "{}", time.text);
 }
 
+#[tokio::test]
+async fn history_and_actions_are_checked_too() {
+    let server = builder()
+        .secret_key("sec-c-test")
+        .publish_key("demo")
+        .start()
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let signed = format!("uuid=u&timestamp={now}&signature=v2.forged");
+    let client = common::client();
+    let url = server.url();
+    let requests = [
+        client.get(format!("{url}/v3/history/sub-key/demo/channel/ch?{signed}")),
+        client.get(format!(
+            "{url}/v3/history/sub-key/demo/message-counts/ch?timetoken=1&{signed}"
+        )),
+        client.delete(format!("{url}/v3/history/sub-key/demo/channel/ch?{signed}")),
+        client
+            .post(format!(
+                "{url}/v1/message-actions/demo/channel/ch/message/1?{signed}"
+            ))
+            .body(r#"{"type":"reaction","value":"+1"}"#),
+        client.delete(format!(
+            "{url}/v1/message-actions/demo/channel/ch/message/1/action/2?{signed}"
+        )),
+        client.get(format!("{url}/v1/message-actions/demo/channel/ch?{signed}")),
+    ];
+    for request in requests {
+        let answer = common::answer(request.send().await.unwrap()).await;
+        assert_eq!(answer.status, 403, "{}", answer.text);
+        assert_eq!(
+            answer.json()["error"]["message"],
+            json!("Invalid signature")
+        );
+    }
+    // The refused add stored nothing.
+    let page = server
+        .hub()
+        .message_actions("demo", "ch", Default::default(), 100)
+        .unwrap();
+    assert!(page.actions.is_empty());
+}
+
 #[test]
 fn the_builder_does_not_show_the_secret_key() {
     let debug = format!(

@@ -120,7 +120,13 @@ pub(crate) fn check(
         | Route::GetState { sub_key, .. }
         | Route::Group { sub_key, .. }
         | Route::DeleteGroup { sub_key, .. }
-        | Route::ListGroups { sub_key } => (signing.publish_key.clone(), decode(sub_key)),
+        | Route::ListGroups { sub_key }
+        | Route::FetchHistory { sub_key, .. }
+        | Route::MessageCounts { sub_key, .. }
+        | Route::DeleteHistory { sub_key, .. }
+        | Route::AddAction { sub_key, .. }
+        | Route::RemoveAction { sub_key, .. }
+        | Route::GetActions { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
     };
 
     let mut signature = None;

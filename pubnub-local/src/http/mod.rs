@@ -2,9 +2,11 @@
 //! in [`routes`] (one axum fallback handler) because PubNub's path rules — split before
 //! decoding, raw commas in channel lists, `+` never a space — are not axum's.
 
+mod actions;
 mod admin;
 mod auth;
 mod groups;
+mod history;
 mod presence;
 mod publish;
 mod record;
@@ -285,6 +287,12 @@ async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes)
             groups::handle(app, route, query)
                 .with_content_type(response::JSON)
                 .into()
+        }
+        Route::FetchHistory { .. } | Route::MessageCounts { .. } | Route::DeleteHistory { .. } => {
+            history::handle(app, route, query).into()
+        }
+        Route::AddAction { .. } | Route::RemoveAction { .. } | Route::GetActions { .. } => {
+            actions::handle(app, route, query, body).into()
         }
         Route::Admin => Reply::not_found("/__faults").into(),
     }

@@ -115,6 +115,9 @@ pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Byt
             .filter(|s| !s.is_empty())
             .map(str::to_string),
         deliver: !fire,
+        // `store=0` keeps it out of history (PROTOCOL.md §18.1); `ttl` is in hours.
+        store: query.get("store") != Some("0"),
+        ttl_hours: query.get("ttl").and_then(|s| s.trim().parse().ok()),
     };
     match hub.publish(&sub_key, publish) {
         Ok(tt) => Reply::sent(tt),

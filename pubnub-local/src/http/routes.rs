@@ -72,6 +72,35 @@ pub(crate) enum Route<'a> {
     ListGroups {
         sub_key: &'a str,
     },
+    /// `/v3/history` (one or more channels) or `/v3/history-with-actions` (one channel).
+    FetchHistory {
+        sub_key: &'a str,
+        channels: &'a str,
+        with_actions: bool,
+    },
+    MessageCounts {
+        sub_key: &'a str,
+        channels: &'a str,
+    },
+    DeleteHistory {
+        sub_key: &'a str,
+        channel: &'a str,
+    },
+    AddAction {
+        sub_key: &'a str,
+        channel: &'a str,
+        message_tt: &'a str,
+    },
+    RemoveAction {
+        sub_key: &'a str,
+        channel: &'a str,
+        message_tt: &'a str,
+        action_tt: &'a str,
+    },
+    GetActions {
+        sub_key: &'a str,
+        channel: &'a str,
+    },
     Admin,
 }
 
@@ -88,6 +117,7 @@ impl<'a> Route<'a> {
         let segments: Vec<&str> = path.split('/').collect();
         let get = *method == Method::GET;
         let post = *method == Method::POST;
+        let delete = *method == Method::DELETE;
         let route = match segments.as_slice() {
             ["", "time", "0"] => Route::Time,
             ["", "publish", pk, sk, "0", ch, "0", msg] => {
@@ -140,6 +170,61 @@ impl<'a> Route<'a> {
                     group: g,
                 }
             }
+            ["", "v3", "history", key, sk, "channel", chs] if is_sub_key_word(key) => {
+                return if get {
+                    Ok(Route::FetchHistory {
+                        sub_key: sk,
+                        channels: chs,
+                        with_actions: false,
+                    })
+                } else {
+                    only(
+                        delete,
+                        Route::DeleteHistory {
+                            sub_key: sk,
+                            channel: chs,
+                        },
+                    )
+                };
+            }
+            ["", "v3", "history-with-actions", key, sk, "channel", ch] if is_sub_key_word(key) => {
+                Route::FetchHistory {
+                    sub_key: sk,
+                    channels: ch,
+                    with_actions: true,
+                }
+            }
+            ["", "v3", "history", key, sk, "message-counts", chs] if is_sub_key_word(key) => {
+                Route::MessageCounts {
+                    sub_key: sk,
+                    channels: chs,
+                }
+            }
+            ["", "v1", "message-actions", sk, "channel", ch] => Route::GetActions {
+                sub_key: sk,
+                channel: ch,
+            },
+            ["", "v1", "message-actions", sk, "channel", ch, "message", mt] => {
+                return only(
+                    post,
+                    Route::AddAction {
+                        sub_key: sk,
+                        channel: ch,
+                        message_tt: mt,
+                    },
+                )
+            }
+            ["", "v1", "message-actions", sk, "channel", ch, "message", mt, "action", at] => {
+                return only(
+                    delete,
+                    Route::RemoveAction {
+                        sub_key: sk,
+                        channel: ch,
+                        message_tt: mt,
+                        action_tt: at,
+                    },
+                )
+            }
             ["", "__faults"] => {
                 return if get || post {
                     Ok(Route::Admin)
@@ -169,6 +254,12 @@ impl<'a> Route<'a> {
             Route::Group { .. } | Route::DeleteGroup { .. } | Route::ListGroups { .. } => {
                 Endpoint::ChannelGroups
             }
+            Route::FetchHistory { .. }
+            | Route::MessageCounts { .. }
+            | Route::DeleteHistory { .. } => Endpoint::History,
+            Route::AddAction { .. } | Route::RemoveAction { .. } | Route::GetActions { .. } => {
+                Endpoint::MessageActions
+            }
             Route::Admin => return None,
         })
     }
@@ -180,6 +271,8 @@ impl<'a> Route<'a> {
             Some(Endpoint::ChannelGroups) => "channel-registry",
             Some(Endpoint::Subscribe) => "Subscribe",
             Some(Endpoint::Publish | Endpoint::Signal) => "Publish",
+            Some(Endpoint::History) => "Storage",
+            Some(Endpoint::MessageActions) => "actions",
             _ => "Balancer",
         }
     }
@@ -419,6 +512,82 @@ mod tests {
                 v2: false
             })
         );
+        assert_eq!(
+            Route::parse(&get, "/v3/history/sub-key/s/channel/a,b"),
+            Ok(Route::FetchHistory {
+                sub_key: "s",
+                channels: "a,b",
+                with_actions: false
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::DELETE, "/v3/history/sub-key/s/channel/a"),
+            Ok(Route::DeleteHistory {
+                sub_key: "s",
+                channel: "a"
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v3/history-with-actions/sub-key/s/channel/a"),
+            Ok(Route::FetchHistory {
+                sub_key: "s",
+                channels: "a",
+                with_actions: true
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v3/history/sub-key/s/message-counts/a,b"),
+            Ok(Route::MessageCounts {
+                sub_key: "s",
+                channels: "a,b"
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/v1/message-actions/s/channel/a/message/15"),
+            Ok(Route::AddAction {
+                sub_key: "s",
+                channel: "a",
+                message_tt: "15"
+            })
+        );
+        assert_eq!(
+            Route::parse(
+                &Method::DELETE,
+                "/v1/message-actions/s/channel/a/message/15/action/16"
+            ),
+            Ok(Route::RemoveAction {
+                sub_key: "s",
+                channel: "a",
+                message_tt: "15",
+                action_tt: "16"
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v1/message-actions/s/channel/a"),
+            Ok(Route::GetActions {
+                sub_key: "s",
+                channel: "a"
+            })
+        );
+        for (method, path) in [
+            (Method::POST, "/v3/history/sub-key/s/channel/a"),
+            (
+                Method::DELETE,
+                "/v3/history-with-actions/sub-key/s/channel/a",
+            ),
+            (Method::GET, "/v1/message-actions/s/channel/a/message/15"),
+            (
+                Method::POST,
+                "/v1/message-actions/s/channel/a/message/15/action/16",
+            ),
+            (Method::DELETE, "/v1/message-actions/s/channel/a"),
+        ] {
+            assert_eq!(
+                Route::parse(&method, path),
+                Err(RouteError::MethodNotAllowed),
+                "{method} {path}"
+            );
+        }
         for missing in [
             "/",
             "",

@@ -178,7 +178,11 @@ mod wire {
                 c: &message.channel,
                 cmt: message.custom_message_type.as_deref(),
                 d: &message.payload,
-                e: (message.kind == EventKind::Signal).then_some(1),
+                e: match message.kind {
+                    EventKind::Signal => Some(1),
+                    EventKind::Action => Some(3),
+                    EventKind::Message | EventKind::Presence => None,
+                },
                 f: 0,
                 i: message.publisher.as_deref(),
                 k: sub_key,

@@ -122,6 +122,8 @@ pub enum EventKind {
     Signal,
     /// A presence event on a `-pnpres` channel (`e` absent).
     Presence,
+    /// A message action added or removed (`e: 3`).
+    Action,
 }
 
 /// A message as stored in a channel buffer and delivered to subscribers.

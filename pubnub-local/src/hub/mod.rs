@@ -11,8 +11,10 @@
 //!
 //! Data is separated by subscribe key, as on the real service.
 
+mod actions;
 mod channels;
 mod groups;
+mod history;
 mod presence;
 mod subscribe;
 mod timetoken;
@@ -24,11 +26,16 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
+pub use actions::{ActionError, ActionsPage, MessageAction, MAX_ACTIONS_LIMIT};
 pub use channels::{
     parse_subscribe_channel, validate_plain, ChannelTarget, EventKind, Message, NameError,
     MAX_NAME_CHARS, PRESENCE_SUFFIX,
 };
 pub use groups::{GroupError, MAX_CHANNELS_PER_GROUP};
+pub use history::{
+    expiry, HistoryEntry, HistoryRequest, StoredMessage, TimeRange, MAX_COUNT, MAX_COUNT_CHANNELS,
+    MAX_FETCH_CHANNELS,
+};
 pub use presence::{ChannelOccupancy, HereNow, Occupant, PresenceError};
 pub use subscribe::{Delivery, SubscribeError, SubscribeRequest, SubscribeResponse};
 pub use timetoken::Timetoken;
@@ -43,6 +50,9 @@ pub struct HubConfig {
     pub hold: Duration,
     /// How many recent messages each channel keeps for catch-up subscribes.
     pub buffer_size: usize,
+    /// How many published messages each channel keeps in history (message persistence);
+    /// 0 stores none.
+    pub history_size: usize,
     /// Most messages in one subscribe response; the cursor then points at the last one sent.
     pub max_messages_per_response: usize,
     /// Occupancy above which a channel switches from per-user presence events to `interval`.
@@ -62,6 +72,7 @@ impl Default for HubConfig {
         HubConfig {
             hold: Duration::from_secs(280),
             buffer_size: 100,
+            history_size: 10_000,
             max_messages_per_response: 100,
             announce_max: 20,
             presence_interval: Duration::from_secs(10),
@@ -91,6 +102,11 @@ pub struct Publish {
     pub custom_message_type: Option<String>,
     /// `false` for fire (`store=0&norep=true`): accepted and given a timetoken, never delivered.
     pub deliver: bool,
+    /// `false` for `store=0`: not kept in history. Signals are never kept.
+    pub store: bool,
+    /// `ttl` in hours: the message leaves history that long after its timetoken. `None`, zero
+    /// or negative: no per-message expiry.
+    pub ttl_hours: Option<f64>,
 }
 
 impl Publish {
@@ -105,6 +121,8 @@ impl Publish {
             seqn: None,
             custom_message_type: None,
             deliver: true,
+            store: true,
+            ttl_hours: None,
         }
     }
 
@@ -126,6 +144,9 @@ pub enum PublishError {
     /// [`EventKind::Presence`] cannot be published by clients.
     #[error("presence events cannot be published")]
     PresenceKind,
+    /// [`EventKind::Action`] events come from the message-actions calls, not from publish.
+    #[error("action events cannot be published")]
+    ActionKind,
 }
 
 /// The shared in-memory server state. Cheap to clone: every clone is the same hub.
@@ -154,6 +175,10 @@ struct KeySpace {
     presence: presence::PresenceSpace,
     /// Waiting long-polls by the subscription name they wait on (channel, pattern or group).
     waiters: HashMap<String, HashMap<u64, Arc<Notify>>>,
+    /// Message persistence, by channel (separate from the catch-up buffers above).
+    history: HashMap<String, history::ChannelHistory>,
+    /// Message actions, by channel.
+    actions: HashMap<String, actions::ChannelActions>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -211,16 +236,23 @@ impl Hub {
     /// Size limits depend on the wire form and are checked by the HTTP layer.
     pub fn publish(&self, sub_key: &str, publish: Publish) -> Result<Timetoken, PublishError> {
         validate_plain(&publish.channel)?;
-        if publish.kind == EventKind::Presence {
-            return Err(PublishError::PresenceKind);
+        match publish.kind {
+            EventKind::Presence => return Err(PublishError::PresenceKind),
+            EventKind::Action => return Err(PublishError::ActionKind),
+            EventKind::Message | EventKind::Signal => {}
         }
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
         let timetoken = clock.issue();
-        if !publish.deliver {
+        // Signals are never stored (PROTOCOL.md §18.1).
+        let store = publish.store
+            && publish.kind == EventKind::Message
+            && self.inner.config.history_size > 0;
+        if !publish.deliver && !store {
             return Ok(timetoken);
         }
-        let message = Message {
+        let expires = expiry(timetoken, publish.ttl_hours);
+        let message = Arc::new(Message {
             channel: publish.channel,
             timetoken,
             payload: publish.payload,
@@ -229,9 +261,23 @@ impl Hub {
             meta: publish.meta,
             seqn: publish.seqn,
             custom_message_type: publish.custom_message_type,
-        };
+        });
         let space = spaces.entry(sub_key.to_string()).or_default();
-        space.append(message, self.inner.config.buffer_size);
+        if store {
+            // The history shares the delivered message: no copy of the payload.
+            let stored = StoredMessage {
+                message: Arc::clone(&message),
+                expires,
+            };
+            space
+                .history
+                .entry(message.channel.clone())
+                .or_default()
+                .push(stored, self.inner.config.history_size);
+        }
+        if publish.deliver {
+            space.append_shared(message, self.inner.config.buffer_size);
+        }
         Ok(timetoken)
     }
 
@@ -252,6 +298,11 @@ impl Hub {
 impl KeySpace {
     /// Stores a message and wakes every long-poll that may want it.
     fn append(&mut self, message: Message, capacity: usize) {
+        self.append_shared(Arc::new(message), capacity);
+    }
+
+    /// [`KeySpace::append`] for a message already shared (with history).
+    fn append_shared(&mut self, message: Arc<Message>, capacity: usize) {
         let mut names = channels::wildcard_names(&message.channel);
         let base = message.channel.strip_suffix(PRESENCE_SUFFIX);
         for (group, members) in &self.groups {
@@ -268,7 +319,7 @@ impl KeySpace {
         self.channels
             .entry(channel)
             .or_default()
-            .push(Arc::new(message), capacity);
+            .push(message, capacity);
         for name in names {
             if let Some(waiters) = self.waiters.get(&name) {
                 for notify in waiters.values() {
