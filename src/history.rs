@@ -228,7 +228,8 @@ impl FetchMessages {
 
     /// Every page of the range, newest page first: after each page, the channels that may
     /// have older messages are fetched again from where their page ended (one channel per
-    /// request), until none has more. Stops after the first error.
+    /// request, [`count`](Self::count) messages, or the most one channel may have when no
+    /// count was given), until none has more. Stops after the first error.
     pub fn pages(self) -> Pin<Box<dyn Stream<Item = Result<FetchMessagesResult, Error>> + Send>> {
         let state = (Some(self), VecDeque::<FetchMessages>::new());
         Box::pin(futures_util::stream::unfold(
@@ -259,9 +260,12 @@ impl FetchMessages {
         ))
     }
 
-    /// The page size of a follow-up request for one channel.
+    /// The page size of a follow-up request for one channel: the count asked for, else the
+    /// most one channel may have.
     fn page_size_for_one(&self) -> usize {
-        if self.include_message_actions {
+        if let Some(count) = self.count {
+            count
+        } else if self.include_message_actions {
             MAX_MULTIPLE_CHANNELS
         } else {
             MAX_SINGLE_CHANNEL

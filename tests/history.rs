@@ -172,6 +172,17 @@ async fn pages_walk_a_channel_longer_than_one_page_oldest_last() {
     assert_eq!(read, sent);
     read.dedup();
     assert_eq!(read.len(), 230, "no message twice");
+
+    // With a count, every page has that many (but the last).
+    let sizes: Vec<usize> = pubnub
+        .fetch_messages()
+        .channels(["long"])
+        .count(40)
+        .pages()
+        .map(|p| p.expect("page").channels["long"].len())
+        .collect()
+        .await;
+    assert_eq!(sizes, [40, 40, 40, 40, 40, 30]);
     pubnub.close().await;
 }
 

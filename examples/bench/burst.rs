@@ -33,6 +33,7 @@ pub enum Publisher {
 struct Tally {
     counts: Vec<AtomicU32>,
     delivered: AtomicU64,
+    recovered: AtomicU64,
     last: Mutex<Option<Instant>>,
     done: tokio::sync::Notify,
 }
@@ -46,6 +47,7 @@ pub async fn measure(origin: &str, channel: &str, publisher: Publisher) -> Burst
     let tally = Arc::new(Tally {
         counts: (0..MESSAGES).map(|_| AtomicU32::new(0)).collect(),
         delivered: AtomicU64::new(0),
+        recovered: AtomicU64::new(0),
         last: Mutex::new(None),
         done: tokio::sync::Notify::new(),
     });
@@ -58,6 +60,9 @@ pub async fn measure(origin: &str, channel: &str, publisher: Publisher) -> Burst
             return;
         };
         t.counts[n as usize].fetch_add(1, Ordering::Relaxed);
+        if message.recovered {
+            t.recovered.fetch_add(1, Ordering::Relaxed);
+        }
         *t.last.lock().expect("not poisoned") = Some(Instant::now());
         if t.delivered.fetch_add(1, Ordering::Relaxed) + 1 == MESSAGES {
             t.done.notify_one();
@@ -124,6 +129,7 @@ pub async fn measure(origin: &str, channel: &str, publisher: Publisher) -> Burst
         delivered: distinct,
         lost: MESSAGES - distinct,
         duplicated,
+        recovered: tally.recovered.load(Ordering::Relaxed),
         delivered_per_sec: distinct as f64 / (last - started).as_secs_f64().max(1e-9),
     }
 }

@@ -12,7 +12,11 @@
 //!
 //! The table goes to stdout; with `--json`, one JSON object with stable field names instead.
 //! `--only STEP` runs one step (for profiling); `--crypto` gives every SDK client an AES-CBC
-//! crypto module (the floor stays plain), for the cost of encryption. `BENCH_SERVER_THREADS` and
+//! crypto module (the floor stays plain), for the cost of encryption. `--buffer N` gives the
+//! in-process server a queue of N messages per channel instead of the whole burst (`--buffer
+//! 100` is the service's queue, where a subscriber that falls behind loses what overflows), and
+//! `--gap-fill PAGES` turns gap fill on in every SDK client, with that page budget: the burst's
+//! report then counts the messages recovered from history. `BENCH_SERVER_THREADS` and
 //! `BENCH_CLIENT_THREADS` change the two runtimes' worker counts (default 2 each;
 //! `BENCH_CLIENT_THREADS=0` runs the client on a current-thread runtime, on the main thread).
 //! BENCHMARKS.md explains the figures and records the ones measured on the reference machine.
@@ -52,6 +56,10 @@ struct Args {
     only: Option<String>,
     /// Every SDK client encrypts with an AES-CBC crypto module (the floor does not).
     crypto: bool,
+    /// The in-process server's queue per channel (default: the whole burst).
+    buffer: usize,
+    /// Gap fill on, with this page budget (`--gap-fill PAGES`).
+    gap_fill: Option<u32>,
 }
 
 impl Args {
@@ -67,6 +75,8 @@ fn args() -> Args {
         rounds: 3,
         only: None,
         crypto: false,
+        buffer: BUFFER,
+        gap_fill: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -74,6 +84,21 @@ fn args() -> Args {
             "--json" => args.json = true,
             "--crypto" => args.crypto = true,
             "--origin" => args.origin = it.next(),
+            "--buffer" => {
+                args.buffer = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n > 0)
+                    .unwrap_or_else(|| usage("--buffer takes a number of messages"))
+            }
+            "--gap-fill" => {
+                args.gap_fill = Some(
+                    it.next()
+                        .and_then(|n| n.parse().ok())
+                        .filter(|n| *n > 0)
+                        .unwrap_or_else(|| usage("--gap-fill takes a number of pages")),
+                )
+            }
             "--only" => args.only = it.next(),
             "--rounds" => {
                 args.rounds = it
@@ -102,7 +127,7 @@ fn usage(problem: &str) -> ! {
     }
     eprintln!(
         "usage: cargo run --release --example bench -- [--json] [--origin URL] [--rounds N] \\
-         [--only publish|latency|burst|server|memory] [--crypto]"
+         [--only publish|latency|burst|server|memory] [--crypto] [--buffer N] [--gap-fill PAGES]"
     );
     std::process::exit(2);
 }
@@ -113,6 +138,9 @@ fn main() {
         let crypto = pubnub_engine::CryptoModule::aes_cbc("bench-cipher-key").expect("a key");
         throughput::CRYPTO.set(crypto).expect("set once");
     }
+    if let Some(pages) = args.gap_fill {
+        throughput::GAP_FILL.set(pages).expect("set once");
+    }
     // The server gets a runtime of its own, as if it were another process: the client's
     // figures then include no server work scheduled on the client's threads.
     let server_runtime = runtime("server");
@@ -120,7 +148,11 @@ fn main() {
         Some(_) => None,
         None => Some(
             server_runtime
-                .block_on(pubnub_local::Server::builder().buffer_size(BUFFER).start())
+                .block_on(
+                    pubnub_local::Server::builder()
+                        .buffer_size(args.buffer)
+                        .start(),
+                )
                 .expect("pubnub-local starts on loopback"),
         ),
     };

@@ -80,6 +80,8 @@ pub struct Burst {
     pub delivered: u64,
     pub lost: u64,
     pub duplicated: u64,
+    /// Delivered by gap fill from history (`--gap-fill`).
+    pub recovered: u64,
     pub delivered_per_sec: f64,
 }
 
@@ -138,6 +140,7 @@ fn burst_json(prefix: &str, b: Option<&Burst>, out: &mut Map<String, Value>) {
         ("delivered", b.map(|b| json!(b.delivered))),
         ("lost", b.map(|b| json!(b.lost))),
         ("duplicated", b.map(|b| json!(b.duplicated))),
+        ("recovered", b.map(|b| json!(b.recovered))),
         (
             "delivered_per_sec",
             b.map(|b| json!(b.delivered_per_sec.round())),
@@ -374,6 +377,9 @@ impl Report {
                     target,
                 );
                 row("  published/s", format!("{:.0}/s", b.published_per_sec), "");
+                if b.recovered > 0 {
+                    row("  recovered by gap fill", b.recovered.to_string(), "");
+                }
             }
         }
         if let Some(s) = &self.server {

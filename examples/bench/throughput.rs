@@ -24,11 +24,18 @@ pub fn payload(n: u64) -> serde_json::Value {
 /// The crypto module every SDK client of the run uses (`--crypto`), if any.
 pub static CRYPTO: OnceLock<CryptoModule> = OnceLock::new();
 
+/// Gap fill's page budget for the burst listener (`--gap-fill PAGES`), when on.
+pub static GAP_FILL: OnceLock<u32> = OnceLock::new();
+
 /// A client of `origin` with the benchmark's keys (and the `--crypto` module).
 pub fn client(origin: &str, user: &str) -> PubNub {
     let builder = PubNub::builder(SUB_KEY, user)
         .publish_key(PUB_KEY)
         .origin(origin);
+    let builder = match GAP_FILL.get() {
+        Some(pages) => builder.gap_fill(*pages),
+        None => builder,
+    };
     match CRYPTO.get() {
         Some(crypto) => builder.crypto_module(crypto.clone()),
         None => builder,
