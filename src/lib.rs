@@ -56,13 +56,22 @@
 //! The formats are PubNub's own ([`crypto`] describes them), so clients of PubNub's SDKs read
 //! what this one sends and the other way round.
 //!
+//! Stored messages are read with [`PubNub::fetch_messages`] (a page, or every page as a
+//! `Stream`), counted with [`PubNub::message_counts`] and deleted with
+//! [`PubNub::delete_messages`] ([`history`]); reactions and receipts are
+//! [`PubNub::add_message_action`] and its siblings ([`message_actions`]). With
+//! [`ConfigBuilder::gap_fill`], a subscriber that fell further behind than the service queues
+//! reads what it missed from history before going on: the subscribe machine decides it (state
+//! `FillingGap`), and each recovered message arrives once, in order, with
+//! [`Message::recovered`] set.
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
 //! `pubnub.subscribe().channels([..]).execute()` builder is there too ([`SubscribeBuilder`]).
 //! The `examples/` directory has runnable examples of each of these, of channel groups,
-//! wildcards, filters, presence state, encryption, serial publishing, fault recovery and a
-//! terminal chat.
+//! wildcards, filters, presence state, encryption, history and gap fill, message actions,
+//! serial publishing, fault recovery and a terminal chat.
 //!
 //! # Architecture
 //!
