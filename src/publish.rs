@@ -110,18 +110,21 @@ impl Params {
             _ => message,
         };
         let use_post = self.use_post && kind != Kind::Signal;
-        check_size(kind, &self.channel, &message, use_post)?;
+        if kind == Kind::Signal {
+            check_size(kind, message.len())?;
+        }
 
         let service = if kind == Kind::Signal {
             "signal"
         } else {
             "publish"
         };
-        // One allocation for the whole path, the encoded message included.
+        // One allocation for the whole path, the encoded message included (JSON's own
+        // punctuation is escaped, so its encoded form is longer; a rare longer one grows once).
         let sub_key = config.subscribe_key();
         let mut capacity = 16 + 3 * (publish_key.len() + sub_key.len() + self.channel.len());
         if !use_post {
-            capacity += encode::encoded_len(&message);
+            capacity += message.len() + message.len() / 4;
         }
         let mut path = String::with_capacity(capacity);
         path.push('/');
@@ -131,14 +134,24 @@ impl Params {
         path.push('/');
         encode::encode_into(&mut path, sub_key);
         path.push_str("/0/");
+        let channel_at = path.len();
         encode::encode_into(&mut path, &self.channel);
+        let channel_len = path.len() - channel_at;
         path.push_str("/0");
+        // The size is counted as PubNub counts it, on what is sent: the escaped channel plus
+        // the body (POST) or the escaped message (GET), measured while encoding it, in one
+        // pass over the message (PROTOCOL.md §2.6).
         let mut body = None;
         if use_post {
+            check_size(kind, channel_len + message.len())?;
             body = Some(message.into_bytes());
         } else {
             path.push('/');
+            let message_at = path.len();
             encode::encode_into(&mut path, &message);
+            if kind != Kind::Signal {
+                check_size(kind, channel_len + path.len() - message_at)?;
+            }
         }
         let core = self.pubnub.core();
         let (endpoint, store, norep) = match kind {
@@ -249,18 +262,12 @@ impl PreparedPublish {
     }
 }
 
-/// The size rules of PROTOCOL.md §2.6 (publish, fire) and §4 (signal).
-fn check_size(kind: Kind, channel: &str, message: &str, use_post: bool) -> Result<(), Error> {
-    let (size, limit) = match kind {
-        Kind::Signal => (message.len(), MAX_SIGNAL_SIZE),
-        _ if use_post => (
-            encode::encoded_len(channel) + message.len(),
-            MAX_MESSAGE_SIZE,
-        ),
-        _ => (
-            encode::encoded_len(channel) + encode::encoded_len(message),
-            MAX_MESSAGE_SIZE,
-        ),
+/// The size limits of PROTOCOL.md §2.6 (publish, fire: `size` counts the escaped channel and
+/// the escaped message or the body) and §4 (signal: the bytes of its JSON).
+fn check_size(kind: Kind, size: usize) -> Result<(), Error> {
+    let limit = match kind {
+        Kind::Signal => MAX_SIGNAL_SIZE,
+        _ => MAX_MESSAGE_SIZE,
     };
     if size > limit {
         let what = if kind == Kind::Signal {

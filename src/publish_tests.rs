@@ -150,20 +150,36 @@ fn the_size_limit_applies_to_the_encrypted_message() {
 
 #[test]
 fn sizes_follow_the_escaped_form() {
-    // GET: 1 + (3 + limit-4 + 3) escaped for a string of plain letters.
-    let fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 7));
-    assert!(check_size(Kind::Publish, "c", &fits, false).is_ok());
-    let over = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 6));
-    let error = check_size(Kind::Publish, "c", &over, false).unwrap_err();
+    let pubnub = client(None);
+    let check = |kind: Kind, message: &str, use_post: bool| {
+        let mut params = Params::new(&pubnub);
+        // "chat": 4 bytes of the limit go to the channel.
+        params.channel = "chat".into();
+        params.message = Some(Ok(message.to_owned()));
+        params.use_post = use_post;
+        params.request(kind).map(drop)
+    };
+    // GET: 4 + (3 + limit-10 + 3) escaped for a string of plain letters.
+    let fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 10));
+    assert!(check(Kind::Publish, &fits, false).is_ok());
+    assert!(check(Kind::Fire, &fits, false).is_ok());
+    let over = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 9));
+    let error = check(Kind::Publish, &over, false).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
+    assert!(check(Kind::Fire, &over, false).is_err());
+    // POST: 4 + the body, unescaped.
+    let body_fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 6));
+    assert!(check(Kind::Publish, &body_fits, true).is_ok());
+    let body_over = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 5));
+    assert!(check(Kind::Publish, &body_over, true).is_err());
     // Escaping triples the cost of reserved characters over GET, not over POST.
     let spaces = format!("\"{}\"", " ".repeat(MAX_MESSAGE_SIZE / 3));
-    assert!(check_size(Kind::Publish, "c", &spaces, false).is_err());
-    assert!(check_size(Kind::Publish, "c", &spaces, true).is_ok());
+    assert!(check(Kind::Publish, &spaces, false).is_err());
+    assert!(check(Kind::Publish, &spaces, true).is_ok());
     // Signals count JSON bytes: "…" with 62 letters is 64 bytes.
-    assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(62)), false).is_ok());
-    assert!(check_size(Kind::Signal, "c", &format!("\"{}\"", "a".repeat(63)), false).is_err());
+    assert!(check(Kind::Signal, &format!("\"{}\"", "a".repeat(62)), false).is_ok());
+    assert!(check(Kind::Signal, &format!("\"{}\"", "a".repeat(63)), false).is_err());
     let two_byte = |n: usize| format!("\"{}\"", "é".repeat(n));
-    assert!(check_size(Kind::Signal, "c", &two_byte(31), false).is_ok());
-    assert!(check_size(Kind::Signal, "c", &two_byte(32), false).is_err());
+    assert!(check(Kind::Signal, &two_byte(31), false).is_ok());
+    assert!(check(Kind::Signal, &two_byte(32), false).is_err());
 }

@@ -47,15 +47,6 @@ pub(crate) fn encode(value: &str) -> String {
     out
 }
 
-/// The length `value` has once percent-encoded, without building it.
-pub(crate) fn encoded_len(value: &str) -> usize {
-    value
-        .as_bytes()
-        .iter()
-        .map(|&b| if is_unreserved(b) { 1 } else { 3 })
-        .sum()
-}
-
 /// A channel list path segment: each name encoded, joined with raw commas; `,` when empty
 /// (the wire form for "only channel groups", PROTOCOL.md §1.1).
 pub(crate) fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
@@ -119,7 +110,6 @@ mod tests {
         ];
         for (raw, expected) in cases {
             assert_eq!(encode(raw), expected, "encoding {raw:?}");
-            assert_eq!(encoded_len(raw), expected.len(), "length of {raw:?}");
             assert_eq!(decode(expected), raw, "round trip of {raw:?}");
         }
     }
