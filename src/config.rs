@@ -36,6 +36,9 @@ pub const DEFAULT_LEAVE_TIMEOUT: Duration = Duration::from_millis(1500);
 pub const DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES: usize = 8 << 20;
 /// The longest answer read for every other request, by default (they are far smaller).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// Messages longer than this (JSON bytes) are published with POST by default: measured faster
+/// than GET from 1 KiB up, 3–5× at 30 KiB (BENCHMARKS.md).
+pub const DEFAULT_PUBLISH_POST_THRESHOLD: usize = 1024;
 /// The smallest answer limit accepted: a legal answer must always fit.
 const MIN_RESPONSE_LIMIT: usize = 64 << 10;
 /// The longest request timeout accepted: anything longer is a mistake, not a policy.
@@ -85,6 +88,7 @@ pub struct Config {
     max_response_bytes: usize,
     request_message_count_threshold: u32,
     gap_fill_max_pages: Option<u32>,
+    publish_post_threshold: Option<usize>,
     crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -118,6 +122,7 @@ impl Config {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             request_message_count_threshold: 100,
             gap_fill_max_pages: None,
+            publish_post_threshold: Some(DEFAULT_PUBLISH_POST_THRESHOLD),
             crypto_module: None,
             transport: None,
         }
@@ -248,6 +253,12 @@ impl Config {
         self.gap_fill_max_pages
     }
 
+    /// The message length above which publish and fire use POST, if they ever do on their
+    /// own (see [`ConfigBuilder::publish_post_threshold`]).
+    pub fn publish_post_threshold(&self) -> Option<usize> {
+        self.publish_post_threshold
+    }
+
     /// The crypto module that encrypts published messages and decrypts received ones, if any.
     pub fn crypto_module(&self) -> Option<&CryptoModule> {
         self.crypto_module.as_ref()
@@ -285,6 +296,7 @@ impl fmt::Debug for Config {
             .field("tcp_keepalive", &self.tcp_keepalive)
             .field("long_poll_liveness", &self.long_poll_liveness)
             .field("leave_timeout", &self.leave_timeout)
+            .field("publish_post_threshold", &self.publish_post_threshold)
             .field(
                 "max_subscribe_response_bytes",
                 &self.max_subscribe_response_bytes,
@@ -330,6 +342,7 @@ pub struct ConfigBuilder {
     max_response_bytes: usize,
     request_message_count_threshold: u32,
     gap_fill_max_pages: Option<u32>,
+    publish_post_threshold: Option<usize>,
     crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -519,6 +532,19 @@ impl ConfigBuilder {
         self
     }
 
+    /// Publish and fire send a message whose JSON (encrypted, with a crypto module) is longer
+    /// than this many bytes as a POST body instead of in the URL (default 1 KiB; `None`:
+    /// always in the URL, as PubNub's SDKs do unless told to POST). A request's own
+    /// [`use_post`](crate::publish::Publish::use_post) wins over it. The service takes both
+    /// forms; a body skips the percent-encoding and the URL parsing of a long path, which
+    /// makes large messages several times faster (BENCHMARKS.md), and the size limit then
+    /// counts the body's bytes rather than their escaped form. Signals are always sent in
+    /// the URL, as the service requires.
+    pub fn publish_post_threshold(mut self, bytes: Option<usize>) -> Self {
+        self.publish_post_threshold = bytes;
+        self
+    }
+
     /// Message encryption with PubNub's crypto module (see [`crate::crypto`]): publish and fire
     /// payloads are encrypted with it, and received messages decrypted before any listener
     /// sees them; one that cannot be decrypted arrives as received, with the reason in
@@ -646,6 +672,7 @@ impl ConfigBuilder {
             max_response_bytes: self.max_response_bytes,
             request_message_count_threshold: self.request_message_count_threshold,
             gap_fill_max_pages: self.gap_fill_max_pages,
+            publish_post_threshold: self.publish_post_threshold,
             crypto_module: self.crypto_module,
             transport: self.transport,
         })

@@ -39,7 +39,8 @@ struct Params {
     custom_message_type: Option<String>,
     should_store: Option<bool>,
     ttl: Option<u32>,
-    use_post: bool,
+    /// POST (true) or GET (false) as asked for; `None`: by the client's threshold.
+    use_post: Option<bool>,
     retry: bool,
     /// An explicit `seqn` instead of the client's counter (the reliable publisher's own).
     seqn: Option<u16>,
@@ -62,7 +63,7 @@ impl Params {
             custom_message_type: None,
             should_store: None,
             ttl: None,
-            use_post: false,
+            use_post: None,
             retry: false,
             seqn: None,
         }
@@ -109,7 +110,12 @@ impl Params {
             Some(crypto) if kind != Kind::Signal => crypto.encrypt_json(&message)?,
             _ => message,
         };
-        let use_post = self.use_post && kind != Kind::Signal;
+        let use_post = kind != Kind::Signal
+            && self.use_post.unwrap_or_else(|| {
+                config
+                    .publish_post_threshold()
+                    .is_some_and(|threshold| message.len() > threshold)
+            });
         if kind == Kind::Signal {
             check_size(kind, message.len())?;
         }
@@ -361,9 +367,11 @@ impl Publish {
         self
     }
 
-    /// Send the message as a POST body instead of in the URL.
+    /// Send the message as a POST body (`true`) or in the URL (`false`); unset, a message
+    /// longer than [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold)
+    /// goes as a body.
     pub fn use_post(mut self, use_post: bool) -> Self {
-        self.params.use_post = use_post;
+        self.params.use_post = Some(use_post);
         self
     }
 
@@ -410,9 +418,11 @@ impl Fire {
         self
     }
 
-    /// Send the message as a POST body instead of in the URL.
+    /// Send the message as a POST body (`true`) or in the URL (`false`); unset, a message
+    /// longer than [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold)
+    /// goes as a body.
     pub fn use_post(mut self, use_post: bool) -> Self {
-        self.params.use_post = use_post;
+        self.params.use_post = Some(use_post);
         self
     }
 }

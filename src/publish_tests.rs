@@ -103,7 +103,7 @@ fn params(pubnub: &PubNub, message: &serde_json::Value, use_post: bool) -> Param
     params.channel = "chat".into();
     params.message(message);
     params.meta(&serde_json::json!({"lang": "en"}));
-    params.use_post = use_post;
+    params.use_post = Some(use_post);
     params
 }
 
@@ -156,7 +156,7 @@ fn sizes_follow_the_escaped_form() {
         // "chat": 4 bytes of the limit go to the channel.
         params.channel = "chat".into();
         params.message = Some(Ok(message.to_owned()));
-        params.use_post = use_post;
+        params.use_post = Some(use_post);
         params.request(kind).map(drop)
     };
     // GET: 4 + (3 + limit-10 + 3) escaped for a string of plain letters.
@@ -182,4 +182,57 @@ fn sizes_follow_the_escaped_form() {
     let two_byte = |n: usize| format!("\"{}\"", "é".repeat(n));
     assert!(check(Kind::Signal, &two_byte(31), false).is_ok());
     assert!(check(Kind::Signal, &two_byte(32), false).is_err());
+}
+
+#[test]
+fn long_messages_go_by_post_unless_told_otherwise() {
+    let method = |pubnub: &PubNub, kind: Kind, len: usize, use_post: Option<bool>| {
+        let mut params = Params::new(pubnub);
+        params.channel = "chat".into();
+        params.message(&"a".repeat(len - 2));
+        params.use_post = use_post;
+        let (_, _, request, _) = params.request(kind).unwrap();
+        assert_eq!(request.body.is_some(), request.method == Method::Post);
+        request.method
+    };
+    let default = client(None);
+    let threshold = crate::config::DEFAULT_PUBLISH_POST_THRESHOLD;
+    // The JSON's length decides: up to the threshold in the URL, above it in a body.
+    assert_eq!(
+        method(&default, Kind::Publish, threshold, None),
+        Method::Get
+    );
+    assert_eq!(
+        method(&default, Kind::Publish, threshold + 1, None),
+        Method::Post
+    );
+    assert_eq!(
+        method(&default, Kind::Fire, threshold + 1, None),
+        Method::Post
+    );
+    // The request's own choice wins, both ways.
+    assert_eq!(
+        method(&default, Kind::Publish, threshold + 1, Some(false)),
+        Method::Get
+    );
+    assert_eq!(
+        method(&default, Kind::Publish, 10, Some(true)),
+        Method::Post
+    );
+    // Signals are only ever sent in the URL.
+    assert_eq!(method(&default, Kind::Signal, 60, Some(true)), Method::Get);
+    // Without a threshold, only an explicit use_post posts.
+    let never = PubNub::builder("sub-c", "user")
+        .publish_key("pub-c")
+        .publish_post_threshold(None)
+        .build_client()
+        .unwrap();
+    assert_eq!(method(&never, Kind::Publish, 30_000, None), Method::Get);
+    let low = PubNub::builder("sub-c", "user")
+        .publish_key("pub-c")
+        .publish_post_threshold(Some(16))
+        .build_client()
+        .unwrap();
+    assert_eq!(method(&low, Kind::Publish, 17, None), Method::Post);
+    assert_eq!(method(&low, Kind::Publish, 16, None), Method::Get);
 }

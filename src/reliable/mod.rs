@@ -126,7 +126,7 @@ pub struct ReliablePublisherOptions {
     burst: u32,
     queue_capacity: usize,
     max_in_flight: usize,
-    use_post: bool,
+    use_post: Option<bool>,
     retry: Option<RetryConfig>,
 }
 
@@ -137,7 +137,7 @@ impl Default for ReliablePublisherOptions {
             burst: 1,
             queue_capacity: 100,
             max_in_flight: 16,
-            use_post: false,
+            use_post: None,
             retry: None,
         }
     }
@@ -184,9 +184,10 @@ impl ReliablePublisherOptions {
         self
     }
 
-    /// Send messages as POST bodies instead of in the URL (default: GET).
+    /// Send messages as POST bodies (`true`) or in the URL (`false`); default: as the
+    /// client's [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold) says.
     pub fn use_post(mut self, use_post: bool) -> Self {
-        self.use_post = use_post;
+        self.use_post = Some(use_post);
         self
     }
 
@@ -355,14 +356,13 @@ impl ReliablePublisher {
         message: &T,
     ) -> Result<PreparedPublish, Error> {
         let shared = &self.handle.shared;
-        shared
-            .pubnub()
-            .publish()
-            .channel(channel)
-            .message(message)
-            .use_post(shared.use_post())
-            .seqn(0)
-            .prepare()
+        let publish = shared.pubnub().publish().channel(channel).message(message);
+        match shared.use_post() {
+            Some(use_post) => publish.use_post(use_post),
+            None => publish,
+        }
+        .seqn(0)
+        .prepare()
     }
 }
 

@@ -176,7 +176,7 @@ impl Shared {
         &self.pubnub
     }
 
-    pub(super) fn use_post(&self) -> bool {
+    pub(super) fn use_post(&self) -> Option<bool> {
         self.options.use_post
     }
 
