@@ -171,6 +171,7 @@
 //! constants, and a way to wait until the engines are idle.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod channel_groups;
 mod client;
 pub mod config;
@@ -192,6 +193,7 @@ pub mod time;
 pub mod transport;
 mod validate;
 
+pub use access::{parse_token, GrantToken, Permissions, RevokeToken, Token};
 pub use channel_groups::{
     AddChannelToChannelGroup, ListChannelGroups, ListChannelsInChannelGroup,
     RemoveChannelFromChannelGroup, RemoveChannelGroup,
