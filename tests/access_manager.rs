@@ -52,7 +52,11 @@ fn subscribes_to(memory: &Memory, channel: &str) -> usize {
         .seen()
         .iter()
         .filter(|s| s.is_subscribe())
-        .filter(|s| s.segments().get(3).is_some_and(|c| c.split(',').any(|c| c == channel)))
+        .filter(|s| {
+            s.segments()
+                .get(3)
+                .is_some_and(|c| c.split(',').any(|c| c == channel))
+        })
         .count()
 }
 
@@ -103,11 +107,7 @@ async fn a_token_for_one_channel_subscribes_there_and_not_elsewhere() {
 
     // The token is alice's: another user id holding it is refused.
     let mallory = client(&memory, "mallory", &token);
-    let error = mallory
-        .here_now()
-        .channels(["allowed"])
-        .await
-        .unwrap_err();
+    let error = mallory.here_now().channels(["allowed"]).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AccessDenied);
     alice.close().await;
     elsewhere.close().await;
@@ -157,7 +157,9 @@ async fn an_expired_token_is_refused_and_a_new_one_recovers_without_losing_messa
 
     let alice = client(&memory, "alice", &token);
     let mut statuses = alice.status_stream();
-    let room = alice.channel("room").subscription(SubscriptionOptions::new());
+    let room = alice
+        .channel("room")
+        .subscription(SubscriptionOptions::new());
     let mut messages = room.message_stream();
     room.subscribe().unwrap();
     assert_eq!(
@@ -204,12 +206,7 @@ async fn a_revoked_token_is_refused() {
         .await
         .expect("granted");
     admin.revoke_token(&token).await.expect("revoke");
-    let error = user
-        .publish()
-        .channel("c")
-        .message(&2)
-        .await
-        .unwrap_err();
+    let error = user.publish().channel("c").message(&2).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AccessDenied);
     assert!(error.to_string().contains("revoked"), "{error}");
     // Revoking needs the secret key: refused before anything is sent.
@@ -272,7 +269,7 @@ async fn pubnub_local_tokens_parse_and_bad_grants_send_nothing() {
         .meta(json!({"role": "member", "level": 3}))
         .await
         .unwrap();
-    assert!(token.len() % 4 == 0, "padding kept: {token}");
+    assert!(token.len().is_multiple_of(4), "padding kept: {token}");
     let parsed = parse_token(&token).unwrap();
     assert_eq!(parsed.version, 2);
     assert_eq!(parsed.ttl, 30);
@@ -296,7 +293,9 @@ async fn pubnub_local_tokens_parse_and_bad_grants_send_nothing() {
         admin.grant_token(0).channel("a", Permissions::READ),
         admin.grant_token(43_201).channel("a", Permissions::READ),
         admin.grant_token(5),
-        admin.grant_token(5).channel_pattern("^(", Permissions::READ),
+        admin
+            .grant_token(5)
+            .channel_pattern("^(", Permissions::READ),
         admin.grant_token(5).channel("a", Permissions::NONE),
         admin
             .grant_token(5)

@@ -420,19 +420,23 @@ mod tests {
 
     #[test]
     fn bad_grants_are_refused_before_sending() {
-        let ok = |ttl| client(true).grant_token(ttl).channel("a", Permissions::READ);
+        let ok = |ttl| {
+            client(true)
+                .grant_token(ttl)
+                .channel("a", Permissions::READ)
+        };
         ok(1).check().unwrap();
         ok(MAX_TTL_MINUTES).check().unwrap();
         assert!(refused(ok(0)).contains("ttl"));
         assert!(refused(ok(MAX_TTL_MINUTES + 1)).contains("ttl"));
         assert!(refused(client(true).grant_token(5)).contains("at least one"));
-        assert!(refused(client(false).grant_token(5).channel("a", Permissions::READ))
-            .contains("secret key"));
+        assert!(
+            refused(client(false).grant_token(5).channel("a", Permissions::READ))
+                .contains("secret key")
+        );
         assert!(refused(ok(5).channel("b", Permissions::NONE)).contains("no permission"));
         assert!(refused(ok(5).channel("", Permissions::READ)).contains("empty"));
-        assert!(
-            refused(ok(5).channel("b", Permissions::from_bits(256))).contains("unknown")
-        );
+        assert!(refused(ok(5).channel("b", Permissions::from_bits(256))).contains("unknown"));
         assert!(refused(ok(5).channel_pattern("^(a", Permissions::READ)).contains("regular"));
         assert!(refused(ok(5).meta(json!([1]))).contains("meta"));
         assert!(refused(ok(5).authorized_user_id("")).contains("authorized"));
@@ -442,7 +446,10 @@ mod tests {
     async fn revoke_needs_the_secret_key_and_a_token() {
         let error = client(false).revoke_token("x").await.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidArgument);
-        let error = client(true).revoke_token("SECRET-garbage").await.unwrap_err();
+        let error = client(true)
+            .revoke_token("SECRET-garbage")
+            .await
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidArgument);
         assert!(!error.to_string().contains("SECRET"), "{error}");
         let debug = format!("{:?}", client(true).revoke_token("SECRET-token"));

@@ -262,7 +262,10 @@ impl fmt::Debug for Token {
             .field("resources", &self.resources)
             .field("patterns", &self.patterns)
             .field("meta", &self.meta)
-            .field("signature", &format_args!("<{} bytes>", self.signature.len()))
+            .field(
+                "signature",
+                &format_args!("<{} bytes>", self.signature.len()),
+            )
             .finish()
     }
 }
@@ -331,8 +334,7 @@ pub fn parse_token(token: &str) -> Result<Token, Error> {
                 Cbor::Text(text) => authorized = Some(text.clone()),
                 Cbor::Bytes(bytes) => {
                     authorized = Some(
-                        String::from_utf8(bytes.clone())
-                            .map_err(|_| bad("`uuid` is not UTF-8"))?,
+                        String::from_utf8(bytes.clone()).map_err(|_| bad("`uuid` is not UTF-8"))?,
                     )
                 }
                 Cbor::Null => {}
@@ -514,7 +516,10 @@ mod tests {
         for unpadded in [EVERYTHING, WITH_META, RUST_CRATE] {
             let padded = format!("{unpadded}{}", "=".repeat((4 - unpadded.len() % 4) % 4));
             padded_some |= padded != unpadded;
-            assert_eq!(parse_token(&padded).unwrap(), parse_token(unpadded).unwrap());
+            assert_eq!(
+                parse_token(&padded).unwrap(),
+                parse_token(unpadded).unwrap()
+            );
         }
         assert!(padded_some);
     }
@@ -525,13 +530,20 @@ mod tests {
         let long = "A".repeat(MAX_TOKEN_LEN + 4);
         let not_a_map = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0x01]);
         // A map with only `v`.
-        let only_version = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([
-            0xa1, 0x41, b'v', 0x02,
-        ]);
+        let only_version =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0xa1, 0x41, b'v', 0x02]);
         // Deep nesting must not overflow the stack.
         let deep = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([0x81; 10_000]);
         for bad in [
-            "", "   ", "not a token!", "qEF2", cut, &long, &not_a_map, &only_version, &deep,
+            "",
+            "   ",
+            "not a token!",
+            "qEF2",
+            cut,
+            &long,
+            &not_a_map,
+            &only_version,
+            &deep,
         ] {
             let error = parse_token(bad).unwrap_err();
             assert_eq!(error.kind(), ErrorKind::InvalidArgument, "{bad:.20}");

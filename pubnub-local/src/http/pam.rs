@@ -100,9 +100,8 @@ fn needs(route: &Route<'_>, query: &Query<'_>) -> Vec<(Kind, String, u32)> {
             all.extend(groups(READ));
             all
         }
-        Route::FetchHistory { channels: list, .. } | Route::MessageCounts { channels: list, .. } => {
-            channels(list, READ)
-        }
+        Route::FetchHistory { channels: list, .. }
+        | Route::MessageCounts { channels: list, .. } => channels(list, READ),
         Route::DeleteHistory { channel, .. } | Route::RemoveAction { channel, .. } => {
             one(channel, DELETE)
         }

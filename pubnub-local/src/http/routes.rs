@@ -236,13 +236,7 @@ impl<'a> Route<'a> {
             }
             ["", "v3", "pam", sk, "grant"] => return only(post, Route::Grant { sub_key: sk }),
             ["", "v3", "pam", sk, "grant", token] => {
-                return only(
-                    delete,
-                    Route::Revoke {
-                        sub_key: sk,
-                        token,
-                    },
-                )
+                return only(delete, Route::Revoke { sub_key: sk, token })
             }
             ["", "__faults"] => {
                 return if get || post {

@@ -23,6 +23,9 @@ use sha2::Sha256;
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
+/// A token's CBOR map, in order.
+type Entries = Vec<(Cbor, Cbor)>;
+
 /// The service's permission bits.
 pub(crate) const READ: u32 = 1;
 pub(crate) const WRITE: u32 = 2;
@@ -334,13 +337,11 @@ impl Tokens {
     }
 
     /// Decodes `token` and checks its signature; returns its entries and signature.
-    fn open(&self, token: &str) -> Result<(Vec<(Cbor, Cbor)>, Vec<u8>), TokenError> {
+    fn open(&self, token: &str) -> Result<(Entries, Vec<u8>), TokenError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Invalid);
         }
-        let bytes = ANY_PADDING
-            .decode(token)
-            .map_err(|_| TokenError::Invalid)?;
+        let bytes = ANY_PADDING.decode(token).map_err(|_| TokenError::Invalid)?;
         let value: Cbor =
             ciborium::de::from_reader(bytes.as_slice()).map_err(|_| TokenError::Invalid)?;
         let Cbor::Map(mut entries) = value else {
@@ -458,12 +459,30 @@ mod tests {
         assert_eq!(g.authorized_uuid.as_deref(), Some("me"));
         let resources = json!({"channels": {"a": 1}});
         for (body, why) in [
-            (json!({"ttl": 0, "permissions": {"resources": resources}}), "ttl"),
-            (json!({"ttl": 43201, "permissions": {"resources": resources}}), "ttl"),
-            (json!({"ttl": 1, "permissions": {"resources": {}}}), "No resources"),
-            (json!({"ttl": 1, "permissions": {"patterns": {"channels": {"^(": 1}}}}), "pattern"),
-            (json!({"ttl": 1, "permissions": {"resources": {"channels": {"a": 0}}}}), "permissions"),
-            (json!({"ttl": 1, "permissions": {"resources": resources, "meta": 3}}), "meta"),
+            (
+                json!({"ttl": 0, "permissions": {"resources": resources}}),
+                "ttl",
+            ),
+            (
+                json!({"ttl": 43201, "permissions": {"resources": resources}}),
+                "ttl",
+            ),
+            (
+                json!({"ttl": 1, "permissions": {"resources": {}}}),
+                "No resources",
+            ),
+            (
+                json!({"ttl": 1, "permissions": {"patterns": {"channels": {"^(": 1}}}}),
+                "pattern",
+            ),
+            (
+                json!({"ttl": 1, "permissions": {"resources": {"channels": {"a": 0}}}}),
+                "permissions",
+            ),
+            (
+                json!({"ttl": 1, "permissions": {"resources": resources, "meta": 3}}),
+                "meta",
+            ),
         ] {
             let error = grant(body).unwrap_err();
             assert!(error.contains(why), "{error}");
@@ -475,7 +494,7 @@ mod tests {
     fn issued_tokens_verify_until_they_expire_or_are_revoked() {
         let tokens = Tokens::new("secret".into());
         let token = tokens.issue(&sample(), 1_000);
-        assert!(token.ends_with('=') || token.len() % 4 == 0);
+        assert!(token.ends_with('=') || token.len().is_multiple_of(4));
         let ok = tokens.verify(&token, 1_000 + 599).unwrap();
         assert_eq!(ok.authorized_uuid.as_deref(), Some("me"));
         assert!(ok.allows(Kind::Channel, "a", READ | WRITE));
@@ -493,7 +512,10 @@ mod tests {
         );
         // Another key's token, a tampered one, garbage.
         let other = Tokens::new("other".into()).issue(&sample(), 1_000);
-        assert_eq!(tokens.verify(&other, 1_000).unwrap_err(), TokenError::Invalid);
+        assert_eq!(
+            tokens.verify(&other, 1_000).unwrap_err(),
+            TokenError::Invalid
+        );
         for bad in ["", "x", "qEF2AkF0", &"A".repeat(40_000)] {
             assert_eq!(tokens.verify(bad, 1_000).unwrap_err(), TokenError::Invalid);
         }
