@@ -350,8 +350,8 @@ impl PubNub {
         }
     }
 
-    /// Revokes `token`: the service refuses it from then on (within a minute or so on the
-    /// real service, which caches tokens). Needs the secret key.
+    /// Revokes `token`: the service refuses it from then on. Needs the secret key, and
+    /// Access Manager's revoke enabled on the keyset.
     pub fn revoke_token(&self, token: impl Into<String>) -> RevokeToken {
         RevokeToken {
             pubnub: self.clone(),
