@@ -56,6 +56,14 @@
 //! The formats are PubNub's own ([`crypto`] describes them), so clients of PubNub's SDKs read
 //! what this one sends and the other way round.
 //!
+//! Access Manager ([`access`]): with the secret key, a server grants time-limited tokens
+//! ([`PubNub::grant_token`]) naming the channels, groups and user ids a client may use, and
+//! revokes them ([`PubNub::revoke_token`]); a client sets its token with [`PubNub::set_token`]
+//! and reads it with [`parse_token`]. A refusal is [`ErrorKind::AccessDenied`], and a refused
+//! subscribe stops the loop with a [`StatusCategory::AccessDenied`] status (no retry): set a new
+//! token and [`reconnect`](PubNub::reconnect). `pubnub-local` started with a secret key
+//! enforces tokens as the service does (`cargo run --example access_manager`).
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
