@@ -65,6 +65,14 @@
 //! `FillingGap`), and each recovered message arrives once, in order, with
 //! [`Message::recovered`] set.
 //!
+//! Access Manager ([`access`]): with the secret key, a server grants time-limited tokens
+//! ([`PubNub::grant_token`]) naming the channels, groups and user ids a client may use, and
+//! revokes them ([`PubNub::revoke_token`]); a client sets its token with [`PubNub::set_token`]
+//! and reads it with [`parse_token`]. A refusal is [`ErrorKind::AccessDenied`], and a refused
+//! subscribe stops the loop with a [`StatusCategory::AccessDenied`] status (no retry): set a new
+//! token and [`reconnect`](PubNub::reconnect). `pubnub-local` started with a secret key
+//! enforces tokens as the service does (`cargo run --example access_manager`).
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
@@ -180,6 +188,7 @@
 //! constants, and a way to wait until the engines are idle.
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod channel_groups;
 mod client;
 pub mod config;
@@ -201,6 +210,7 @@ pub mod time;
 pub mod transport;
 mod validate;
 
+pub use access::{parse_token, GrantToken, Permissions, RevokeToken, Token};
 pub use channel_groups::{
     AddChannelToChannelGroup, ListChannelGroups, ListChannelsInChannelGroup,
     RemoveChannelFromChannelGroup, RemoveChannelGroup,

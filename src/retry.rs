@@ -178,6 +178,8 @@ pub enum Endpoint {
     History,
     /// Message actions: add, remove and list.
     MessageActions,
+    /// Access Manager: grant and revoke tokens.
+    AccessManager,
 }
 
 /// A retry policy plus the endpoint groups it does not apply to.

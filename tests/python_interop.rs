@@ -1,6 +1,7 @@
 //! This SDK with PubNub's official Python SDK on one in-process `pubnub-local`: de-duplication
-//! (issue 15), and encrypted messages both ways with each crypto module (issue 17,
-//! `pubnub-local/interop/crypto.py`), compared as decrypted values.
+//! (issue 15), encrypted messages both ways with each crypto module (issue 17,
+//! `pubnub-local/interop/crypto.py`), compared as decrypted values, and Access Manager tokens
+//! granted by one SDK, parsed and used by the other (issue 19, `pam_tokens.py`).
 //!
 //! Ignored in the plain test run: it needs the Python SDK, which
 //! `pubnub-local/interop/run.sh` installs (CI runs it) and then runs these tests with
@@ -297,4 +298,114 @@ async fn the_python_sdk_decrypts_what_this_sdk_publishes() {
         assert!(status.success(), "crypto.py subscribe: {status}: {}", log());
         writer.close().await;
     }
+}
+
+/// Runs `pubnub-local/interop/pam_tokens.py` with `args`; its standard output, trimmed.
+async fn pam_tokens_py(args: Vec<String>) -> String {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/pubnub-local/interop/pam_tokens.py"
+    );
+    let python = python();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args(args)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost")
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    assert!(
+        output.status.success(),
+        "pam_tokens.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// Access Manager (issue 19): a token PubNub's Python SDK grants from an enforcing
+/// `pubnub-local` is parsed and used by this SDK, and one this SDK grants is parsed by
+/// Python's `parse_token` (which needs the `=` padding pubnub-local keeps).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PubNub's Python SDK: run by pubnub-local/interop/run.sh"]
+async fn tokens_granted_by_either_sdk_are_parsed_and_used_by_the_other() {
+    use pubnub_engine::access::{parse_token, Permissions};
+    use pubnub_engine::ErrorKind;
+
+    const SECRET: &str = "sec-c-interop-tokens";
+    let server = pubnub_local::Server::builder()
+        .secret_key(SECRET)
+        .publish_key("pub-key")
+        .start()
+        .await
+        .unwrap();
+
+    // Python grants; this SDK parses and uses.
+    let token = pam_tokens_py(
+        [
+            "grant",
+            &server.url(),
+            "pub-key",
+            "sub-key",
+            SECRET,
+            "py-room",
+            "rust-user",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .await;
+    let parsed = parse_token(&token).expect("this SDK parses Python's token");
+    assert_eq!(parsed.ttl, 10);
+    assert_eq!(parsed.authorized_user_id.as_deref(), Some("rust-user"));
+    assert_eq!(
+        parsed.resources.channels["py-room"],
+        Permissions::READ | Permissions::WRITE
+    );
+    let user = client_with(&server, "rust-user", |b| b);
+    user.set_token(&token).unwrap();
+    user.publish()
+        .channel("py-room")
+        .message(&"granted by Python")
+        .await
+        .expect("the token allows it");
+    let error = user
+        .publish()
+        .channel("elsewhere")
+        .message(&1)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::AccessDenied);
+
+    // This SDK grants; Python parses.
+    let admin = client_with(&server, "rust-admin", |b| b.secret_key(SECRET));
+    let token = admin
+        .grant_token(25)
+        .authorized_user_id("py-user")
+        .channel("rs-room", Permissions::READ)
+        .channel_pattern("^rs-.*$", Permissions::WRITE)
+        .meta(json!({"from": "rust"}))
+        .await
+        .unwrap();
+    let parsed: Value =
+        serde_json::from_str(&pam_tokens_py(vec!["parse".into(), token]).await).unwrap();
+    assert_eq!(parsed["ttl"], json!(25));
+    assert_eq!(parsed["authorized_uuid"], json!("py-user"));
+    assert_eq!(
+        parsed["resources"]["channels"]["rs-room"]["read"],
+        json!(true)
+    );
+    assert_eq!(
+        parsed["resources"]["channels"]["rs-room"]["write"],
+        json!(false)
+    );
+    assert_eq!(
+        parsed["patterns"]["channels"]["^rs-.*$"]["write"],
+        json!(true)
+    );
+    assert_eq!(parsed["meta"], json!({"from": "rust"}));
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use pubnub_engine::{Method, PubNub, Request, ReqwestTransport, Transport};
+use pubnub_engine::{ErrorKind, Method, PubNub, Request, ReqwestTransport, Transport};
 use serde_json::{json, Value};
 use support::{Reply, TestServer};
 
@@ -345,13 +345,19 @@ async fn set_token_replaces_the_auth_of_later_requests() {
         .build_client()
         .unwrap();
     client.publish().channel("c").message(&1).await.unwrap();
-    client.set_token("new-token");
-    assert!(!format!("{client:?}").contains("new-token"));
+    // PubNub's "token with everything" (its Go, Swift and JavaScript SDKs' tests).
+    const TOKEN: &str = "qEF2AkF0GmEI03xDdHRsGDxDcmVzpURjaGFuoWljaGFubmVsLTEY70NncnChb2NoYW5uZWxfZ3JvdXAtMQVDdXNyoENzcGOgRHV1aWShZnV1aWQtMRhoQ3BhdKVEY2hhbqFtXmNoYW5uZWwtXFMqJBjvQ2dycKF0XjpjaGFubmVsX2dyb3VwLVxTKiQFQ3VzcqBDc3BjoER1dWlkoWpedXVpZC1cUyokGGhEbWV0YaBEdXVpZHR0ZXN0LWF1dGhvcml6ZWQtdXVpZENzaWdYIPpU-vCe9rkpYs87YUrFNWkyNq8CVvmKwEjVinnDrJJc";
+    // Not a token: refused, and the token in use stays.
+    let error = client.set_token("new-token").unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InvalidArgument);
+    assert!(!error.to_string().contains("new-token"), "{error}");
+    client.set_token(TOKEN).unwrap();
+    assert!(!format!("{client:?}").contains(TOKEN));
     client.publish().channel("c").message(&2).await.unwrap();
     let auths: Vec<String> = server
         .requests()
         .iter()
         .map(|r| r.param("auth").unwrap())
         .collect();
-    assert_eq!(auths, ["old-token", "new-token"]);
+    assert_eq!(auths, ["old-token", TOKEN]);
 }

@@ -35,6 +35,7 @@ pub mod filter;
 mod http;
 pub mod hub;
 pub mod netfault;
+mod pam;
 mod server;
 
 pub use faults::{Endpoint, Fault, FaultAction, FaultController};

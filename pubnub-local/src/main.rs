@@ -20,9 +20,11 @@ usage: pubnub-local [options]
   --announce-max N      occupancy above which presence uses interval events (default 20)
   --presence-interval SECS   period of interval events (default 10)
   --allowed-key KEY     accept only these keys (repeatable; default: any key)
-  --secret-key KEY      check Access Manager signatures made with this secret key, as the
-                        service does: every request but /time/0 must be signed (v1 for a
-                        POST to /publish, v2 for the rest) with a timestamp within 60 s
+  --secret-key KEY      enforce Access Manager with this secret key, as the service does:
+                        serve grant and revoke (signed), check every signature (v1 for a
+                        POST to /publish, v2 for the rest, timestamp within 60 s), and
+                        refuse every unsigned request but /time/0 whose `auth` token
+                        does not grant it
   --publish-key KEY     the publish key that goes with --secret-key (v2 signatures of
                         requests whose path names no publish key include it)
   --faults              serve the POST /__faults fault-injection endpoint

@@ -151,11 +151,15 @@ impl ServerBuilder {
         self
     }
 
-    /// Check Access Manager signatures as the service does for a keyset with this secret key
-    /// (default: none, and nothing is checked). Every request but `/time/0` must then carry a
-    /// `timestamp` within ±60 s of this machine's clock and a `signature` computed with this
-    /// key (v1 for a POST to `/publish`, v2 for the rest, PROTOCOL.md §12.3); any other gets
-    /// the service's `403`. Set [`publish_key`](Self::publish_key) too.
+    /// Enforce Access Manager as the service does for a keyset with this secret key (default:
+    /// none, and nothing is checked). Grant (`POST /v3/pam/{sub_key}/grant`) and revoke
+    /// (`DELETE /v3/pam/{sub_key}/grant/{token}`) are then served. A request that carries a
+    /// `signature` must carry a `timestamp` within ±60 s of this machine's clock and a
+    /// signature computed with this key (v1 for a POST to `/publish`, v2 for the rest,
+    /// PROTOCOL.md §12.3), and may then do anything; every other request but `/time/0` must
+    /// carry, as `auth`, an unexpired, unrevoked token granted here that allows it
+    /// (PROTOCOL.md §12.5). Anything else gets the service's `403`. Set
+    /// [`publish_key`](Self::publish_key) too.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.secret_key = Some(key.into());
         self
@@ -181,7 +185,9 @@ impl ServerBuilder {
     }
 
     fn app(self) -> Arc<App> {
+        let tokens = self.secret_key.clone().map(crate::pam::Tokens::new);
         Arc::new(App {
+            tokens,
             hub: Hub::new(self.hub),
             faults: FaultController::new(),
             options: Options {

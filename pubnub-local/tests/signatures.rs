@@ -1,4 +1,4 @@
-//! A server started with a secret key refuses what is not signed with it (the signatures
+//! A server started with a secret key refuses what is not signed with it or authorised by a token (the signatures
 //! themselves are checked against PubNub's Python SDK in `src/http/auth.rs`, and end to end
 //! with the SDK in the workspace's `tests/signed_e2e.rs`).
 
@@ -19,8 +19,15 @@ async fn unsigned_stale_and_forged_requests_get_the_services_403() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
+    // Unsigned and without a token: Access Manager's `Forbidden`, naming the channel.
+    let answer = get(&server, "/v2/subscribe/demo/ch/0?tt=0&uuid=u").await;
+    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert_eq!(
+        answer.json(),
+        json!({"message": "Forbidden", "payload": {"channels": ["ch"]}, "error": true,
+               "service": "Access Manager", "status": 403})
+    );
     let cases = [
-        ("/v2/subscribe/demo/ch/0?tt=0&uuid=u".to_string(), "signature"),
         (format!("/publish/demo/demo/0/ch/0/1?uuid=u&timestamp={now}&signature=v2.forged"), "signature"),
         (format!("/v2/presence/sub-key/demo/channel/ch?uuid=u&timestamp={}&signature=v2.x", now - 3600), "timestamp"),
         ("/v1/channel-registration/sub-key/demo/channel-group?uuid=u&signature=v2.x".to_string(), "timestamp"),

@@ -104,9 +104,18 @@ impl PubNub {
     /// Replaces the Access Manager token sent as `auth` on every later request, including the
     /// subscribe loop's next long-poll: refresh an expiring token without losing subscriptions
     /// or the cursor. After an `AccessDenied`, call [`PubNub::reconnect`] once the new token is
-    /// set.
-    pub fn set_token(&self, token: impl Into<String>) {
-        self.core().set_token(Some(token.into()));
+    /// set (see [`access`](crate::access) on refreshing).
+    ///
+    /// The token is read first ([`parse_token`](crate::access::parse_token)): one that is not
+    /// an Access Manager token fails with
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) and the token in use
+    /// stays. A legacy auth key is configured with
+    /// [`ConfigBuilder::auth_key`](crate::ConfigBuilder::auth_key) instead.
+    pub fn set_token(&self, token: impl Into<String>) -> Result<(), Error> {
+        let token = token.into();
+        crate::access::parse_token(&token)?;
+        self.core().set_token(Some(token.trim().to_owned()));
+        Ok(())
     }
 
     /// The shared core that requests and effects use.

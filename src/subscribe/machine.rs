@@ -839,10 +839,11 @@ pub fn transition_with(
                 attempts: 1,
                 reason: reason.clone(),
             },
-            if *outage {
-                vec![]
-            } else {
-                vec![outage_status(input, reason)]
+            // As for a handshake: a fatal failure (a 403 from an expired or revoked token)
+            // reports no outage, only the `AccessDenied` that ends the loop.
+            match context.decide(Endpoint::Subscribe, 1, reason) {
+                RetryDecision::Wait(_) if !*outage => vec![outage_status(input, reason)],
+                _ => vec![],
             },
         ),
         // `reconnect_from(tt)` while receiving: the loop restarts from `tt` with a handshake;

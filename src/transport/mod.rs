@@ -200,12 +200,23 @@ impl fmt::Debug for Request {
         }
         f.debug_struct("Request")
             .field("method", &self.method)
-            .field("path", &self.path)
+            .field("path", &redacted_path(&self.path))
             .field("query", &Query(&self.query))
             .field("body_len", &self.body.as_ref().map(Vec::len))
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .finish()
+    }
+}
+
+/// The path as `Debug` shows it: a token revoke names the token in its path, so what follows
+/// `/grant/` in an Access Manager path is hidden.
+fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/grant/") {
+        Some(at) if path.starts_with("/v3/pam/") => {
+            std::borrow::Cow::Owned(format!("{}/grant/***", &path[..at]))
+        }
+        _ => std::borrow::Cow::Borrowed(path),
     }
 }
 

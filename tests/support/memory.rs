@@ -341,6 +341,8 @@ impl Transport for Memory {
             let method = match request.method {
                 Method::Get => axum::http::Method::GET,
                 Method::Post => axum::http::Method::POST,
+                Method::Delete => axum::http::Method::DELETE,
+                #[allow(unreachable_patterns)]
                 other => {
                     let message = format!("no {other} in the memory transport");
                     return Err(Error::new(ErrorKind::InvalidArgument, message));

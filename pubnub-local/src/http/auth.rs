@@ -126,7 +126,9 @@ pub(crate) fn check(
         | Route::DeleteHistory { sub_key, .. }
         | Route::AddAction { sub_key, .. }
         | Route::RemoveAction { sub_key, .. }
-        | Route::GetActions { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
+        | Route::GetActions { sub_key, .. }
+        | Route::Grant { sub_key }
+        | Route::Revoke { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
     };
 
     let mut signature = None;

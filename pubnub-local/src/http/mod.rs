@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod groups;
 mod history;
+mod pam;
 mod presence;
 mod publish;
 mod record;
@@ -68,6 +69,8 @@ pub(crate) struct App {
     pub(crate) faults: FaultController,
     pub(crate) options: Options,
     pub(crate) recorder: Option<Recorder>,
+    /// Access Manager tokens, with a secret key: grant, revoke and check them.
+    pub(crate) tokens: Option<crate::pam::Tokens>,
     /// Cancelled at graceful shutdown: long-polls answer at once, hung requests close.
     pub(crate) shutdown: CancellationToken,
     pub(crate) listener: OnceLock<Weak<dyn ListenerControl>>,
@@ -139,11 +142,11 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let outcome = serve(&app, &parts.method, path, raw_query, body).await;
     match outcome {
         Outcome::Reply(reply) => {
-            tracing::debug!(method = %parts.method, path, status = reply.status.as_u16(), "request");
+            tracing::debug!(method = %parts.method, path = %loggable(path), status = reply.status.as_u16(), "request");
             finish(reply, accept_gzip)
         }
         Outcome::Reset => {
-            tracing::debug!(method = %parts.method, path, "request: connection dropped");
+            tracing::debug!(method = %parts.method, path = %loggable(path), "request: connection dropped");
             reset(conn).await
         }
     }
@@ -195,16 +198,24 @@ async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: By
         return Reply::error(StatusCode::URI_TOO_LONG, "Balancer", "Request URI Too Long").into();
     }
     // Access Manager answers before the service behind it: a refused request takes no fault.
+    // A signed request (and grant and revoke, which must be) is checked against the secret
+    // key; any other against its token.
     if let Some(signing) = &app.options.signing {
-        let signed = auth::Signed {
-            method,
-            path,
-            raw_query,
-            body: &body,
-        };
-        if let Err(refusal) = auth::check(signing, &route, &signed, auth::unix_now()) {
-            tracing::debug!(?refusal, path, "signature refused");
-            return refusal.reply().into();
+        let pam_route = matches!(route, Route::Grant { .. } | Route::Revoke { .. });
+        if pam_route || query.get("signature").is_some() {
+            let signed = auth::Signed {
+                method,
+                path,
+                raw_query,
+                body: &body,
+            };
+            if let Err(refusal) = auth::check(signing, &route, &signed, auth::unix_now()) {
+                tracing::debug!(?refusal, path = %loggable(path), "signature refused");
+                return refusal.reply().into();
+            }
+        } else if let Err(reply) = pam::authorize(app, &route, &query) {
+            tracing::debug!(path = %loggable(path), "token refused");
+            return reply.into();
         }
     }
     let fault = route.endpoint().and_then(|e| app.faults.take(e));
@@ -259,6 +270,14 @@ async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: By
     reply.into()
 }
 
+/// The path as logged: a token revoke names the token in its path, which stays out of logs.
+fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/grant/") {
+        Some(at) if path.starts_with("/v3/pam/") => format!("{}/grant/***", &path[..at]).into(),
+        _ => path.into(),
+    }
+}
+
 /// An injected status must be an error status; anything else becomes 500.
 fn error_status(status: u16) -> StatusCode {
     match StatusCode::from_u16(status) {
@@ -294,6 +313,8 @@ async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes)
         Route::AddAction { .. } | Route::RemoveAction { .. } | Route::GetActions { .. } => {
             actions::handle(app, route, query, body).into()
         }
+        Route::Grant { .. } => pam::grant(app, body).into(),
+        Route::Revoke { token, .. } => pam::revoke(app, token).into(),
         Route::Admin => Reply::not_found("/__faults").into(),
     }
 }

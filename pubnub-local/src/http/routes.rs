@@ -101,6 +101,15 @@ pub(crate) enum Route<'a> {
         sub_key: &'a str,
         channel: &'a str,
     },
+    /// `POST /v3/pam/{sub_key}/grant`: grant a token.
+    Grant {
+        sub_key: &'a str,
+    },
+    /// `DELETE /v3/pam/{sub_key}/grant/{token}`: revoke one.
+    Revoke {
+        sub_key: &'a str,
+        token: &'a str,
+    },
     Admin,
 }
 
@@ -225,6 +234,10 @@ impl<'a> Route<'a> {
                     },
                 )
             }
+            ["", "v3", "pam", sk, "grant"] => return only(post, Route::Grant { sub_key: sk }),
+            ["", "v3", "pam", sk, "grant", token] => {
+                return only(delete, Route::Revoke { sub_key: sk, token })
+            }
             ["", "__faults"] => {
                 return if get || post {
                     Ok(Route::Admin)
@@ -260,12 +273,15 @@ impl<'a> Route<'a> {
             Route::AddAction { .. } | Route::RemoveAction { .. } | Route::GetActions { .. } => {
                 Endpoint::MessageActions
             }
-            Route::Admin => return None,
+            Route::Grant { .. } | Route::Revoke { .. } | Route::Admin => return None,
         })
     }
 
     /// The name of the service that answers this route, for error bodies.
     pub(crate) fn service(&self) -> &'static str {
+        if matches!(self, Route::Grant { .. } | Route::Revoke { .. }) {
+            return "Access Manager";
+        }
         match self.endpoint() {
             Some(Endpoint::Presence) => "Presence",
             Some(Endpoint::ChannelGroups) => "channel-registry",
