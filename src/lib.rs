@@ -180,6 +180,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 pub mod message_actions;
+pub mod objects;
 pub mod presence;
 pub mod publish;
 pub mod reliable;

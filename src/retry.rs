@@ -154,7 +154,8 @@ pub fn is_transient(reason: &Reason) -> bool {
         | ErrorKind::QueueFull
         | ErrorKind::Encryption
         | ErrorKind::Decryption
-        | ErrorKind::NotRecovered => false,
+        | ErrorKind::NotRecovered
+        | ErrorKind::PreconditionFailed => false,
     }
 }
 
@@ -178,6 +179,8 @@ pub enum Endpoint {
     History,
     /// Message actions: add, remove and list.
     MessageActions,
+    /// App Context: user and channel metadata, memberships and members.
+    AppContext,
 }
 
 /// A retry policy plus the endpoint groups it does not apply to.
