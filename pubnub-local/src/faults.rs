@@ -40,6 +40,8 @@ pub enum Endpoint {
     History,
     /// `/v1/message-actions`: add, remove, get.
     MessageActions,
+    /// `/v2/objects`: App Context (user and channel metadata, memberships, members).
+    AppContext,
     /// Any of the above.
     All,
 }

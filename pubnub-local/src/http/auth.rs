@@ -126,7 +126,8 @@ pub(crate) fn check(
         | Route::DeleteHistory { sub_key, .. }
         | Route::AddAction { sub_key, .. }
         | Route::RemoveAction { sub_key, .. }
-        | Route::GetActions { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
+        | Route::GetActions { sub_key, .. }
+        | Route::AppContext { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
     };
 
     let mut signature = None;

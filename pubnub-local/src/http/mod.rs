@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod groups;
 mod history;
+mod objects;
 mod presence;
 mod publish;
 mod record;
@@ -136,7 +137,20 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Some(recorder) = &app.recorder {
         recorder.record(parts.method.as_str(), path, raw_query, &body);
     }
-    let outcome = serve(&app, &parts.method, path, raw_query, body).await;
+    let if_match = parts
+        .headers
+        .get(axum::http::header::IF_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let outcome = serve(
+        &app,
+        &parts.method,
+        path,
+        raw_query,
+        body,
+        if_match.as_deref(),
+    )
+    .await;
     match outcome {
         Outcome::Reply(reply) => {
             tracing::debug!(method = %parts.method, path, status = reply.status.as_u16(), "request");
@@ -166,7 +180,14 @@ async fn reset(conn: Option<ConnControl>) -> Response {
     Response::new(Body::from_stream(failing))
 }
 
-async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: Bytes) -> Outcome {
+async fn serve(
+    app: &App,
+    method: &Method,
+    path: &str,
+    raw_query: &str,
+    body: Bytes,
+    if_match: Option<&str>,
+) -> Outcome {
     let route = match Route::parse(method, path) {
         Ok(route) => route,
         Err(RouteError::NotFound) => return Reply::not_found(path).into(),
@@ -235,7 +256,7 @@ async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: By
         }
         _ => {}
     }
-    let outcome = dispatch(app, &route, &query, &body).await;
+    let outcome = dispatch(app, &route, method, &query, &body, if_match).await;
     let Outcome::Reply(mut reply) = outcome else {
         return outcome;
     };
@@ -267,7 +288,14 @@ fn error_status(status: u16) -> StatusCode {
     }
 }
 
-async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes) -> Outcome {
+async fn dispatch(
+    app: &App,
+    route: &Route<'_>,
+    method: &Method,
+    query: &Query<'_>,
+    body: &Bytes,
+    if_match: Option<&str>,
+) -> Outcome {
     match *route {
         Route::Time => Reply::ok(&serde_json::json!([app.hub.now().0])).into(),
         Route::Publish { .. } | Route::Signal { .. } => {
@@ -293,6 +321,9 @@ async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes)
         }
         Route::AddAction { .. } | Route::RemoveAction { .. } | Route::GetActions { .. } => {
             actions::handle(app, route, query, body).into()
+        }
+        Route::AppContext { .. } => {
+            objects::handle(app, route, method, query, body, if_match).into()
         }
         Route::Admin => Reply::not_found("/__faults").into(),
     }

@@ -124,6 +124,8 @@ pub enum EventKind {
     Presence,
     /// A message action added or removed (`e: 3`).
     Action,
+    /// An App Context (objects) event: metadata or a membership set or deleted (`e: 2`).
+    Objects,
 }
 
 /// A message as stored in a channel buffer and delivered to subscribers.
