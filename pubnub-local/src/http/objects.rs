@@ -150,6 +150,9 @@ struct Includes {
     nested_custom: bool,
     nested_status: bool,
     nested_type: bool,
+    /// `totalCount` in `include`: what the Python SDK's include objects send instead of
+    /// `count=true`.
+    total_count: bool,
 }
 
 /// Which optional fields an object shows.
@@ -172,6 +175,7 @@ impl Includes {
                 "channel.custom" | "uuid.custom" => includes.nested_custom = true,
                 "channel.status" | "uuid.status" => includes.nested_status = true,
                 "channel.type" | "uuid.type" => includes.nested_type = true,
+                "totalCount" => includes.total_count = true,
                 _ => {}
             }
         }
@@ -257,7 +261,11 @@ fn parse_cursor(raw: &str) -> Result<usize, Reply> {
 }
 
 impl ListQuery {
-    fn parse(query: &Query<'_>, sort_keys: &[&str]) -> Result<ListQuery, Reply> {
+    fn parse(
+        query: &Query<'_>,
+        sort_keys: &[&str],
+        includes: &Includes,
+    ) -> Result<ListQuery, Reply> {
         let limit = match query.get("limit") {
             None => MAX_LIMIT,
             Some(raw) => match raw.trim().parse::<usize>() {
@@ -299,7 +307,7 @@ impl ListQuery {
             sort,
             start,
             end,
-            count: query.flag("count"),
+            count: query.flag("count") || includes.total_count,
         })
     }
 
@@ -444,7 +452,7 @@ impl Ctx<'_> {
     }
 
     fn list_entities(&self, kind: ObjectKind) -> Result<Reply, Reply> {
-        let list = ListQuery::parse(self.query, &ENTITY_SORT_KEYS)?;
+        let list = ListQuery::parse(self.query, &ENTITY_SORT_KEYS, &self.includes)?;
         let items = self
             .app
             .hub
@@ -538,7 +546,7 @@ impl Ctx<'_> {
                 ["uuid", "id"],
             ),
         };
-        let list = ListQuery::parse(self.query, sort_keys)?;
+        let list = ListQuery::parse(self.query, sort_keys, &self.includes)?;
         let items = self
             .app
             .hub

@@ -211,6 +211,16 @@ fn merge(
     before != (fields.clone(), custom.clone())
 }
 
+/// The fields that are set: events carry no nulls (live captures of the service).
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    }
+}
+
 fn objects_event(event: &str, kind: &str, data: Value) -> Value {
     json!({
         "source": "objects",
@@ -227,10 +237,12 @@ impl Relation {
         let mut data = json!({
             "channel": {"id": self.channel},
             "uuid": {"id": self.user},
-            "custom": self.custom.clone().unwrap_or(Value::Null),
             "updated": self.updated,
             "eTag": self.etag,
         });
+        if let Some(custom) = &self.custom {
+            data["custom"] = custom.clone();
+        }
         for (key, value) in &self.fields {
             data[key] = value.clone();
         }
@@ -299,7 +311,11 @@ impl Hub {
             .objects
             .entities(kind)
             .insert(id.to_string(), entity.clone());
-        let event = objects_event("set", kind.event_type(), entity.full_json(kind));
+        let event = objects_event(
+            "set",
+            kind.event_type(),
+            without_nulls(entity.full_json(kind)),
+        );
         let capacity = self.inner.config.buffer_size;
         space.objects_event(id, clock.issue(), event, capacity);
         Ok(entity)
