@@ -56,13 +56,22 @@
 //! The formats are PubNub's own ([`crypto`] describes them), so clients of PubNub's SDKs read
 //! what this one sends and the other way round.
 //!
+//! App Context ([`objects`]) stores user profiles, channel descriptions and who belongs to which
+//! channel on the service: [`set_uuid_metadata`](PubNub::set_uuid_metadata),
+//! [`set_channel_metadata`](PubNub::set_channel_metadata),
+//! [`set_channel_members`](PubNub::set_channel_members),
+//! [`get_memberships`](PubNub::get_memberships) and the rest of PubNub's set / get / remove /
+//! list calls, with filters, sorting, pages and ETags. Each change reaches the subscribers of the
+//! [`channel_metadata`](PubNub::channel_metadata) or [`user_metadata`](PubNub::user_metadata)
+//! entity it concerns through `on_objects`.
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
 //! `pubnub.subscribe().channels([..]).execute()` builder is there too ([`SubscribeBuilder`]).
 //! The `examples/` directory has runnable examples of each of these, of channel groups,
-//! wildcards, filters, presence state, encryption, serial publishing, fault recovery and a
-//! terminal chat.
+//! wildcards, filters, presence state, encryption, history, message actions, App Context,
+//! serial publishing, fault recovery and a terminal chat.
 //!
 //! # Architecture
 //!
