@@ -590,3 +590,54 @@ async fn bad_input_is_refused_before_sending() {
     assert_eq!(request_count(&server), before, "nothing was sent");
     pubnub.close().await;
 }
+
+#[tokio::test]
+async fn signed_app_context_requests_are_accepted() {
+    const SECRET: &str = "sec-c-app-context";
+    let server = pubnub_local::Server::builder()
+        .record_requests(true)
+        .secret_key(SECRET)
+        .publish_key("pub-key")
+        .start()
+        .await
+        .unwrap();
+    let pubnub = client_with(&server, "alice", |b| b.secret_key(SECRET));
+    let set = pubnub
+        .set_uuid_metadata()
+        .name("Alice")
+        .custom(json!({"a": 1}))
+        .await
+        .unwrap();
+    pubnub
+        .set_uuid_metadata()
+        .name("Alice 2")
+        .if_matches_etag(set.etag.unwrap())
+        .await
+        .unwrap();
+    pubnub
+        .manage_memberships()
+        .set([MembershipInput::new("room")])
+        .remove(["other"])
+        .await
+        .unwrap();
+    pubnub
+        .get_all_channel_metadata()
+        .filter("name like 'a*'")
+        .sort("name", SortDirection::Asc)
+        .await
+        .unwrap();
+    pubnub.remove_uuid_metadata().await.unwrap();
+    let unsigned = client_with(&server, "mallory", |b| b);
+    let refused = unsigned.get_uuid_metadata().await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::AccessDenied);
+    assert!(server
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v2/objects")
+            && r.query_param("uuid").as_deref() == Some("alice"))
+        .all(|r| r
+            .query_param("signature")
+            .is_some_and(|s| s.starts_with("v2."))));
+    pubnub.close().await;
+    unsigned.close().await;
+}

@@ -429,7 +429,7 @@ macro_rules! common_methods {
 
 /// The methods of list calls: filter, sort, limit, cursors, total count.
 macro_rules! list_methods {
-    ($page:ty) => {
+    () => {
         /// Only the objects that match this filter expression, e.g.
         /// `name like 'a*' && custom.mood == 'happy'` (PubNub's App Context filter language).
         pub fn filter(mut self, expression: impl Into<String>) -> Self {
@@ -470,7 +470,12 @@ macro_rules! list_methods {
             self.includes.total_count = include;
             self
         }
+    };
+}
 
+/// `pages()` of the read-only list calls.
+macro_rules! pages_method {
+    ($page:ty) => {
         /// Every page from this one on, until the service gives no next cursor. Stops after
         /// the first error.
         pub fn pages(self) -> Pin<Box<dyn Stream<Item = Result<$page, Error>> + Send>> {
@@ -723,7 +728,8 @@ pub struct GetAllUserMetadata {
 
 impl GetAllUserMetadata {
     common_methods!();
-    list_methods!(Page<UserMetadata>);
+    list_methods!();
+    pages_method!(Page<UserMetadata>);
 
     async fn send(self) -> Result<Page<UserMetadata>, Error> {
         self.list.check(ListKind::Users)?;
@@ -914,7 +920,8 @@ pub struct GetAllChannelMetadata {
 
 impl GetAllChannelMetadata {
     common_methods!();
-    list_methods!(Page<ChannelMetadata>);
+    list_methods!();
+    pages_method!(Page<ChannelMetadata>);
 
     async fn send(self) -> Result<Page<ChannelMetadata>, Error> {
         self.list.check(ListKind::Channels)?;
@@ -945,7 +952,8 @@ pub struct GetMemberships {
 
 impl GetMemberships {
     common_methods!();
-    list_methods!(Page<Membership>);
+    list_methods!();
+    pages_method!(Page<Membership>);
     nested_methods!(
         include_channel,
         include_channel_custom,
@@ -992,7 +1000,7 @@ pub struct ManageMemberships {
 
 impl ManageMemberships {
     common_methods!();
-    list_methods!(Page<Membership>);
+    list_methods!();
     nested_methods!(
         include_channel,
         include_channel_custom,
@@ -1080,7 +1088,8 @@ pub struct GetChannelMembers {
 
 impl GetChannelMembers {
     common_methods!();
-    list_methods!(Page<Member>);
+    list_methods!();
+    pages_method!(Page<Member>);
     nested_methods!(
         include_user,
         include_user_custom,
@@ -1130,7 +1139,7 @@ pub struct ManageChannelMembers {
 
 impl ManageChannelMembers {
     common_methods!();
-    list_methods!(Page<Member>);
+    list_methods!();
     nested_methods!(
         include_user,
         include_user_custom,
