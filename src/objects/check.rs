@@ -111,17 +111,6 @@ pub(crate) fn filter(expression: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A short free-text field (`status`, `type`): at most 50 characters.
-pub(crate) fn short_text(what: &str, text: &str) -> Result<(), Error> {
-    const MAX: usize = 50;
-    if text.chars().count() > MAX {
-        return Err(Error::invalid(format!(
-            "{what} is longer than {MAX} characters"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,8 +59,8 @@ use crate::transport::{encode, Method, Request, Response};
 
 pub use types::{ChannelMetadata, Member, Membership, Page, UserMetadata};
 
-/// Longest user or channel id, in characters. PubNub documents 92 characters for a user id
-/// (and for channel names); App Context ids are held to the same.
+/// Longest user or channel id, in characters: PubNub's limits page gives 92 characters for a
+/// user id and for a channel id.
 pub const MAX_ID_CHARS: usize = 92;
 
 /// Largest (and default) page of a list call.
@@ -388,16 +388,6 @@ fn put_text(body: &mut Map<String, Value>, key: &str, value: &Option<String>) {
     }
 }
 
-fn check_status_type(status: &Option<String>, kind: &Option<String>) -> Result<(), Error> {
-    if let Some(status) = status {
-        check::short_text("status", status)?;
-    }
-    if let Some(kind) = kind {
-        check::short_text("type", kind)?;
-    }
-    Ok(())
-}
-
 /// The methods every App Context builder has.
 macro_rules! common_methods {
     () => {
@@ -593,13 +583,13 @@ impl SetUserMetadata {
         self
     }
 
-    /// The status (at most 50 characters).
+    /// The status, e.g. `active`.
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = Some(status.into());
         self
     }
 
-    /// The type (at most 50 characters).
+    /// The type, e.g. `admin`.
     pub fn user_type(mut self, user_type: impl Into<String>) -> Self {
         self.user_type = Some(user_type.into());
         self
@@ -618,7 +608,6 @@ impl SetUserMetadata {
         if let Some(custom) = &self.custom {
             check::custom(custom)?;
         }
-        check_status_type(&self.status, &self.user_type)?;
         let mut body = Map::new();
         put_text(&mut body, "name", &self.name);
         put_text(&mut body, "email", &self.email);
@@ -791,13 +780,13 @@ impl SetChannelMetadata {
         self
     }
 
-    /// The status (at most 50 characters).
+    /// The status, e.g. `active`.
     pub fn status(mut self, status: impl Into<String>) -> Self {
         self.status = Some(status.into());
         self
     }
 
-    /// The type (at most 50 characters).
+    /// The type, e.g. `admin`.
     pub fn channel_type(mut self, channel_type: impl Into<String>) -> Self {
         self.channel_type = Some(channel_type.into());
         self
@@ -815,7 +804,6 @@ impl SetChannelMetadata {
         if let Some(custom) = &self.custom {
             check::custom(custom)?;
         }
-        check_status_type(&self.status, &self.channel_type)?;
         let mut body = Map::new();
         put_text(&mut body, "name", &self.name);
         put_text(&mut body, "description", &self.description);
@@ -1037,7 +1025,6 @@ impl ManageMemberships {
         let mut set = Vec::with_capacity(self.set.len());
         for item in &self.set {
             check::id("channel", &item.channel)?;
-            check_status_type(&item.status, &item.membership_type)?;
             let mut entry = Map::new();
             entry.insert("channel".into(), json!({"id": item.channel}));
             if let Some(custom) = &item.custom {
@@ -1175,7 +1162,6 @@ impl ManageChannelMembers {
         let mut set = Vec::with_capacity(self.set.len());
         for item in &self.set {
             check::id("user", &item.user_id)?;
-            check_status_type(&item.status, &item.member_type)?;
             let mut entry = Map::new();
             entry.insert("uuid".into(), json!({"id": item.user_id}));
             if let Some(custom) = &item.custom {
