@@ -113,7 +113,9 @@ pub fn parse_subscribe_channel(name: &str) -> Result<ChannelTarget, NameError> {
     })
 }
 
-/// What kind of event a stored message is; decides `e` in the envelope.
+/// What kind of event a stored message is; decides `e` in the envelope. New kinds come with
+/// new features, so `match` on it needs a `_` arm.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     /// An ordinary published message (`e` absent).
