@@ -48,6 +48,9 @@ pub enum ErrorKind {
     /// have dropped (in a [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered)
     /// status).
     NotRecovered,
+    /// An App Context write whose `If-Match` ETag no longer matches the stored object: someone
+    /// changed it since it was read (HTTP 412). Read it again and retry the change.
+    PreconditionFailed,
 }
 
 impl ErrorKind {
@@ -56,6 +59,7 @@ impl ErrorKind {
         match self {
             ErrorKind::Http { status } => Some(*status),
             ErrorKind::AccessDenied => Some(403),
+            ErrorKind::PreconditionFailed => Some(412),
             _ => None,
         }
     }
@@ -77,6 +81,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Encryption => f.write_str("encryption failed"),
             ErrorKind::Decryption => f.write_str("decryption failed"),
             ErrorKind::NotRecovered => f.write_str("not recovered"),
+            ErrorKind::PreconditionFailed => f.write_str("precondition failed"),
         }
     }
 }

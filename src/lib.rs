@@ -73,12 +73,22 @@
 //! token and [`reconnect`](PubNub::reconnect). `pubnub-local` started with a secret key
 //! enforces tokens as the service does (`cargo run --example access_manager`).
 //!
+//! App Context ([`objects`]) stores user profiles, channel descriptions and who belongs to which
+//! channel on the service: [`set_uuid_metadata`](PubNub::set_uuid_metadata),
+//! [`set_channel_metadata`](PubNub::set_channel_metadata),
+//! [`set_channel_members`](PubNub::set_channel_members),
+//! [`get_memberships`](PubNub::get_memberships) and the rest of PubNub's set / get / remove /
+//! list calls, with filters, sorting, pages and ETags. Each change reaches the subscribers of the
+//! [`channel_metadata`](PubNub::channel_metadata) or [`user_metadata`](PubNub::user_metadata)
+//! entity it concerns through `on_objects`.
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
 //! `pubnub.subscribe().channels([..]).execute()` builder is there too ([`SubscribeBuilder`]).
 //! The `examples/` directory has runnable examples of each of these, of channel groups,
 //! wildcards, filters, presence state, encryption, history and gap fill, message actions,
+//! Access Manager, App Context,
 //! serial publishing, fault recovery and a terminal chat.
 //!
 //! # Architecture
@@ -198,6 +208,7 @@ pub mod engine;
 pub mod error;
 pub mod history;
 pub mod message_actions;
+pub mod objects;
 pub mod presence;
 pub mod publish;
 pub mod reliable;

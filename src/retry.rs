@@ -154,7 +154,8 @@ pub fn is_transient(reason: &Reason) -> bool {
         | ErrorKind::QueueFull
         | ErrorKind::Encryption
         | ErrorKind::Decryption
-        | ErrorKind::NotRecovered => false,
+        | ErrorKind::NotRecovered
+        | ErrorKind::PreconditionFailed => false,
     }
 }
 
@@ -180,6 +181,8 @@ pub enum Endpoint {
     MessageActions,
     /// Access Manager: grant and revoke tokens.
     AccessManager,
+    /// App Context: user and channel metadata, memberships and members.
+    AppContext,
 }
 
 /// A retry policy plus the endpoint groups it does not apply to.

@@ -316,3 +316,75 @@ async fn pubnub_local_tokens_parse_and_bad_grants_send_nothing() {
     assert!(no_secret.set_token("not-a-token").is_err());
     assert_eq!(memory.seen().len(), before, "nothing was sent");
 }
+
+#[tokio::test(start_paused = true)]
+async fn app_context_calls_need_get_update_and_delete_on_their_user_or_channel() {
+    let (memory, admin) = setup();
+    let token = admin
+        .grant_token(60)
+        .authorized_user_id("alice")
+        .user_id("alice", Permissions::GET | Permissions::UPDATE)
+        .channel("room", Permissions::GET)
+        .await
+        .expect("grant");
+    let alice = client(&memory, "alice", &token);
+
+    alice
+        .set_uuid_metadata()
+        .user_id("alice")
+        .name("Alice")
+        .await
+        .expect("update on her own user id");
+    let me = alice
+        .get_uuid_metadata()
+        .user_id("alice")
+        .await
+        .expect("get on her own user id");
+    assert_eq!(me.name.as_deref(), Some("Alice"));
+    let denied = |result: Result<(), pubnub_engine::Error>| {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::AccessDenied);
+    };
+    denied(
+        alice
+            .set_uuid_metadata()
+            .user_id("bob")
+            .name("Bob")
+            .await
+            .map(drop),
+    );
+    denied(
+        alice
+            .remove_uuid_metadata()
+            .user_id("alice")
+            .await
+            .map(drop),
+    );
+
+    admin
+        .set_channel_metadata()
+        .channel("room")
+        .name("The room")
+        .await
+        .expect("the secret key may do anything");
+    let room = alice
+        .get_channel_metadata()
+        .channel("room")
+        .await
+        .expect("get on the channel");
+    assert_eq!(room.name.as_deref(), Some("The room"));
+    denied(
+        alice
+            .set_channel_metadata()
+            .channel("room")
+            .name("Renamed")
+            .await
+            .map(drop),
+    );
+    denied(
+        alice
+            .get_channel_metadata()
+            .channel("other")
+            .await
+            .map(drop),
+    );
+}

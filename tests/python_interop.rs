@@ -1,7 +1,9 @@
 //! This SDK with PubNub's official Python SDK on one in-process `pubnub-local`: de-duplication
 //! (issue 15), encrypted messages both ways with each crypto module (issue 17,
-//! `pubnub-local/interop/crypto.py`), compared as decrypted values, and Access Manager tokens
-//! granted by one SDK, parsed and used by the other (issue 19, `pam_tokens.py`).
+//! `pubnub-local/interop/crypto.py`), compared as decrypted values, Access Manager tokens
+//! granted by one SDK, parsed and used by the other (issue 19, `pam_tokens.py`), and App Context
+//! metadata written by one SDK and read by the other (issue 20,
+//! `pubnub-local/interop/app_context.py`).
 //!
 //! Ignored in the plain test run: it needs the Python SDK, which
 //! `pubnub-local/interop/run.sh` installs (CI runs it) and then runs these tests with
@@ -408,4 +410,94 @@ async fn tokens_granted_by_either_sdk_are_parsed_and_used_by_the_other() {
         json!(true)
     );
     assert_eq!(parsed["meta"], json!({"from": "rust"}));
+}
+
+/// `app_context.py` in `mode` (`write` or `read`) for ids starting with `prefix`.
+fn app_context_py(url: &str, mode: &str, prefix: &str) -> std::process::Output {
+    Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/pubnub-local/interop/app_context.py"
+        ))
+        .args([url, mode, prefix])
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .output()
+        .expect("python runs")
+}
+
+/// App Context both ways: the Python SDK stores a user, a channel and a membership that this
+/// SDK reads; this SDK stores them and the Python SDK reads them (issue 20).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PubNub's Python SDK: run by pubnub-local/interop/run.sh"]
+async fn app_context_metadata_is_shared_with_the_python_sdk() {
+    use pubnub_engine::objects::MemberInput;
+
+    let server = server().await;
+    let url = server.url();
+    let pubnub = client_with(&server, "rust-app-context", |b| b);
+
+    let written = {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || app_context_py(&url, "write", "py"))
+            .await
+            .unwrap()
+    };
+    assert!(
+        written.status.success(),
+        "app_context.py write:\n{}\n{}",
+        String::from_utf8_lossy(&written.stdout),
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let user = pubnub.get_uuid_metadata().user_id("py-user").await.unwrap();
+    assert_eq!(user.name.as_deref(), Some("Py User"));
+    assert_eq!(user.email.as_deref(), Some("py@example.com"));
+    assert_eq!(user.custom, Some(json!({"lang": "python", "n": 1})));
+    let room = pubnub
+        .get_channel_metadata()
+        .channel("py-room")
+        .await
+        .unwrap();
+    assert_eq!(room.description.as_deref(), Some("made in Python"));
+    let members = pubnub
+        .get_channel_members()
+        .channel("py-room")
+        .include_custom(true)
+        .include_user(true)
+        .await
+        .unwrap();
+    assert_eq!(members.data.len(), 1);
+    assert_eq!(members.data[0].user.name.as_deref(), Some("Py User"));
+    assert_eq!(members.data[0].custom, Some(json!({"role": "owner"})));
+
+    pubnub
+        .set_uuid_metadata()
+        .user_id("rs-user")
+        .name("Rust User")
+        .custom(json!({"lang": "rust", "n": 2}))
+        .await
+        .unwrap();
+    pubnub
+        .set_channel_metadata()
+        .channel("rs-room")
+        .name("Rust Room")
+        .description("made in Rust")
+        .await
+        .unwrap();
+    pubnub
+        .set_channel_members()
+        .channel("rs-room")
+        .set([MemberInput::new("rs-user").custom(json!({"role": "owner"}))])
+        .await
+        .unwrap();
+    let read = tokio::task::spawn_blocking(move || app_context_py(&url, "read", "rs"))
+        .await
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "app_context.py read:\n{}\n{}",
+        String::from_utf8_lossy(&read.stdout),
+        String::from_utf8_lossy(&read.stderr)
+    );
+    pubnub.close().await;
 }

@@ -20,7 +20,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-/// The endpoint groups a fault can target.
+/// The endpoint groups a fault can target. New groups come with new endpoints, so `match` on it
+/// needs a `_` arm.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
@@ -40,6 +42,8 @@ pub enum Endpoint {
     History,
     /// `/v1/message-actions`: add, remove, get.
     MessageActions,
+    /// `/v2/objects`: App Context (user and channel metadata, memberships, members).
+    AppContext,
     /// Any of the above.
     All,
 }

@@ -135,10 +135,14 @@ impl Transport for ReqwestTransport {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Delete => reqwest::Method::DELETE,
+            Method::Patch => reqwest::Method::PATCH,
         };
         // No reqwest timeout: the client bounds the whole exchange, body included, with
         // `Request::timeout` on tokio's clock, and a second timer per request costs CPU.
         let mut builder = self.client.request(method, url);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value.as_str());
+        }
         if let Some(body) = request.body {
             builder = builder.header(CONTENT_TYPE, "application/json").body(body);
         }

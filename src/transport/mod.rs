@@ -81,8 +81,10 @@ pub enum Method {
     Get,
     /// `POST`: publish with a body, add a message action.
     Post,
-    /// `DELETE`: delete stored messages, remove a message action.
+    /// `DELETE`: delete stored messages, remove a message action, remove App Context metadata.
     Delete,
+    /// `PATCH`: set App Context metadata, memberships and members.
+    Patch,
 }
 
 impl fmt::Display for Method {
@@ -91,6 +93,7 @@ impl fmt::Display for Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
         })
     }
 }
@@ -108,8 +111,10 @@ pub struct Request {
     /// The query parameters with their raw (not yet encoded) values, in sending order.
     /// [`Request::path_and_query`] encodes each value exactly once.
     pub query: Vec<(&'static str, String)>,
-    /// The body, sent as `application/json` (POST publish only).
+    /// The body, sent as `application/json` (POST publish, message actions, App Context).
     pub body: Option<Vec<u8>>,
+    /// Extra request headers, such as App Context's `If-Match`.
+    pub headers: Vec<(&'static str, String)>,
     /// How long the whole exchange may take.
     pub timeout: Duration,
     /// The longest body the answer may have, counted after decompression: a longer one fails
@@ -129,6 +134,7 @@ impl Request {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            headers: Vec::new(),
             timeout: Duration::from_secs(10),
             max_response_bytes: crate::config::DEFAULT_MAX_RESPONSE_BYTES,
         }
@@ -146,6 +152,14 @@ impl Request {
     pub(crate) fn param(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
         self
+    }
+
+    /// The value of the first header called `name` (compared without case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 
     /// The same request with one more query parameter when `value` is set.
@@ -203,6 +217,7 @@ impl fmt::Debug for Request {
             .field("path", &redacted_path(&self.path))
             .field("query", &Query(&self.query))
             .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("headers", &self.headers)
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .finish()

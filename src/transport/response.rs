@@ -144,6 +144,8 @@ fn error_from(status: u16, json: Option<&Value>, body: &[u8]) -> Error {
         ErrorKind::MessageTooLarge
     } else if status == 403 {
         ErrorKind::AccessDenied
+    } else if status == 412 {
+        ErrorKind::PreconditionFailed
     } else {
         ErrorKind::Http { status }
     };

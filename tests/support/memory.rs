@@ -342,6 +342,7 @@ impl Transport for Memory {
                 Method::Get => axum::http::Method::GET,
                 Method::Post => axum::http::Method::POST,
                 Method::Delete => axum::http::Method::DELETE,
+                Method::Patch => axum::http::Method::PATCH,
                 #[allow(unreachable_patterns)]
                 other => {
                     let message = format!("no {other} in the memory transport");
@@ -349,9 +350,14 @@ impl Transport for Memory {
                 }
             };
             let body = request.body.clone().unwrap_or_default();
-            let http = axum::http::Request::builder()
-                .method(method)
-                .uri(&uri)
+            let mut http = axum::http::Request::builder().method(method).uri(&uri);
+            if request.body.is_some() {
+                http = http.header("content-type", "application/json");
+            }
+            for (name, value) in &request.headers {
+                http = http.header(*name, value.as_str());
+            }
+            let http = http
                 .body(Body::from(body))
                 .map_err(|e| Error::new(ErrorKind::InvalidArgument, e.to_string()))?;
             let mut router = memory.server.router();

@@ -128,7 +128,8 @@ pub(crate) fn check(
         | Route::RemoveAction { sub_key, .. }
         | Route::GetActions { sub_key, .. }
         | Route::Grant { sub_key }
-        | Route::Revoke { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
+        | Route::Revoke { sub_key, .. }
+        | Route::AppContext { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
     };
 
     let mut signature = None;

@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod groups;
 mod history;
+mod objects;
 mod pam;
 mod presence;
 mod publish;
@@ -139,7 +140,20 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Some(recorder) = &app.recorder {
         recorder.record(parts.method.as_str(), path, raw_query, &body);
     }
-    let outcome = serve(&app, &parts.method, path, raw_query, body).await;
+    let if_match = parts
+        .headers
+        .get(axum::http::header::IF_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let outcome = serve(
+        &app,
+        &parts.method,
+        path,
+        raw_query,
+        body,
+        if_match.as_deref(),
+    )
+    .await;
     match outcome {
         Outcome::Reply(reply) => {
             tracing::debug!(method = %parts.method, path = %loggable(path), status = reply.status.as_u16(), "request");
@@ -169,7 +183,14 @@ async fn reset(conn: Option<ConnControl>) -> Response {
     Response::new(Body::from_stream(failing))
 }
 
-async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: Bytes) -> Outcome {
+async fn serve(
+    app: &App,
+    method: &Method,
+    path: &str,
+    raw_query: &str,
+    body: Bytes,
+    if_match: Option<&str>,
+) -> Outcome {
     let route = match Route::parse(method, path) {
         Ok(route) => route,
         Err(RouteError::NotFound) => return Reply::not_found(path).into(),
@@ -213,7 +234,7 @@ async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: By
                 tracing::debug!(?refusal, path = %loggable(path), "signature refused");
                 return refusal.reply().into();
             }
-        } else if let Err(reply) = pam::authorize(app, &route, &query) {
+        } else if let Err(reply) = pam::authorize(app, &route, method, &query) {
             tracing::debug!(path = %loggable(path), "token refused");
             return reply.into();
         }
@@ -246,7 +267,7 @@ async fn serve(app: &App, method: &Method, path: &str, raw_query: &str, body: By
         }
         _ => {}
     }
-    let outcome = dispatch(app, &route, &query, &body).await;
+    let outcome = dispatch(app, &route, method, &query, &body, if_match).await;
     let Outcome::Reply(mut reply) = outcome else {
         return outcome;
     };
@@ -286,7 +307,14 @@ fn error_status(status: u16) -> StatusCode {
     }
 }
 
-async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes) -> Outcome {
+async fn dispatch(
+    app: &App,
+    route: &Route<'_>,
+    method: &Method,
+    query: &Query<'_>,
+    body: &Bytes,
+    if_match: Option<&str>,
+) -> Outcome {
     match *route {
         Route::Time => Reply::ok(&serde_json::json!([app.hub.now().0])).into(),
         Route::Publish { .. } | Route::Signal { .. } => {
@@ -315,6 +343,9 @@ async fn dispatch(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Bytes)
         }
         Route::Grant { .. } => pam::grant(app, body).into(),
         Route::Revoke { token, .. } => pam::revoke(app, token).into(),
+        Route::AppContext { .. } => {
+            objects::handle(app, route, method, query, body, if_match).into()
+        }
         Route::Admin => Reply::not_found("/__faults").into(),
     }
 }

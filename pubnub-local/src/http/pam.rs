@@ -13,7 +13,10 @@ use serde_json::{json, Value};
 use super::response::Reply;
 use super::routes::{path_list, percent_decode, query_list, Query, Route};
 use super::App;
-use crate::pam::{Grant, Kind, TokenError, DELETE, MANAGE, READ, WRITE};
+use axum::http::Method;
+
+use super::routes::ObjectResource;
+use crate::pam::{Grant, Kind, TokenError, DELETE, GET, MANAGE, READ, UPDATE, WRITE};
 
 const SERVICE: &str = "Access Manager";
 
@@ -71,7 +74,7 @@ fn invalid(why: &str) -> Reply {
 }
 
 /// What `route` needs: every (kind, name, permission bits) the token must grant.
-fn needs(route: &Route<'_>, query: &Query<'_>) -> Vec<(Kind, String, u32)> {
+fn needs(route: &Route<'_>, method: &Method, query: &Query<'_>) -> Vec<(Kind, String, u32)> {
     let channels = |segment: &str, bits: u32| -> Vec<(Kind, String, u32)> {
         path_list(segment)
             .unwrap_or_else(|_| vec![segment.to_string()])
@@ -120,6 +123,26 @@ fn needs(route: &Route<'_>, query: &Query<'_>) -> Vec<(Kind, String, u32)> {
             let name = percent_decode(group).unwrap_or_else(|_| group.to_string());
             vec![(Kind::Group, name, MANAGE)]
         }
+        // App Context: reading a user's or channel's record (or its memberships / members)
+        // needs `get` on it, changing one `update`, removing one `delete`; the lists of all
+        // need only a valid token (PROTOCOL.md §12.5).
+        Route::AppContext {
+            resource,
+            id: Some(id),
+            ..
+        } => {
+            let kind = match resource {
+                ObjectResource::Users | ObjectResource::Memberships => Kind::Uuid,
+                ObjectResource::Channels | ObjectResource::Members => Kind::Channel,
+            };
+            let bits = match *method {
+                Method::GET => GET,
+                Method::DELETE => DELETE,
+                _ => UPDATE,
+            };
+            let name = percent_decode(id).unwrap_or_else(|_| id.to_string());
+            vec![(kind, name, bits)]
+        }
         // A valid token is enough (unsubscribing needs no permission, PubNub's docs).
         Route::Leave { .. }
         | Route::GlobalHereNow { .. }
@@ -128,6 +151,7 @@ fn needs(route: &Route<'_>, query: &Query<'_>) -> Vec<(Kind, String, u32)> {
         | Route::Time
         | Route::Grant { .. }
         | Route::Revoke { .. }
+        | Route::AppContext { id: None, .. }
         | Route::Admin => Vec::new(),
     }
 }
@@ -152,6 +176,10 @@ fn forbidden(needs: &[(Kind, String, u32)]) -> Reply {
     if !groups.is_empty() {
         payload.insert("channel-groups".into(), json!(groups));
     }
+    let uuids = names(Kind::Uuid);
+    if !uuids.is_empty() {
+        payload.insert("uuids".into(), json!(uuids));
+    }
     Reply::json(
         StatusCode::FORBIDDEN,
         &json!({
@@ -165,14 +193,19 @@ fn forbidden(needs: &[(Kind, String, u32)]) -> Reply {
 }
 
 /// Checks the `auth` token of an unsigned request; `Err` is the 403 to answer.
-pub(crate) fn authorize(app: &App, route: &Route<'_>, query: &Query<'_>) -> Result<(), Reply> {
+pub(crate) fn authorize(
+    app: &App,
+    route: &Route<'_>,
+    method: &Method,
+    query: &Query<'_>,
+) -> Result<(), Reply> {
     let Some(tokens) = &app.tokens else {
         return Ok(());
     };
     if *route == Route::Time {
         return Ok(());
     }
-    let needs = needs(route, query);
+    let needs = needs(route, method, query);
     let Some(token) = query.get("auth").filter(|t| !t.is_empty()) else {
         return Err(forbidden(&needs));
     };

@@ -110,7 +110,27 @@ pub(crate) enum Route<'a> {
         sub_key: &'a str,
         token: &'a str,
     },
+    /// `/v2/objects/{sub_key}/…`: App Context. `id` is the user of `uuids/{id}[/channels]` or
+    /// the channel of `channels/{id}[/uuids]`; `None` for the lists of all.
+    AppContext {
+        sub_key: &'a str,
+        resource: ObjectResource,
+        id: Option<&'a str>,
+    },
     Admin,
+}
+
+/// What an App Context path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ObjectResource {
+    /// `uuids` or `uuids/{id}`.
+    Users,
+    /// `channels` or `channels/{id}`.
+    Channels,
+    /// `uuids/{id}/channels`.
+    Memberships,
+    /// `channels/{id}/uuids`.
+    Members,
 }
 
 /// Why no route matched.
@@ -127,6 +147,7 @@ impl<'a> Route<'a> {
         let get = *method == Method::GET;
         let post = *method == Method::POST;
         let delete = *method == Method::DELETE;
+        let patch = *method == Method::PATCH;
         let route = match segments.as_slice() {
             ["", "time", "0"] => Route::Time,
             ["", "publish", pk, sk, "0", ch, "0", msg] => {
@@ -238,6 +259,36 @@ impl<'a> Route<'a> {
             ["", "v3", "pam", sk, "grant", token] => {
                 return only(delete, Route::Revoke { sub_key: sk, token })
             }
+            ["", "v2", "objects", sk, rest @ ..] => {
+                let (resource, id) = match rest {
+                    ["uuids"] => (ObjectResource::Users, None),
+                    ["channels"] => (ObjectResource::Channels, None),
+                    ["uuids", id] if !id.is_empty() => (ObjectResource::Users, Some(*id)),
+                    ["channels", id] if !id.is_empty() => (ObjectResource::Channels, Some(*id)),
+                    ["uuids", id, "channels"] if !id.is_empty() => {
+                        (ObjectResource::Memberships, Some(*id))
+                    }
+                    ["channels", id, "uuids"] if !id.is_empty() => {
+                        (ObjectResource::Members, Some(*id))
+                    }
+                    _ => return Err(RouteError::NotFound),
+                };
+                let allowed = match (resource, id) {
+                    (ObjectResource::Users | ObjectResource::Channels, None) => get,
+                    (ObjectResource::Users | ObjectResource::Channels, Some(_)) => {
+                        get || patch || delete
+                    }
+                    _ => get || patch,
+                };
+                return only(
+                    allowed,
+                    Route::AppContext {
+                        sub_key: sk,
+                        resource,
+                        id,
+                    },
+                );
+            }
             ["", "__faults"] => {
                 return if get || post {
                     Ok(Route::Admin)
@@ -273,6 +324,7 @@ impl<'a> Route<'a> {
             Route::AddAction { .. } | Route::RemoveAction { .. } | Route::GetActions { .. } => {
                 Endpoint::MessageActions
             }
+            Route::AppContext { .. } => Endpoint::AppContext,
             Route::Grant { .. } | Route::Revoke { .. } | Route::Admin => return None,
         })
     }
@@ -289,6 +341,7 @@ impl<'a> Route<'a> {
             Some(Endpoint::Publish | Endpoint::Signal) => "Publish",
             Some(Endpoint::History) => "Storage",
             Some(Endpoint::MessageActions) => "actions",
+            Some(Endpoint::AppContext) => "objects",
             _ => "Balancer",
         }
     }
@@ -584,6 +637,34 @@ mod tests {
                 sub_key: "s",
                 channel: "a"
             })
+        );
+        assert_eq!(
+            Route::parse(&Method::PATCH, "/v2/objects/s/uuids/u%2F1/channels"),
+            Ok(Route::AppContext {
+                sub_key: "s",
+                resource: ObjectResource::Memberships,
+                id: Some("u%2F1")
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v2/objects/s/channels"),
+            Ok(Route::AppContext {
+                sub_key: "s",
+                resource: ObjectResource::Channels,
+                id: None
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::DELETE, "/v2/objects/s/channels/c/uuids"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Route::parse(&Method::PATCH, "/v2/objects/s/uuids"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Route::parse(&get, "/v2/objects/s/uuids/"),
+            Err(RouteError::NotFound)
         );
         for (method, path) in [
             (Method::POST, "/v3/history/sub-key/s/channel/a"),

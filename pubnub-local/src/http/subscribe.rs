@@ -180,6 +180,7 @@ mod wire {
                 d: &message.payload,
                 e: match message.kind {
                     EventKind::Signal => Some(1),
+                    EventKind::Objects => Some(2),
                     EventKind::Action => Some(3),
                     EventKind::Message | EventKind::Presence => None,
                 },

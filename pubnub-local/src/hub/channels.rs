@@ -113,7 +113,9 @@ pub fn parse_subscribe_channel(name: &str) -> Result<ChannelTarget, NameError> {
     })
 }
 
-/// What kind of event a stored message is; decides `e` in the envelope.
+/// What kind of event a stored message is; decides `e` in the envelope. New kinds come with
+/// new features, so `match` on it needs a `_` arm.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     /// An ordinary published message (`e` absent).
@@ -124,6 +126,8 @@ pub enum EventKind {
     Presence,
     /// A message action added or removed (`e: 3`).
     Action,
+    /// An App Context (objects) event: metadata or a membership set or deleted (`e: 2`).
+    Objects,
 }
 
 /// A message as stored in a channel buffer and delivered to subscribers.

@@ -15,6 +15,7 @@ mod actions;
 mod channels;
 mod groups;
 mod history;
+mod objects;
 mod presence;
 mod subscribe;
 mod timetoken;
@@ -35,6 +36,9 @@ pub use groups::{GroupError, MAX_CHANNELS_PER_GROUP};
 pub use history::{
     expiry, HistoryEntry, HistoryRequest, StoredMessage, TimeRange, MAX_COUNT, MAX_COUNT_CHANNELS,
     MAX_FETCH_CHANNELS,
+};
+pub use objects::{
+    iso_time, Entity, ObjectError, ObjectKind, Relation, RelationPatch, RelationView, Side,
 };
 pub use presence::{ChannelOccupancy, HereNow, Occupant, PresenceError};
 pub use subscribe::{Delivery, SubscribeError, SubscribeRequest, SubscribeResponse};
@@ -144,7 +148,8 @@ pub enum PublishError {
     /// [`EventKind::Presence`] cannot be published by clients.
     #[error("presence events cannot be published")]
     PresenceKind,
-    /// [`EventKind::Action`] events come from the message-actions calls, not from publish.
+    /// [`EventKind::Action`] and [`EventKind::Objects`] events come from the message-actions
+    /// and App Context calls, not from publish.
     #[error("action events cannot be published")]
     ActionKind,
 }
@@ -179,6 +184,8 @@ struct KeySpace {
     history: HashMap<String, history::ChannelHistory>,
     /// Message actions, by channel.
     actions: HashMap<String, actions::ChannelActions>,
+    /// App Context: user and channel metadata, memberships.
+    objects: objects::ObjectStore,
 }
 
 impl std::fmt::Debug for Hub {
@@ -238,7 +245,7 @@ impl Hub {
         validate_plain(&publish.channel)?;
         match publish.kind {
             EventKind::Presence => return Err(PublishError::PresenceKind),
-            EventKind::Action => return Err(PublishError::ActionKind),
+            EventKind::Action | EventKind::Objects => return Err(PublishError::ActionKind),
             EventKind::Message | EventKind::Signal => {}
         }
         let mut state = self.lock();

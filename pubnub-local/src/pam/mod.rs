@@ -31,6 +31,8 @@ pub(crate) const READ: u32 = 1;
 pub(crate) const WRITE: u32 = 2;
 pub(crate) const MANAGE: u32 = 4;
 pub(crate) const DELETE: u32 = 8;
+pub(crate) const GET: u32 = 32;
+pub(crate) const UPDATE: u32 = 64;
 
 /// The longest TTL the service grants, in minutes (30 days).
 pub(crate) const MAX_TTL: u64 = 43_200;
