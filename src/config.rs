@@ -89,6 +89,7 @@ pub struct Config {
     request_message_count_threshold: u32,
     gap_fill_max_pages: Option<u32>,
     publish_post_threshold: Option<usize>,
+    compress_publish: bool,
     crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -123,6 +124,7 @@ impl Config {
             request_message_count_threshold: 100,
             gap_fill_max_pages: None,
             publish_post_threshold: Some(DEFAULT_PUBLISH_POST_THRESHOLD),
+            compress_publish: false,
             crypto_module: None,
             transport: None,
         }
@@ -259,6 +261,12 @@ impl Config {
         self.publish_post_threshold
     }
 
+    /// Whether POST publish bodies are compressed by default (see
+    /// [`ConfigBuilder::compress_publish`]).
+    pub fn compress_publish(&self) -> bool {
+        self.compress_publish
+    }
+
     /// The crypto module that encrypts published messages and decrypts received ones, if any.
     pub fn crypto_module(&self) -> Option<&CryptoModule> {
         self.crypto_module.as_ref()
@@ -297,6 +305,7 @@ impl fmt::Debug for Config {
             .field("long_poll_liveness", &self.long_poll_liveness)
             .field("leave_timeout", &self.leave_timeout)
             .field("publish_post_threshold", &self.publish_post_threshold)
+            .field("compress_publish", &self.compress_publish)
             .field(
                 "max_subscribe_response_bytes",
                 &self.max_subscribe_response_bytes,
@@ -343,6 +352,7 @@ pub struct ConfigBuilder {
     request_message_count_threshold: u32,
     gap_fill_max_pages: Option<u32>,
     publish_post_threshold: Option<usize>,
+    compress_publish: bool,
     crypto_module: Option<CryptoModule>,
     transport: Option<Arc<dyn Transport>>,
 }
@@ -545,6 +555,16 @@ impl ConfigBuilder {
         self
     }
 
+    /// Compress the body of every publish and fire sent with POST (default: no; a request's
+    /// own [`should_compress`](crate::publish::Publish::should_compress) wins). The body is a
+    /// zlib stream sent with `Content-Encoding: deflate`, as PubNub's JavaScript SDK sends it;
+    /// the size limit still counts the uncompressed bytes, so this saves bandwidth, not size.
+    /// Messages in the URL are never compressed.
+    pub fn compress_publish(mut self, compress: bool) -> Self {
+        self.compress_publish = compress;
+        self
+    }
+
     /// Message encryption with PubNub's crypto module (see [`crate::crypto`]): publish and fire
     /// payloads are encrypted with it, and received messages decrypted before any listener
     /// sees them; one that cannot be decrypted arrives as received, with the reason in
@@ -673,6 +693,7 @@ impl ConfigBuilder {
             request_message_count_threshold: self.request_message_count_threshold,
             gap_fill_max_pages: self.gap_fill_max_pages,
             publish_post_threshold: self.publish_post_threshold,
+            compress_publish: self.compress_publish,
             crypto_module: self.crypto_module,
             transport: self.transport,
         })

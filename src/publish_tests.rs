@@ -236,3 +236,54 @@ fn long_messages_go_by_post_unless_told_otherwise() {
     assert_eq!(method(&low, Kind::Publish, 17, None), Method::Post);
     assert_eq!(method(&low, Kind::Publish, 16, None), Method::Get);
 }
+
+#[test]
+fn post_bodies_are_compressed_when_asked_and_never_in_the_url() {
+    use std::io::Read as _;
+    let request = |pubnub: &PubNub, use_post: Option<bool>, compress: Option<bool>| {
+        let mut params = Params::new(pubnub);
+        params.channel = "chat".into();
+        params.message(&serde_json::json!({"text": "z".repeat(4000)}));
+        params.use_post = use_post;
+        params.compress = compress;
+        params.request(Kind::Publish).unwrap().2
+    };
+    let inflate = |body: &[u8]| {
+        let mut out = String::new();
+        flate2::read::ZlibDecoder::new(body)
+            .read_to_string(&mut out)
+            .unwrap();
+        out
+    };
+    let plain = client(None);
+    let sent = request(&plain, None, Some(true));
+    assert_eq!(sent.header("Content-Encoding"), Some("deflate"));
+    let body = sent.body.as_deref().unwrap();
+    assert!(body.len() < 200, "4 KB of one letter compresses well");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&inflate(body)).unwrap(),
+        serde_json::json!({"text": "z".repeat(4000)})
+    );
+    // Off by default; a URL message is never compressed.
+    let sent = request(&plain, None, None);
+    assert_eq!(sent.header("Content-Encoding"), None);
+    assert!(sent.body.unwrap().starts_with(b"{\"text\""));
+    let sent = request(&plain, Some(false), Some(true));
+    assert!(sent.body.is_none());
+    assert_eq!(sent.header("Content-Encoding"), None);
+
+    // The configuration turns it on; the request's own choice wins.
+    let compressing = PubNub::builder("sub-c", "user")
+        .publish_key("pub-c")
+        .compress_publish(true)
+        .build_client()
+        .unwrap();
+    assert_eq!(
+        request(&compressing, None, None).header("Content-Encoding"),
+        Some("deflate")
+    );
+    assert_eq!(
+        request(&compressing, None, Some(false)).header("Content-Encoding"),
+        None
+    );
+}

@@ -285,19 +285,35 @@ async fn a_long_message_goes_by_post_signed_and_arrives_whole() {
         .message(&short)
         .await
         .unwrap();
+    let compressed = alice
+        .publish()
+        .channel("large")
+        .message(&message)
+        .should_compress(true)
+        .await
+        .expect("a compressed body is inflated by the server");
     let received = within(messages.next()).await.unwrap();
     assert_eq!(received.timetoken, sent.timetoken);
     assert_eq!(received.message, message);
     assert_eq!(within(messages.next()).await.unwrap().message, short);
+    let received = within(messages.next()).await.unwrap();
+    assert_eq!(received.timetoken, compressed.timetoken);
+    assert_eq!(received.message, message);
 
     let publishes: Vec<RecordedRequest> = server
         .requests()
         .into_iter()
         .filter(|r| r.path.starts_with("/publish/"))
         .collect();
-    assert_eq!(publishes.len(), 2);
+    assert_eq!(publishes.len(), 3);
     assert_eq!(publishes[0].method, "POST", "the long one in a body");
     assert_eq!(publishes[1].method, "GET", "the short one in the URL");
+    assert_eq!(publishes[2].method, "POST");
+    assert!(
+        publishes[2].body.len() < publishes[0].body.len() / 4,
+        "compressed: {} bytes",
+        publishes[2].body.len()
+    );
     assert!(publishes.iter().all(is_signed));
     alice.close().await;
 }
