@@ -534,6 +534,9 @@ impl ConfigBuilder {
     /// `max_pages` pages of up to 100 messages; what it could not read is reported by a
     /// [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered) status.
     ///
+    /// Channel groups and wildcard subscriptions cannot be read from history (it is read per
+    /// channel): when a fill happens, they are named in a `MessagesNotRecovered` status.
+    ///
     /// History is not filtered, so gap fill cannot be combined with a
     /// [`filter_expression`](ConfigBuilder::filter_expression); signals and unstored messages
     /// (`store(false)`, fire) are not in history and cannot be recovered.

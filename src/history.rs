@@ -40,8 +40,10 @@ pub const MAX_SINGLE_CHANNEL: usize = 100;
 /// Most messages per channel in one answer when several channels, or message actions, are
 /// fetched.
 pub const MAX_MULTIPLE_CHANNELS: usize = 25;
-/// Most channels in one fetch or count request.
+/// Most channels in one fetch request.
 pub const MAX_CHANNELS: usize = 500;
+/// Most channels in one message-counts request (PubNub's REST reference).
+pub const MAX_COUNT_CHANNELS: usize = 100;
 
 /// One stored message.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,7 +191,7 @@ impl FetchMessages {
 
     /// Everything that can be refused before sending.
     fn check(&self) -> Result<usize, Error> {
-        check_channels(&self.channels)?;
+        check_channels(&self.channels, MAX_CHANNELS)?;
         if self.include_message_actions && self.channels.len() > 1 {
             return Err(Error::invalid(
                 "message actions can be fetched for one channel at a time",
@@ -220,8 +222,14 @@ impl FetchMessages {
         let request = self.request(count);
         let core = self.pubnub.core();
         let crypto = core.config().crypto_module();
+        let asked = Asked {
+            channels: &self.channels,
+            count,
+            start: self.start,
+            end: self.end,
+        };
         core.execute(Endpoint::History, request, self.retry, |answer| {
-            parse_fetch(answer, count, crypto)
+            parse_fetch(answer, &asked, crypto)
         })
         .await
     }
@@ -317,20 +325,26 @@ pub(crate) async fn page_between(
     let channels = [channel.to_owned()];
     let range = (Some(before), Some(after.saturating_add(1)));
     let request = request(core, &channels, false, MAX_SINGLE_CHANNEL, range, [true; 4]);
+    let asked = Asked {
+        channels: &channels,
+        count: MAX_SINGLE_CHANNEL,
+        start: range.0,
+        end: range.1,
+    };
     core.execute(Endpoint::History, request, true, |answer| {
-        parse_fetch(answer, MAX_SINGLE_CHANNEL, None)
+        parse_fetch(answer, &asked, None)
     })
     .await
 }
 
 /// The channel list of a history request: 1 to [`MAX_CHANNELS`] valid names.
-fn check_channels(channels: &[String]) -> Result<(), Error> {
+fn check_channels(channels: &[String], max: usize) -> Result<(), Error> {
     if channels.is_empty() {
         return Err(Error::invalid("at least one channel is required"));
     }
-    if channels.len() > MAX_CHANNELS {
+    if channels.len() > max {
         return Err(Error::invalid(format!(
-            "{} channels: at most {MAX_CHANNELS} in one request",
+            "{} channels: at most {max} in one request",
             channels.len()
         )));
     }
@@ -351,10 +365,42 @@ fn check_range(start: Option<u64>, end: Option<u64>) -> Result<(), Error> {
     }
 }
 
+/// What a fetch asked for: what its answer's `more` may point to.
+struct Asked<'a> {
+    channels: &'a [String],
+    count: usize,
+    start: Option<u64>,
+    end: Option<u64>,
+}
+
+impl Asked<'_> {
+    /// Where a channel's next page starts, if its range has more: `service` (the answer's
+    /// own `more.start`, trusted only when one channel was asked for: it is not per channel)
+    /// or, after a full page, the oldest timetoken read. Only a start strictly older than this
+    /// request's and newer than `end` continues the range; anything else (a server that
+    /// repeats itself, a page that ended exactly at `end`) ends it.
+    fn next_start(
+        &self,
+        channel: &str,
+        oldest: Option<u64>,
+        read: usize,
+        service: Option<u64>,
+    ) -> Option<u64> {
+        if !self.channels.iter().any(|c| c == channel) {
+            return None;
+        }
+        let service = service.filter(|_| self.channels.len() == 1);
+        let next = service.or(oldest.filter(|_| read >= self.count))?;
+        let newer_than_end = self.end.is_none_or(|end| next > end);
+        let older_than_start = self.start.is_none_or(|start| next < start);
+        (newer_than_end && older_than_start).then_some(next)
+    }
+}
+
 /// Parses a fetch answer: `{"channels":{"ch":[{…}]},"more":{…}}`.
 fn parse_fetch(
     answer: &Response,
-    count: usize,
+    asked: &Asked<'_>,
     crypto: Option<&crate::crypto::CryptoModule>,
 ) -> Result<FetchMessagesResult, Error> {
     let json = response::check(answer)?;
@@ -384,11 +430,9 @@ fn parse_fetch(
             messages.push(history_message(item, crypto)?);
         }
         messages.sort_by_key(|m| m.timetoken);
-        if messages.len() >= count {
-            let oldest = messages.first().map(|m| m.timetoken);
-            if let Some(start) = service_more.or(oldest) {
-                result.more.insert(channel.clone(), start);
-            }
+        let oldest = messages.first().map(|m| m.timetoken);
+        if let Some(start) = asked.next_start(channel, oldest, messages.len(), service_more) {
+            result.more.insert(channel.clone(), start);
         }
         result.channels.insert(channel.clone(), messages);
     }
@@ -479,7 +523,7 @@ pub struct MessageCounts {
 }
 
 impl MessageCounts {
-    /// The channels (at least one).
+    /// The channels (at least one, at most [`MAX_COUNT_CHANNELS`]).
     pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
         self.channels = channels.into_iter().map(Into::into).collect();
         self
@@ -504,7 +548,7 @@ impl MessageCounts {
     }
 
     async fn send(self) -> Result<BTreeMap<String, u64>, Error> {
-        check_channels(&self.channels)?;
+        check_channels(&self.channels, MAX_COUNT_CHANNELS)?;
         match self.timetokens.len() {
             0 => return Err(Error::invalid("a timetoken is required")),
             1 => {}
@@ -663,6 +707,76 @@ mod tests {
         Response::new(200, body.to_owned())
     }
 
+    /// A fetch of `channels`, `count` per channel, over the whole range.
+    fn all(channels: &[String], count: usize) -> Asked<'_> {
+        Asked {
+            channels,
+            count,
+            start: None,
+            end: None,
+        }
+    }
+
+    #[test]
+    fn more_continues_a_range_only_older_and_within_it() {
+        const T: u64 = 17_000_000_000_000_000;
+        let one = ["a".to_owned()];
+        let two = ["a".to_owned(), "b".to_owned()];
+        let ask = |channels, start, end| Asked {
+            channels,
+            count: 2,
+            start,
+            end,
+        };
+        // A full page continues from its oldest message; a short one ends the range.
+        assert_eq!(
+            ask(&one, None, None).next_start("a", Some(T + 5), 2, None),
+            Some(T + 5)
+        );
+        assert_eq!(
+            ask(&one, None, None).next_start("a", Some(T + 5), 1, None),
+            None
+        );
+        // The service's own `more` counts even on a short page (history with actions cuts
+        // pages short), but only when one channel was asked for.
+        assert_eq!(
+            ask(&one, None, None).next_start("a", Some(T + 5), 1, Some(T + 4)),
+            Some(T + 4)
+        );
+        assert_eq!(
+            ask(&two, None, None).next_start("a", Some(T + 5), 2, Some(T + 1)),
+            Some(T + 5)
+        );
+        assert_eq!(
+            ask(&two, None, None).next_start("b", Some(T + 5), 1, Some(T + 1)),
+            None
+        );
+        // Never a channel that was not asked for.
+        assert_eq!(
+            ask(&one, None, None).next_start("x", Some(T + 5), 2, None),
+            None
+        );
+        // Never the same start again, nor a newer one: a server that repeats itself ends the
+        // walk instead of looping.
+        assert_eq!(
+            ask(&one, Some(T + 5), None).next_start("a", Some(T + 5), 2, None),
+            None
+        );
+        assert_eq!(
+            ask(&one, Some(T + 5), None).next_start("a", Some(T + 3), 2, Some(T + 9)),
+            None
+        );
+        // A page that ended exactly at `end` (inclusive) finished the range.
+        assert_eq!(
+            ask(&one, Some(T + 9), Some(T + 5)).next_start("a", Some(T + 5), 2, None),
+            None
+        );
+        assert_eq!(
+            ask(&one, Some(T + 9), Some(T + 5)).next_start("a", Some(T + 6), 2, None),
+            Some(T + 6)
+        );
+    }
+
     #[test]
     fn ranges() {
         let (old, new) = (17_000_000_000_000_000, 17_000_000_000_000_001);
@@ -687,7 +801,8 @@ mod tests {
                  {"message":{"n":1},"timetoken":"17000000000000001","uuid":"u","message_type":0,"meta":{"k":1}}],
             "b":[{"message":"x","timetoken":17000000000000005,"custom_message_type":"chat-msg",
                   "actions":{"reaction":{"smile":[{"uuid":"v","actionTimetoken":"17000000000000009"}]}}}]}}"#;
-        let page = parse_fetch(&answer(body), 2, None).unwrap();
+        let asked = ["a".to_owned(), "b".to_owned()];
+        let page = parse_fetch(&answer(body), &all(&asked, 2), None).unwrap();
         let a = &page.channels["a"];
         assert_eq!(a[0].timetoken, 17_000_000_000_000_001);
         assert_eq!(a[0].meta, Some(serde_json::json!({"k":1})));
@@ -708,6 +823,7 @@ mod tests {
 
     #[test]
     fn hostile_answers_are_errors() {
+        let a = ["a".to_owned()];
         for body in [
             r#"{"channels":[]}"#,
             r#"{"channels":{"a":{}}}"#,
@@ -718,10 +834,18 @@ mod tests {
             r#"{"channels":{"a":[{"timetoken":"17000000000000001","message":1,"message_type":"x"}]}}"#,
             "not json",
         ] {
-            assert!(parse_fetch(&answer(body), 25, None).is_err(), "{body}");
+            assert!(
+                parse_fetch(&answer(body), &all(&a, 25), None).is_err(),
+                "{body}"
+            );
         }
         assert_eq!(
-            parse_fetch(&answer(r#"{"status":200,"channels":{}}"#), 25, None).unwrap(),
+            parse_fetch(
+                &answer(r#"{"status":200,"channels":{}}"#),
+                &all(&a, 25),
+                None
+            )
+            .unwrap(),
             FetchMessagesResult::default()
         );
     }

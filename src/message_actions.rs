@@ -315,8 +315,16 @@ impl GetMessageActions {
                 let template = next.clone();
                 match next.send().await {
                     Ok(page) => {
+                        // Only a start older than this page's and newer than `end` moves
+                        // the walk on: a server that repeats itself cannot make it endless.
                         let following = match page.more {
-                            Some(start) if !page.actions.is_empty() => Some(template.start(start)),
+                            Some(start)
+                                if !page.actions.is_empty()
+                                    && template.start.is_none_or(|current| start < current)
+                                    && template.end.is_none_or(|end| start > end) =>
+                            {
+                                Some(template.start(start))
+                            }
                             _ => None,
                         };
                         Some((Ok(page), following))

@@ -440,6 +440,15 @@ async fn bad_history_input_is_refused_before_anything_is_sent() {
             .await
             .unwrap_err(),
     );
+    let over_counts: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
+    invalid(
+        pubnub
+            .message_counts()
+            .channels(over_counts)
+            .timetoken(17_000_000_000_000_000)
+            .await
+            .unwrap_err(),
+    );
     invalid(pubnub.delete_messages().await.unwrap_err());
     invalid(
         pubnub

@@ -77,11 +77,14 @@ impl Sets {
     /// The body's object for this set: the service's five names, channels repeated as
     /// `spaces` and user ids as `users`, as PubNub's Python SDK sends them.
     fn to_json(&self) -> Value {
+        // A name given twice gets both grants' permissions, not the last one's.
         let set = |entries: &[Entry]| {
-            let map: Map<String, Value> = entries
-                .iter()
-                .map(|e| (e.name.clone(), Value::from(e.permissions.bits())))
-                .collect();
+            let mut map: Map<String, Value> = Map::new();
+            for e in entries {
+                let before = map.get(&e.name).and_then(Value::as_u64).unwrap_or(0);
+                let bits = before | u64::from(e.permissions.bits());
+                map.insert(e.name.clone(), Value::from(bits));
+            }
             Value::Object(map)
         };
         json!({
@@ -416,6 +419,15 @@ mod tests {
                 }
             })
         );
+    }
+
+    #[test]
+    fn a_name_granted_twice_gets_both_permissions() {
+        let grant = client(true)
+            .grant_token(15)
+            .channel("a", Permissions::READ)
+            .channel("a", Permissions::WRITE);
+        assert_eq!(grant.body()["permissions"]["resources"]["channels"]["a"], 3);
     }
 
     #[test]

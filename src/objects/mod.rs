@@ -466,25 +466,30 @@ macro_rules! list_methods {
 /// `pages()` of the read-only list calls.
 macro_rules! pages_method {
     ($page:ty) => {
-        /// Every page from this one on, until the service gives no next cursor. Stops after
-        /// the first error.
+        /// Every page from this one on, until the service gives no next cursor (or an empty
+        /// page, or a cursor it already gave: a server that repeats itself cannot make the
+        /// walk endless). Stops after the first error.
         pub fn pages(self) -> Pin<Box<dyn Stream<Item = Result<$page, Error>> + Send>> {
+            let seen = std::collections::HashSet::<String>::new();
             Box::pin(futures_util::stream::unfold(
-                Some(self),
-                |next| async move {
+                (Some(self), seen),
+                |(next, mut seen)| async move {
                     let next = next?;
                     let template = next.clone();
+                    if let Some(start) = &template.list.start {
+                        seen.insert(start.clone());
+                    }
                     match next.send().await {
                         Ok(page) => {
                             let following = match &page.next {
-                                Some(cursor) if !page.data.is_empty() => {
+                                Some(cursor) if !page.data.is_empty() && !seen.contains(cursor) => {
                                     Some(template.start(cursor.clone()))
                                 }
                                 _ => None,
                             };
-                            Some((Ok(page), following))
+                            Some((Ok(page), (following, seen)))
                         }
-                        Err(error) => Some((Err(error), None)),
+                        Err(error) => Some((Err(error), (None, seen))),
                     }
                 },
             ))

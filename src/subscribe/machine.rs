@@ -535,6 +535,43 @@ fn describe(ranges: &[GapRange]) -> String {
     format!("not recovered from history: {}", list.join(", "))
 }
 
+/// MessagesNotRecovered for what gap fill cannot read at all: the subscribed groups and
+/// wildcards (history is read per channel, and the queue's limit covers them too), if any.
+fn uncovered(input: &Input) -> Option<Invocation> {
+    let stored = |name: &&String| !name.ends_with(crate::engine::PRESENCE_SUFFIX);
+    let wildcards: Vec<String> = input
+        .channels
+        .iter()
+        .filter(stored)
+        .filter(|c| c.contains('*'))
+        .cloned()
+        .collect();
+    let groups: Vec<String> = input.groups.iter().filter(stored).cloned().collect();
+    if wildcards.is_empty() && groups.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = wildcards
+        .iter()
+        .chain(&groups)
+        .map(String::as_str)
+        .collect();
+    let reason = Reason::new(
+        ErrorKind::NotRecovered,
+        format!(
+            "not read from history (channel groups and wildcards cannot be): {}",
+            names.join(", ")
+        ),
+    );
+    let mut status = Status::with_error(
+        StatusCategory::MessagesNotRecovered,
+        &Input::default(),
+        reason,
+    );
+    status.channels = wildcards;
+    status.groups = groups;
+    Some(Invocation::EmitStatus(status))
+}
+
 /// MessagesNotRecovered for the channels of `ranges`.
 fn not_recovered(ranges: &[GapRange], reason: Reason) -> Invocation {
     let mut status = Status::with_error(
@@ -1001,6 +1038,7 @@ pub fn transition_with(
                 let reason = Reason::new(ErrorKind::NotRecovered, describe(unrecovered));
                 own.push(not_recovered(unrecovered, reason));
             }
+            own.extend(uncovered(input));
             go(receiving(input, *cursor, false), own)
         }
         (
@@ -1011,16 +1049,17 @@ pub fn transition_with(
                 messages,
             },
             Event::GapFillFailure { reason },
-        ) => go(
-            receiving(input, *cursor, false),
-            vec![
+        ) => {
+            let mut own = vec![
                 Invocation::EmitMessages {
                     messages: messages.clone(),
                     cursor: *cursor,
                 },
                 not_recovered(&gap_ranges(input, *from, *cursor, messages), reason.clone()),
-            ],
-        ),
+            ];
+            own.extend(uncovered(input));
+            go(receiving(input, *cursor, false), own)
+        }
         // Anything else that stops the fill leaves the answer undelivered and the loop at
         // `from`, as if the answer had not come: polling from `from` gets it again.
         (S::FillingGap { from, .. }, Event::SubscriptionChanged { input }) => go(

@@ -1848,6 +1848,19 @@ fn not_recovered(channels: &[&str], reason: Reason) -> Invocation {
     })
 }
 
+/// What gap fill reports of `i()`'s group: it cannot be read from history.
+fn group_uncovered() -> Invocation {
+    Invocation::EmitStatus(Status {
+        category: StatusCategory::MessagesNotRecovered,
+        error: Some(Reason::new(
+            ErrorKind::NotRecovered,
+            "not read from history (channel groups and wildcards cannot be): g1",
+        )),
+        channels: vec![],
+        groups: vec!["g1".into()],
+    })
+}
+
 fn gap_table() -> Vec<Row> {
     use Invocation::*;
     use StatusCategory::*;
@@ -1882,7 +1895,12 @@ fn gap_table() -> Vec<Row> {
                 unrecovered: Arc::from(Vec::new()),
             },
             receiving(i(), S),
-            vec![CancelFillGap, emit_messages(with_old.clone(), S), receive(i(), S)],
+            vec![
+                CancelFillGap,
+                emit_messages(with_old.clone(), S),
+                group_uncovered(),
+                receive(i(), S),
+            ],
         ),
         row(
             "FillingGap --GAP_FILLED(r, left)--> Receiving{I, s}: r then m, MessagesNotRecovered",
@@ -1902,6 +1920,7 @@ fn gap_table() -> Vec<Row> {
                         "not recovered from history: a (17000000000000100, 17000000000000110)",
                     ),
                 ),
+                group_uncovered(),
                 receive(i(), S),
             ],
         ),
@@ -1914,6 +1933,7 @@ fn gap_table() -> Vec<Row> {
                 CancelFillGap,
                 emit_messages(m(), S),
                 not_recovered(&["a"], e()),
+                group_uncovered(),
                 receive(i(), S),
             ],
         ),
