@@ -822,3 +822,38 @@ async fn a_history_refusal_delivers_the_answer_and_reports_the_gap() {
     away.pubnub.close().await;
     publisher.close().await;
 }
+
+#[tokio::test]
+async fn gap_fill_recovers_what_an_outage_overflowed() {
+    // The network fails while 150 messages are published: the loop retries its long-poll
+    // from the kept cursor, and the first answer after the outage is the queue's last 20.
+    let server = faulty_small_queue_server().await;
+    let mut away = subscriber(&server, &["outage"], 20, Some(5)).await;
+    while server.hub().waiting_subscribers() == 0 {
+        tokio::task::yield_now().await;
+    }
+    server
+        .faults()
+        .inject(Fault::status(503).on(Endpoint::Subscribe).times(10_000));
+    server.faults().drop_long_polls();
+    let publisher = client(&server);
+    let sent = publish_n(&publisher, "outage", 150).await;
+    server.faults().clear();
+
+    let got = away.receive(150).await;
+    assert_eq!(got.iter().map(|m| m.timetoken).collect::<Vec<_>>(), sent);
+    assert_eq!(got.iter().filter(|m| m.recovered).count(), 130);
+    away.next_is_marker(&publisher, "outage").await;
+    let categories: Vec<_> = away
+        .statuses_now()
+        .into_iter()
+        .map(|s| s.category)
+        .collect();
+    assert!(
+        categories.contains(&StatusCategory::Reconnected),
+        "{categories:?}"
+    );
+    assert!(!categories.contains(&StatusCategory::MessagesNotRecovered));
+    away.pubnub.close().await;
+    publisher.close().await;
+}
