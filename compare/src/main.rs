@@ -15,6 +15,11 @@
 //! loses what overflows).
 //! `--python PATH` then runs `python/sdk.py` with that interpreter (PubNub's Python SDK
 //! installed) against the same server, and adds its figures.
+//!
+//! `--origin URL` measures against a server in another process instead (the `pubnub-local`
+//! binary, or any PubNub-compatible server): no hub burst then, since the hub is in-process
+//! only. `--size BYTES` pads every published message to about that many bytes of JSON (e.g.
+//! 30720 for the 30 KiB figures), and `--no-burst` skips the bursts.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,8 +53,14 @@ type Arrivals = UnboundedReceiver<(u64, Instant)>;
 type PublishFn =
     Arc<dyn Fn(String, u64) -> std::pin::Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
+/// The `text` of every message: `--size` sets it.
+static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn payload(n: u64) -> Value {
-    json!({"text": "hello from the benchmark", "n": n})
+    let text = TEXT
+        .get()
+        .map_or("hello from the benchmark", String::as_str);
+    json!({"text": text, "n": n})
 }
 
 fn main() {
@@ -57,6 +68,8 @@ fn main() {
     let mut rounds = 3usize;
     let mut python: Option<String> = None;
     let mut buffer = BURST as usize;
+    let mut origin: Option<String> = None;
+    let mut bursts = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -69,6 +82,17 @@ fn main() {
                     .unwrap_or_else(|| usage())
             }
             "--python" => python = Some(args.next().unwrap_or_else(|| usage())),
+            "--origin" => origin = Some(args.next().unwrap_or_else(|| usage())),
+            "--no-burst" => bursts = false,
+            "--size" => {
+                let size: usize = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (40..=32_000).contains(n))
+                    .unwrap_or_else(|| usage());
+                // `{"text":"…","n":NNNN}`: about 25 bytes around the text.
+                TEXT.set("x".repeat(size - 25)).expect("set once");
+            }
             "--buffer" => {
                 buffer = args
                     .next()
@@ -80,18 +104,28 @@ fn main() {
         }
     }
     let server_runtime = runtime("compare-server");
-    let server = server_runtime
-        .block_on(pubnub_local::Server::builder().buffer_size(buffer).start())
-        .expect("pubnub-local starts on loopback");
-    let origin = server.url();
-    let hub = server.hub();
+    let server = match &origin {
+        Some(_) => None,
+        None => Some(
+            server_runtime
+                .block_on(pubnub_local::Server::builder().buffer_size(buffer).start())
+                .expect("pubnub-local starts on loopback"),
+        ),
+    };
+    let in_process = server.is_some();
+    let hub = server.as_ref().map(|s| s.hub()).filter(|_| bursts);
+    let origin = match (origin, &server) {
+        (Some(origin), _) => origin.trim_end_matches('/').to_string(),
+        (None, Some(server)) => server.url(),
+        (None, None) => unreachable!("either --origin or an in-process server"),
+    };
     let client_runtime = runtime("compare-client");
     let report = client_runtime.block_on(async move {
         // On a worker, as an application's tasks are (block_on would poll it on the main thread).
         let task = tokio::spawn(async move {
             let mut report = tokio::time::timeout(
                 Duration::from_secs(180),
-                run(&origin, hub, rounds, json_out),
+                run(&origin, hub, bursts, rounds, json_out),
             )
             .await
             .expect("the comparison finishes within 3 minutes");
@@ -101,6 +135,7 @@ fn main() {
                 }
                 report.official_python = Some(python_sdk(&python, &origin).await);
             }
+            report.in_process = in_process;
             report
         });
         task.await.expect("the comparison does not panic")
@@ -116,7 +151,8 @@ fn main() {
 fn usage() -> ! {
     eprintln!(
         "usage: cargo run --release --manifest-path compare/Cargo.toml -- [--json] [--rounds N] \
-         [--python PATH-TO-PYTHON-WITH-PUBNUB] [--buffer MESSAGES-PER-CHANNEL]"
+         [--python PATH-TO-PYTHON-WITH-PUBNUB] [--buffer MESSAGES-PER-CHANNEL] [--origin URL] \
+         [--size BYTES] [--no-burst]"
     );
     std::process::exit(2);
 }
@@ -299,9 +335,19 @@ struct Report {
     official_rust: Figures,
     /// With `--python`: what `python/sdk.py` measured, as it printed it.
     official_python: Option<Value>,
+    /// The server ran in this process (not `--origin`).
+    in_process: bool,
+    /// The bytes of JSON of each published message.
+    message_bytes: usize,
 }
 
-async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bool) -> Report {
+async fn run(
+    origin: &str,
+    hub: Option<pubnub_local::hub::Hub>,
+    bursts: bool,
+    rounds: usize,
+    quiet: bool,
+) -> Report {
     let progress = |what: &str| {
         if !quiet {
             eprintln!("compare: {what}");
@@ -374,8 +420,15 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
         figures[sdk].publish_concurrent_per_sec = median(&mut concurrent[sdk]);
     }
 
-    progress("burst of 10,000 messages from the hub, then from each SDK's own publisher");
-    for kind in ["hub", "http"] {
+    let kinds: &[&str] = match (bursts, hub.is_some()) {
+        (false, _) => &[],
+        (true, true) => &["hub", "http"],
+        (true, false) => &["http"],
+    };
+    if bursts {
+        progress("burst of 10,000 messages (from the hub when in-process), then from each SDK");
+    }
+    for &kind in kinds {
         let channels = [
             format!("compare-burst-{kind}"),
             format!("compare-burst-{kind}-official"),
@@ -387,7 +440,7 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
             let channel = channels[sdk].clone();
             let publishing = match kind {
                 "hub" => {
-                    let hub = hub.clone();
+                    let hub = hub.clone().expect("hub bursts only in-process");
                     tokio::task::spawn_blocking(move || {
                         for n in 0..BURST {
                             let message = pubnub_local::hub::Publish::message(&channel, payload(n));
@@ -434,6 +487,8 @@ async fn run(origin: &str, hub: pubnub_local::hub::Hub, rounds: usize, quiet: bo
         pubnub_engine,
         official_rust,
         official_python: None,
+        in_process: false,
+        message_bytes: payload(0).to_string().len(),
     }
 }
 
@@ -677,19 +732,25 @@ fn print_table(report: &Report) {
             f.burst_http_lost, f.burst_http_duplicated, f.burst_http_delivered_per_sec
         ),
     };
-    println!(
-        "{:<44}{:>16}{:>24}",
-        "burst from the hub: lost/dup/delivered",
-        burst(a, false),
-        burst(b, false)
-    );
-    print!(
-        "{:<44}{:>16}{:>24}",
-        "burst, own publisher: lost/dup/delivered",
-        burst(a, true),
-        burst(b, true)
-    );
-    if let Some(p) = py {
+    // Only the bursts that ran (none with --no-burst; no hub burst with --origin).
+    if a.burst_delivered_per_sec > 0.0 || b.burst_delivered_per_sec > 0.0 {
+        println!(
+            "{:<44}{:>16}{:>24}",
+            "burst from the hub: lost/dup/delivered",
+            burst(a, false),
+            burst(b, false)
+        );
+    }
+    let http_burst = a.burst_http_delivered_per_sec > 0.0 || b.burst_http_delivered_per_sec > 0.0;
+    if http_burst {
+        print!(
+            "{:<44}{:>16}{:>24}",
+            "burst, own publisher: lost/dup/delivered",
+            burst(a, true),
+            burst(b, true)
+        );
+    }
+    if let Some(p) = py.filter(|_| http_burst) {
         print!(
             "{:>26}",
             format!(
@@ -700,14 +761,22 @@ fn print_table(report: &Report) {
             )
         );
     }
-    println!();
+    if http_burst {
+        println!();
+    }
     println!(
-        "\nfailed publishes: {} / {}{}; {} rounds (medians), {} cores, origin {} (pubnub-local in-process)",
+        "\nfailed publishes: {} / {}{}; {} rounds (medians), {} cores, messages of {} bytes, origin {}{}",
         a.publish_failed,
         b.publish_failed,
         py.map_or(String::new(), |p| format!(" / {}", p["publish_failed"])),
         report.rounds,
         report.cores,
-        report.origin
+        report.message_bytes,
+        report.origin,
+        if report.in_process {
+            " (pubnub-local in-process)"
+        } else {
+            " (another process)"
+        }
     );
 }
