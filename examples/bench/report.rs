@@ -172,7 +172,7 @@ impl Report {
             ),
             (
                 "publish_concurrent_ratio",
-                p.map(|p| p.concurrent_ratio >= 0.85),
+                p.map(|p| p.concurrent_ratio >= 0.90),
             ),
             ("latency_p50", l.map(|l| l.p50_us <= 150.0)),
             ("latency_p99", l.map(|l| l.p99_us <= 300.0)),
@@ -321,7 +321,7 @@ impl Report {
                 with_cpu(p.floor_concurrent),
                 "",
             );
-            row("  SDK / floor", pct(p.concurrent_ratio), "≥ 85 %");
+            row("  SDK / floor", pct(p.concurrent_ratio), "≥ 90 %");
             row(
                 "floor, sequential: this server / minimal",
                 format!(
