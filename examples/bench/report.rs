@@ -161,6 +161,12 @@ impl Report {
         }
     }
 
+    /// The SDK's latency p99 over the bare floor's, when both were measured.
+    fn latency_p99_ratio(&self) -> Option<f64> {
+        let (sdk, floor) = (self.latency.as_ref()?, self.latency_floor.as_ref()?);
+        (floor.p99_us > 0.0).then(|| sdk.p99_us / floor.p99_us)
+    }
+
     /// (name, met) for every target of issue 8; `None` when the step did not run.
     fn targets(&self) -> Vec<(&'static str, Option<bool>)> {
         let p = self.publish.as_ref();
@@ -176,6 +182,11 @@ impl Report {
             ),
             ("latency_p50", l.map(|l| l.p50_us <= 150.0)),
             ("latency_p99", l.map(|l| l.p99_us <= 300.0)),
+            // Issue 21: the p99 as a ratio to the floor's, measured in the same run.
+            (
+                "latency_p99_vs_floor",
+                self.latency_p99_ratio().map(|ratio| ratio <= 1.10),
+            ),
             ("burst", self.burst.as_ref().map(|b| burst_met(b, true))),
             (
                 "burst_http_lost_duplicated",
@@ -273,6 +284,12 @@ impl Report {
         put("latency_floor_p50_us", json!(lf.map(|l| l.p50_us.round())));
         put("latency_floor_p99_us", json!(lf.map(|l| l.p99_us.round())));
         put(
+            "latency_p99_vs_floor",
+            json!(self
+                .latency_p99_ratio()
+                .map(|r| (r * 1000.0).round() / 1000.0)),
+        );
+        put(
             "server_hub_publish_per_sec",
             json!(self.server.as_ref().map(|s| s.hub_publish_per_sec.round())),
         );
@@ -362,6 +379,9 @@ impl Report {
                 format!("{:.0} µs / {:.0} µs", l.p50_us, l.p99_us),
                 "",
             );
+        }
+        if let Some(ratio) = self.latency_p99_ratio() {
+            row("  p99 / floor p99", format!("{ratio:.2}×"), "≤ 1.10×");
         }
         for (name, burst, target) in [
             ("burst from the hub", &self.burst, "0 / 0, ≥ 100,000/s"),
