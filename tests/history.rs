@@ -19,6 +19,11 @@ use serde_json::json;
 
 use support::local::{client, client_with, server, within};
 
+/// The timetokens of `messages`, in delivery order.
+fn timetokens(messages: &[Message]) -> Vec<u64> {
+    messages.iter().map(|m| m.timetoken).collect()
+}
+
 async fn publish_n(pubnub: &PubNub, channel: &str, n: usize) -> Vec<u64> {
     let mut timetokens = Vec::with_capacity(n);
     for i in 0..n {
@@ -536,8 +541,19 @@ async fn subscriber(
     queue: u32,
     gap_fill: Option<u32>,
 ) -> Away {
+    subscriber_with(server, channels, queue, gap_fill, |b| b).await
+}
+
+/// [`subscriber`], with more configuration.
+async fn subscriber_with(
+    server: &ServerHandle,
+    channels: &[&str],
+    queue: u32,
+    gap_fill: Option<u32>,
+    configure: impl FnOnce(pubnub_engine::ConfigBuilder) -> pubnub_engine::ConfigBuilder,
+) -> Away {
     let pubnub = client_with(server, "reader", |b| {
-        let b = b.request_message_count_threshold(queue);
+        let b = configure(b.request_message_count_threshold(queue));
         match gap_fill {
             Some(pages) => b.gap_fill(pages),
             None => b,
@@ -576,6 +592,15 @@ impl Away {
         out
     }
 
+    /// Disconnects, has `publisher` publish `n` messages to `channel` meanwhile, and
+    /// reconnects from the kept cursor: what the subscriber missed. Their timetokens.
+    async fn miss(&mut self, publisher: &PubNub, channel: &str, n: usize) -> Vec<u64> {
+        self.pubnub.disconnect();
+        let sent = publish_n(publisher, channel, n).await;
+        self.pubnub.reconnect();
+        sent
+    }
+
     /// The statuses emitted so far, without waiting.
     fn statuses_now(&mut self) -> Vec<Status> {
         let mut out = Vec::new();
@@ -605,14 +630,12 @@ impl Away {
 async fn gap_fill_delivers_a_burst_larger_than_the_queue_exactly_once_in_order() {
     let server = small_queue_server(20, 10_000).await;
     let mut away = subscriber(&server, &["burst"], 20, Some(5)).await;
-    away.pubnub.disconnect();
     let publisher = client(&server);
     // 150 messages: more than the queue (20) and more than one history page (100).
-    let sent = publish_n(&publisher, "burst", 150).await;
-    away.pubnub.reconnect();
+    let sent = away.miss(&publisher, "burst", 150).await;
 
     let got = away.receive(150).await;
-    assert_eq!(got.iter().map(|m| m.timetoken).collect::<Vec<_>>(), sent);
+    assert_eq!(timetokens(&got), sent);
     assert_eq!(
         got.iter().filter(|m| m.recovered).count(),
         130,
@@ -642,16 +665,11 @@ async fn gap_fill_delivers_a_burst_larger_than_the_queue_exactly_once_in_order()
 async fn without_gap_fill_the_same_burst_loses_what_the_queue_dropped() {
     let server = small_queue_server(20, 10_000).await;
     let mut away = subscriber(&server, &["burst"], 20, None).await;
-    away.pubnub.disconnect();
     let publisher = client(&server);
-    let sent = publish_n(&publisher, "burst", 150).await;
-    away.pubnub.reconnect();
+    let sent = away.miss(&publisher, "burst", 150).await;
 
     let got = away.receive(20).await;
-    assert_eq!(
-        got.iter().map(|m| m.timetoken).collect::<Vec<_>>(),
-        sent[130..]
-    );
+    assert_eq!(timetokens(&got), sent[130..]);
     away.next_is_marker(&publisher, "burst").await;
     let categories: Vec<_> = away
         .statuses_now()
@@ -697,16 +715,11 @@ async fn gap_fill_delivers_what_history_still_has_when_it_dropped_the_rest() {
     // History keeps 50: of 150 published, messages 0..100 are gone from everywhere.
     let server = small_queue_server(20, 50).await;
     let mut away = subscriber(&server, &["old"], 20, Some(5)).await;
-    away.pubnub.disconnect();
     let publisher = client(&server);
-    let sent = publish_n(&publisher, "old", 150).await;
-    away.pubnub.reconnect();
+    let sent = away.miss(&publisher, "old", 150).await;
 
     let got = away.receive(50).await;
-    assert_eq!(
-        got.iter().map(|m| m.timetoken).collect::<Vec<_>>(),
-        sent[100..]
-    );
+    assert_eq!(timetokens(&got), sent[100..]);
     assert_eq!(got.iter().filter(|m| m.recovered).count(), 30);
     away.next_is_marker(&publisher, "old").await;
     away.pubnub.close().await;
@@ -718,17 +731,12 @@ async fn gap_fill_reports_what_its_page_budget_could_not_read() {
     let server = small_queue_server(20, 10_000).await;
     // One page of 100: a 230-message gap leaves 110 unread.
     let mut away = subscriber(&server, &["big"], 20, Some(1)).await;
-    away.pubnub.disconnect();
     let publisher = client(&server);
-    let sent = publish_n(&publisher, "big", 250).await;
-    away.pubnub.reconnect();
+    let sent = away.miss(&publisher, "big", 250).await;
 
     let got = away.receive(120).await;
     // The newest page of the gap, then the queue: still in order, each once.
-    assert_eq!(
-        got.iter().map(|m| m.timetoken).collect::<Vec<_>>(),
-        sent[130..]
-    );
+    assert_eq!(timetokens(&got), sent[130..]);
     away.next_is_marker(&publisher, "big").await;
     let not_recovered: Vec<Status> = away
         .statuses_now()
@@ -782,7 +790,7 @@ async fn gap_fill_retries_history_failures_with_the_clients_policy() {
     away.pubnub.reconnect();
 
     let got = away.receive(150).await;
-    assert_eq!(got.iter().map(|m| m.timetoken).collect::<Vec<_>>(), sent);
+    assert_eq!(timetokens(&got), sent);
     assert!(server.faults().pending().is_empty(), "both faults were hit");
     away.next_is_marker(&publisher, "burst").await;
     away.pubnub.close().await;
@@ -802,10 +810,7 @@ async fn a_history_refusal_delivers_the_answer_and_reports_the_gap() {
     away.pubnub.reconnect();
 
     let got = away.receive(20).await;
-    assert_eq!(
-        got.iter().map(|m| m.timetoken).collect::<Vec<_>>(),
-        sent[130..]
-    );
+    assert_eq!(timetokens(&got), sent[130..]);
     assert!(got.iter().all(|m| !m.recovered));
     away.next_is_marker(&publisher, "burst").await;
     let not_recovered: Vec<Status> = away
@@ -841,7 +846,7 @@ async fn gap_fill_recovers_what_an_outage_overflowed() {
     server.faults().clear();
 
     let got = away.receive(150).await;
-    assert_eq!(got.iter().map(|m| m.timetoken).collect::<Vec<_>>(), sent);
+    assert_eq!(timetokens(&got), sent);
     assert_eq!(got.iter().filter(|m| m.recovered).count(), 130);
     away.next_is_marker(&publisher, "outage").await;
     let categories: Vec<_> = away
@@ -854,6 +859,31 @@ async fn gap_fill_recovers_what_an_outage_overflowed() {
         "{categories:?}"
     );
     assert!(!categories.contains(&StatusCategory::MessagesNotRecovered));
+    away.pubnub.close().await;
+    publisher.close().await;
+}
+
+#[tokio::test]
+async fn gap_fill_gets_past_a_history_request_that_is_never_answered() {
+    // Not a polite failure: the history request is accepted and never answered. The fill's
+    // request times out (here after 300 ms), is retried with the client's policy, and the
+    // retry recovers everything.
+    let server = faulty_small_queue_server().await;
+    let mut away = subscriber_with(&server, &["silent"], 20, Some(5), |b| {
+        b.non_subscribe_request_timeout(Duration::from_millis(300))
+    })
+    .await;
+    server
+        .faults()
+        .inject(Fault::hang().on(Endpoint::History).times(1));
+    let publisher = client(&server);
+    let sent = away.miss(&publisher, "silent", 150).await;
+
+    let got = away.receive(150).await;
+    assert_eq!(timetokens(&got), sent);
+    assert_eq!(got.iter().filter(|m| m.recovered).count(), 130);
+    assert!(server.faults().pending().is_empty(), "the hang was hit");
+    away.next_is_marker(&publisher, "silent").await;
     away.pubnub.close().await;
     publisher.close().await;
 }
