@@ -531,7 +531,9 @@ impl ConfigBuilder {
     /// message persistence (it must be enabled on the key), and delivers what it finds, in
     /// timetoken order and marked [`Message::recovered`](crate::Message::recovered), before
     /// the answer's own messages; each message reaches each listener once. It reads at most
-    /// `max_pages` pages of up to 100 messages; what it could not read is reported by a
+    /// `max_pages` pages of up to 100 messages, one at a time, newest first; what it could not
+    /// read (the budget was spent, or a read failed after the client's retry policy: what the
+    /// pages before it recovered is still delivered) is reported by a
     /// [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered) status.
     ///
     /// Channel groups and wildcard subscriptions cannot be read from history (it is read per

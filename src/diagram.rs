@@ -321,6 +321,9 @@ mod tests {
             .contains(&Edge::new("Receiving", "RECEIVE_SUCCESS", "FillingGap")));
         assert!(d
             .edges()
+            .contains(&Edge::new("FillingGap", "GAP_FILL_PAGE", "FillingGap")));
+        assert!(d
+            .edges()
             .contains(&Edge::new("Handshaking", "HANDSHAKE_SUCCESS", "Receiving")));
         assert!(d
             .edges()

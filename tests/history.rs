@@ -829,6 +829,39 @@ async fn a_history_refusal_delivers_the_answer_and_reports_the_gap() {
 }
 
 #[tokio::test]
+async fn a_history_refusal_mid_way_delivers_what_was_recovered_and_reports_the_rest() {
+    // 250 published, 20 queued: a 230-message gap, read newest page first. The first page
+    // (100) is read; the second is refused. What the first page recovered is delivered before
+    // the answer, and the older rest of the range is reported with the refusal.
+    let server = faulty_small_queue_server().await;
+    let mut away = subscriber(&server, &["burst"], 20, Some(5)).await;
+    // The first history request passes (a delay of nothing), the second is refused.
+    let faults = server.faults();
+    faults.inject(Fault::delay(Duration::ZERO).on(Endpoint::History).times(1));
+    faults.inject(Fault::status(403).on(Endpoint::History).times(1));
+    let publisher = client(&server);
+    let sent = away.miss(&publisher, "burst", 250).await;
+
+    let got = away.receive(120).await;
+    assert_eq!(timetokens(&got), sent[130..]);
+    assert_eq!(got.iter().filter(|m| m.recovered).count(), 100);
+    assert!(faults.pending().is_empty(), "both faults were hit");
+    away.next_is_marker(&publisher, "burst").await;
+    let reported: Vec<(Vec<String>, Option<ErrorKind>)> = away
+        .statuses_now()
+        .into_iter()
+        .filter(|s| s.category == StatusCategory::MessagesNotRecovered)
+        .map(|s| (s.channels, s.error.map(|e| e.kind)))
+        .collect();
+    assert_eq!(
+        reported,
+        [(vec!["burst".to_owned()], Some(ErrorKind::AccessDenied))]
+    );
+    away.pubnub.close().await;
+    publisher.close().await;
+}
+
+#[tokio::test]
 async fn gap_fill_recovers_what_an_outage_overflowed() {
     // The network fails while 150 messages are published: the loop retries its long-poll
     // from the kept cursor, and the first answer after the outage is the queue's last 20.

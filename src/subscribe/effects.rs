@@ -265,9 +265,9 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                     })
                 })),
             },
-            Invocation::FillGap { ranges, max_pages } => Dispatch::Async(Box::pin(async move {
-                Some(fill_gap(&core, &ranges, max_pages).await)
-            })),
+            Invocation::FillGap { range } => {
+                Dispatch::Async(Box::pin(async move { Some(fill_gap(&core, &range).await) }))
+            }
             Invocation::EmitStatus(status) => {
                 self.emit_status(&status);
                 Dispatch::Done
@@ -285,58 +285,26 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
     }
 }
 
-/// Reads the ranges from history, newest page first, within the machine's page budget; what
-/// the budget leaves unread (the older end of a range) is reported, not decided on. A failed
-/// read (after the client's retry policy) fails the whole fill.
-async fn fill_gap(core: &Core, ranges: &[GapRange], max_pages: u32) -> Event {
-    let mut budget = max_pages;
-    let mut recovered: Vec<Envelope> = Vec::new();
-    let mut unrecovered = Vec::new();
-    for range in ranges {
-        let mut before = range.before;
-        loop {
-            if budget == 0 {
-                unrecovered.push(GapRange {
-                    before,
-                    ..range.clone()
-                });
-                break;
-            }
-            budget -= 1;
-            let page = match history::page_between(core, &range.channel, range.after, before).await
-            {
-                Ok(page) => page,
-                Err(error) => {
-                    return Event::GapFillFailure {
-                        reason: error.reason(),
-                    }
-                }
-            };
-            let stored = page.channels.get(&range.channel).into_iter().flatten();
-            recovered.extend(
-                stored
-                    .filter(|m| range.after < m.timetoken && m.timetoken < before)
-                    .map(|m| recovered_envelope(range, m)),
-            );
-            match page.more.get(&range.channel) {
-                Some(&next) if next < before && next > range.after.saturating_add(1) => {
-                    before = next
-                }
-                _ => break,
+/// Reads the newest page of `range` from history (with the client's retry policy): its
+/// messages within the range, and where the channel's next page starts. Which page comes next,
+/// and whether one does, is the machine's decision.
+async fn fill_gap(core: &Core, range: &GapRange) -> Event {
+    let page = match history::page_between(core, &range.channel, range.after, range.before).await {
+        Ok(page) => page,
+        Err(error) => {
+            return Event::GapFillFailure {
+                reason: error.reason(),
             }
         }
-    }
-    recovered.sort_by_key(|e| e.published.timetoken);
-    recovered.dedup_by(|a, b| a.channel == b.channel && a.published == b.published);
-    tracing::debug!(
-        recovered = recovered.len(),
-        unrecovered = unrecovered.len(),
-        "gap filled"
-    );
-    Event::GapFilled {
-        recovered: recovered.into(),
-        unrecovered: unrecovered.into(),
-    }
+    };
+    let stored = page.channels.get(&range.channel).into_iter().flatten();
+    let recovered: Messages = stored
+        .filter(|m| range.after < m.timetoken && m.timetoken < range.before)
+        .map(|m| recovered_envelope(range, m))
+        .collect();
+    let more = page.more.get(&range.channel).copied();
+    tracing::debug!(%range, recovered = recovered.len(), ?more, "gap fill page read");
+    Event::GapFillPage { recovered, more }
 }
 
 /// A stored message as the envelope a subscribe answer would have carried, marked recovered.

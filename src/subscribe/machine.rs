@@ -134,8 +134,10 @@ pub enum State {
     },
     /// Gap fill: an answer reached the message-count threshold, so the service's queue may
     /// have dropped messages between `from` and the answer's; they are being read from
-    /// history before the answer is delivered. Anything that stops the fill goes back to
-    /// `from` with the answer undelivered: the next long-poll from there gets it again.
+    /// history, one page at a time, before the answer is delivered. The machine decides after
+    /// each page what comes next (ENGINE.md §1.6). Anything that stops the fill goes back to
+    /// `from` with the answer (and what was recovered) undelivered: the next long-poll from
+    /// there gets it again.
     FillingGap {
         /// Channels and groups.
         input: Input,
@@ -145,6 +147,13 @@ pub enum State {
         cursor: Cursor,
         /// The answer, delivered after what the fill recovers.
         messages: Messages,
+        /// What is left to read, never empty: the page being read is the newest of the first
+        /// range (whose `before` moves down as its pages are read).
+        ranges: Arc<[GapRange]>,
+        /// The pages the budget has left, the one being read included (at least 1).
+        pages_left: u32,
+        /// What the pages read so far recovered, in reading order.
+        recovered: Messages,
     },
 }
 
@@ -229,14 +238,15 @@ pub enum Event {
     },
     /// Leave everything.
     UnsubscribeAll,
-    /// Gap fill read what history had of the ranges.
-    GapFilled {
-        /// The recovered messages, in timetoken order, marked recovered.
+    /// Gap fill read one page of history: the newest page of the range it was asked for.
+    GapFillPage {
+        /// The page's messages within the range, marked recovered.
         recovered: Messages,
-        /// What the page budget left unread.
-        unrecovered: Arc<[GapRange]>,
+        /// Where the channel's next (older) page starts, as history's answer says (`more`),
+        /// if it has one. The machine decides whether to follow it.
+        more: Option<u64>,
     },
-    /// Gap fill could not read history.
+    /// Gap fill could not read a page of history (after the client's retry policy).
     GapFillFailure {
         /// Why.
         reason: Reason,
@@ -256,6 +266,13 @@ pub struct GapRange {
     /// The newer bound, exclusive: the channel's first message in the answer, or just past
     /// the answer's cursor for a channel the answer has nothing of.
     pub before: u64,
+}
+
+/// `a (17…1, 17…9)`: the channel and its bounds, as traces and statuses show a range.
+impl std::fmt::Display for GapRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}, {})", self.channel, self.after, self.before)
+    }
 }
 
 /// What the subscribe engine asks the driver to do (ENGINE.md §1.3).
@@ -315,13 +332,11 @@ pub enum Invocation {
     CancelReceiveReconnect,
     /// Immediate: deliver a status.
     EmitStatus(Status),
-    /// Managed: read the ranges from history, at most `max_pages` pages in all, and report
-    /// GAP_FILLED (or GAP_FILL_FAILURE).
+    /// Managed: read one page of history, the newest of `range`, and report GAP_FILL_PAGE
+    /// (or GAP_FILL_FAILURE). The machine decides what is read next.
     FillGap {
-        /// The ranges to read, one per channel.
-        ranges: Arc<[GapRange]>,
-        /// The machine's page budget.
-        max_pages: u32,
+        /// The range to read a page of.
+        range: GapRange,
     },
     /// Cancel the running gap fill.
     CancelFillGap,
@@ -404,7 +419,7 @@ impl Event {
             Event::Disconnect => "DISCONNECT",
             Event::Reconnect { .. } => "RECONNECT",
             Event::UnsubscribeAll => "UNSUBSCRIBE_ALL",
-            Event::GapFilled { .. } => "GAP_FILLED",
+            Event::GapFillPage { .. } => "GAP_FILL_PAGE",
             Event::GapFillFailure { .. } => "GAP_FILL_FAILURE",
         }
     }
@@ -528,11 +543,104 @@ pub fn gap_ranges(
 
 /// `a (17…1, 17…9), b (…)`: the ranges left unread.
 fn describe(ranges: &[GapRange]) -> String {
-    let list: Vec<String> = ranges
-        .iter()
-        .map(|r| format!("{} ({}, {})", r.channel, r.after, r.before))
-        .collect();
+    let list: Vec<String> = ranges.iter().map(GapRange::to_string).collect();
     format!("not recovered from history: {}", list.join(", "))
+}
+
+/// What gap fill holds whatever its progress: the answer and where it was polled from.
+#[derive(Clone, Copy)]
+struct Held<'a> {
+    input: &'a Input,
+    from: Cursor,
+    cursor: Cursor,
+    messages: &'a Messages,
+}
+
+impl<'a> Held<'a> {
+    fn new(input: &'a Input, from: Cursor, cursor: Cursor, messages: &'a Messages) -> Self {
+        Held {
+            input,
+            from,
+            cursor,
+            messages,
+        }
+    }
+}
+
+/// Gap fill's decision before each page: read the newest page of the first range left while
+/// the budget has a page, else end the fill (what is left is reported unread).
+fn fill(
+    held: Held<'_>,
+    ranges: Vec<GapRange>,
+    pages_left: u32,
+    recovered: Messages,
+) -> (State, Vec<Invocation>) {
+    if ranges.is_empty() || pages_left == 0 {
+        let own = end_fill(held, &recovered, &ranges, None);
+        return (receiving(held.input, held.cursor, false), own);
+    }
+    let state = State::FillingGap {
+        input: held.input.clone(),
+        from: held.from,
+        cursor: held.cursor,
+        messages: held.messages.clone(),
+        ranges: ranges.into(),
+        pages_left,
+        recovered,
+    };
+    (state, vec![])
+}
+
+/// The ranges left after a page of `ranges[0]` that said `more`: the same range from `more`
+/// when it is strictly inside it (a cursor that does not move the range down ends it, so a
+/// page is never read twice), then the others.
+fn after_page(ranges: &[GapRange], more: Option<u64>) -> Vec<GapRange> {
+    let Some((range, rest)) = ranges.split_first() else {
+        return Vec::new();
+    };
+    let mut left = Vec::with_capacity(ranges.len());
+    match more {
+        Some(next) if next < range.before && next > range.after.saturating_add(1) => {
+            left.push(GapRange {
+                before: next,
+                ..range.clone()
+            })
+        }
+        _ => {}
+    }
+    left.extend_from_slice(rest);
+    left
+}
+
+/// The end of a fill: what was recovered (in timetoken order, each once), then the answer;
+/// MessagesNotRecovered for the ranges left `unread` (with the failure's reason, else one
+/// that names them), and for what history cannot be read for.
+fn end_fill(
+    held: Held<'_>,
+    recovered: &[Envelope],
+    unread: &[GapRange],
+    failure: Option<&Reason>,
+) -> Vec<Invocation> {
+    let mut recovered = recovered.to_vec();
+    recovered.sort_by_key(|e| e.published.timetoken);
+    recovered.dedup_by(|a, b| a.channel == b.channel && a.published == b.published);
+    let all: Messages = recovered
+        .into_iter()
+        .chain(held.messages.iter().cloned())
+        .collect();
+    let mut own = vec![Invocation::EmitMessages {
+        messages: all,
+        cursor: held.cursor,
+    }];
+    if !unread.is_empty() {
+        let reason = match failure {
+            Some(reason) => reason.clone(),
+            None => Reason::new(ErrorKind::NotRecovered, describe(unread)),
+        };
+        own.push(not_recovered(unread, reason));
+    }
+    own.extend(uncovered(held.input));
+    own
 }
 
 /// MessagesNotRecovered for what gap fill cannot read at all: the subscribed groups and
@@ -844,16 +952,14 @@ pub fn transition_with(
                 // The service's queue may have overflowed: older messages may be gone.
                 own.push(status(StatusCategory::RequestMessageCountExceeded, input));
                 // With gap fill on, read them from history before delivering the answer.
-                if context.gap_fill_max_pages.is_some()
-                    && !gap_ranges(input, *from, *cursor, messages).is_empty()
-                {
-                    let filling = S::FillingGap {
-                        input: input.clone(),
-                        from: *from,
-                        cursor: *cursor,
-                        messages: messages.clone(),
-                    };
-                    return go(filling, own);
+                if let Some(max_pages) = context.gap_fill_max_pages {
+                    let ranges = gap_ranges(input, *from, *cursor, messages);
+                    if !ranges.is_empty() {
+                        let held = Held::new(input, *from, *cursor, messages);
+                        let (to, then) = fill(held, ranges, max_pages, Arc::from(Vec::new()));
+                        own.extend(then);
+                        return go(to, own);
+                    }
                 }
             }
             own.push(Invocation::EmitMessages {
@@ -1015,49 +1121,48 @@ pub fn transition_with(
         ),
         (S::ReceiveFailed { .. }, Event::UnsubscribeAll) => go(S::Unsubscribed, vec![]),
 
-        // FillingGap: the recovered messages first, then the answer, each in timetoken order
-        // per channel, so every listener's delivered intervals grow in order.
-        (
-            S::FillingGap {
-                input,
-                cursor,
-                messages,
-                ..
-            },
-            Event::GapFilled {
-                recovered,
-                unrecovered,
-            },
-        ) => {
-            let all: Messages = recovered.iter().chain(messages.iter()).cloned().collect();
-            let mut own = vec![Invocation::EmitMessages {
-                messages: all,
-                cursor: *cursor,
-            }];
-            if !unrecovered.is_empty() {
-                let reason = Reason::new(ErrorKind::NotRecovered, describe(unrecovered));
-                own.push(not_recovered(unrecovered, reason));
-            }
-            own.extend(uncovered(input));
-            go(receiving(input, *cursor, false), own)
-        }
+        // FillingGap: after each page, the machine decides: the next page of the same range,
+        // the next range, or the end (the budget is spent, or nothing is left). At the end,
+        // the recovered messages first, then the answer, each in timetoken order per channel,
+        // so every listener's delivered intervals grow in order.
         (
             S::FillingGap {
                 input,
                 from,
                 cursor,
                 messages,
+                ranges,
+                pages_left,
+                recovered,
+            },
+            Event::GapFillPage {
+                recovered: page,
+                more,
+            },
+        ) => {
+            let held = Held::new(input, *from, *cursor, messages);
+            let so_far: Messages = recovered.iter().chain(page.iter()).cloned().collect();
+            let left = after_page(ranges, *more);
+            let (to, own) = fill(held, left, pages_left.saturating_sub(1), so_far);
+            go(to, own)
+        }
+        // A page that cannot be read ends the fill: what was recovered is delivered, and
+        // what is left (the rest of the range being read and the ranges after it) is reported
+        // with the failure's reason.
+        (
+            S::FillingGap {
+                input,
+                from,
+                cursor,
+                messages,
+                ranges,
+                recovered,
+                ..
             },
             Event::GapFillFailure { reason },
         ) => {
-            let mut own = vec![
-                Invocation::EmitMessages {
-                    messages: messages.clone(),
-                    cursor: *cursor,
-                },
-                not_recovered(&gap_ranges(input, *from, *cursor, messages), reason.clone()),
-            ];
-            own.extend(uncovered(input));
+            let held = Held::new(input, *from, *cursor, messages);
+            let own = end_fill(held, recovered, ranges, Some(reason));
             go(receiving(input, *cursor, false), own)
         }
         // Anything else that stops the fill leaves the answer undelivered and the loop at
@@ -1159,15 +1264,13 @@ impl Machine for SubscribeMachine {
                 reason: reason.clone(),
                 retry: context.decide(Endpoint::Subscribe, *attempts, reason),
             }],
-            State::FillingGap {
-                input,
-                from,
-                cursor,
-                messages,
-            } => vec![Invocation::FillGap {
-                ranges: gap_ranges(input, *from, *cursor, messages).into(),
-                max_pages: context.gap_fill_max_pages.unwrap_or(1),
-            }],
+            State::FillingGap { ranges, .. } => ranges
+                .first()
+                .map(|range| Invocation::FillGap {
+                    range: range.clone(),
+                })
+                .into_iter()
+                .collect(),
             _ => vec![],
         }
     }
@@ -1197,6 +1300,7 @@ impl Machine for SubscribeMachine {
                 attempts, retry, ..
             } => Some(format!("attempt {attempts}: {retry}")),
             Invocation::EmitStatus(status) => Some(format!("{:?}", status.category)),
+            Invocation::FillGap { range } => Some(range.to_string()),
             _ => None,
         }
     }
@@ -1205,6 +1309,24 @@ impl Machine for SubscribeMachine {
         let input = Input::channels(["a"]);
         let cursor = Cursor::new(17_000_000_000_000_000, 1);
         let reason = Reason::new(ErrorKind::Network, "connection reset");
+        let from = Cursor::new(16_999_999_999_999_000, 1);
+        let filling = |count: usize| State::FillingGap {
+            input: Input::channels(["a", "b"]),
+            from,
+            cursor,
+            messages: Arc::from(vec![Envelope::sample("a", cursor.timetoken)]),
+            ranges: ["a", "b"][..count]
+                .iter()
+                .map(|channel| GapRange {
+                    channel: (*channel).to_owned(),
+                    subscription: (*channel).to_owned(),
+                    after: from.timetoken,
+                    before: cursor.timetoken,
+                })
+                .collect(),
+            pages_left: 2,
+            recovered: Arc::from(Vec::new()),
+        };
         vec![
             State::Unsubscribed,
             State::Handshaking {
@@ -1257,12 +1379,9 @@ impl Machine for SubscribeMachine {
                 cursor,
                 reason,
             },
-            State::FillingGap {
-                input,
-                from: Cursor::new(16_999_999_999_999_999, 1),
-                cursor,
-                messages: Arc::from(vec![Envelope::sample("a", cursor.timetoken)]),
-            },
+            // Two ranges, then one: a page leads to the next one, or to the end.
+            filling(2),
+            filling(1),
         ]
     }
 
@@ -1318,9 +1437,9 @@ impl Machine for SubscribeMachine {
             Event::Disconnect,
             Event::Reconnect { cursor: None },
             Event::UnsubscribeAll,
-            Event::GapFilled {
+            Event::GapFillPage {
                 recovered: Arc::from(Vec::new()),
-                unrecovered: Arc::from(Vec::new()),
+                more: None,
             },
             Event::GapFillFailure {
                 reason: Reason::new(ErrorKind::Network, "connection reset"),

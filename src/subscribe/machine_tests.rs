@@ -1012,7 +1012,7 @@ const EVENT_NAMES: [&str; 17] = [
     "DISCONNECT",
     "RECONNECT",
     "UNSUBSCRIBE_ALL",
-    "GAP_FILLED",
+    "GAP_FILL_PAGE",
     "GAP_FILL_FAILURE",
 ];
 
@@ -1101,7 +1101,7 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
             &[
                 SC,
                 SR,
-                "GAP_FILLED",
+                "GAP_FILL_PAGE",
                 "GAP_FILL_FAILURE",
                 RF,
                 "DISCONNECT",
@@ -1139,6 +1139,7 @@ fn my_states() -> Vec<State> {
         rx_stopped(i(), K),
         rx_failed(i(), K, e()),
         filling(i()),
+        filling_at(i(), vec![range_a(), range_d()], 3, vec![]),
     ]
 }
 
@@ -1167,10 +1168,7 @@ fn my_events() -> Vec<Event> {
         reconnect(None),
         reconnect(Some(R)),
         Event::UnsubscribeAll,
-        Event::GapFilled {
-            recovered: m(),
-            unrecovered: Arc::from(Vec::new()),
-        },
+        page(vec![a_(140)], None),
         Event::GapFillFailure { reason: e() },
     ]
 }
@@ -1326,7 +1324,7 @@ fn trace_names_are_spelled_as_in_engine_md() {
         (CancelReceiveReconnect, "CANCEL_RECEIVE_RECONNECT"),
         (status(Connected, &i()), "EMIT_STATUS"),
         (emit_messages(m(), S), "EMIT_MESSAGES"),
-        (fill_gap(), "FILL_GAP"),
+        (fill_gap(range_a()), "FILL_GAP"),
         (Invocation::CancelFillGap, "CANCEL_FILL_GAP"),
     ];
     let spelled: Vec<&str> = invocations.iter().map(|(_, name)| *name).collect();
@@ -1347,7 +1345,7 @@ fn lifecycles_follow_section_1_3() {
         ),
         (receive(i(), K), CancelReceiveMessages),
         (receive_reconnect(i(), K, 1, e()), CancelReceiveReconnect),
-        (fill_gap(), Invocation::CancelFillGap),
+        (fill_gap(range_a()), Invocation::CancelFillGap),
     ];
     let mut kinds = BTreeSet::new();
     for (start, cancel) in &managed {
@@ -1401,6 +1399,7 @@ fn entry_of(state: &State) -> Option<Invocation> {
             attempts,
             reason,
         } => Some(receive_reconnect(input, cursor, attempts, reason)),
+        State::FillingGap { ranges, .. } => Some(fill_gap(ranges[0].clone())),
         _ => None,
     }
 }
@@ -1805,30 +1804,71 @@ fn gap_context() -> crate::engine::Context {
     }
 }
 
-fn filling(input: Input) -> State {
+/// `a`'s range in `m` polled from `k` with input `I`: `k` to its first message (`…150`).
+/// `b-pnpres` has no history, so it is the only one.
+fn range_a() -> GapRange {
+    GapRange {
+        channel: "a".into(),
+        subscription: "a".into(),
+        after: K.timetoken,
+        before: 17_000_000_000_000_150,
+    }
+}
+
+/// `a`'s range once its newest page said the next one starts at `before`.
+fn range_a_to(before: u64) -> GapRange {
+    GapRange {
+        before,
+        ..range_a()
+    }
+}
+
+/// A second range, of `d` in the group `g1`, for states built by hand (`m` has nothing of
+/// `d`): the machine reads the ranges its state holds, it does not recompute them.
+fn range_d() -> GapRange {
+    GapRange {
+        channel: "d".into(),
+        subscription: "g1".into(),
+        after: K.timetoken,
+        before: 17_000_000_000_000_170,
+    }
+}
+
+/// Where `a`'s newest page says its next page starts: strictly inside `range_a()`.
+const MORE: u64 = 17_000_000_000_000_130;
+
+/// FillingGap{I, k, s, m} with `ranges` left to read, `pages_left` in the budget, and what
+/// was `recovered` so far.
+fn filling_at(
+    input: Input,
+    ranges: Vec<GapRange>,
+    pages_left: u32,
+    recovered: Vec<Envelope>,
+) -> State {
     State::FillingGap {
         input,
         from: K,
         cursor: S,
         messages: m(),
+        ranges: ranges.into(),
+        pages_left,
+        recovered: recovered.into(),
     }
 }
 
-/// The ranges of `m` polled from `k` with input `I`: `a` up to its first message, `b-pnpres`
-/// has no history, so nothing else.
-fn ranges_of_m() -> Arc<[GapRange]> {
-    Arc::from(vec![GapRange {
-        channel: "a".into(),
-        subscription: "a".into(),
-        after: K.timetoken,
-        before: 17_000_000_000_000_150,
-    }])
+/// FillingGap as RECEIVE_SUCCESS(s, m) enters it from Receiving{I, k} in `gap_context()`.
+fn filling(input: Input) -> State {
+    filling_at(input, vec![range_a()], 3, vec![])
 }
 
-fn fill_gap() -> Invocation {
-    Invocation::FillGap {
-        ranges: ranges_of_m(),
-        max_pages: 3,
+fn fill_gap(range: GapRange) -> Invocation {
+    Invocation::FillGap { range }
+}
+
+fn page(recovered: Vec<Envelope>, more: Option<u64>) -> Event {
+    Event::GapFillPage {
+        recovered: recovered.into(),
+        more,
     }
 }
 
@@ -1839,6 +1879,23 @@ fn recovered(channel: &str, timetoken: u64) -> Envelope {
     }
 }
 
+/// Recovered messages of `a` and `d`, by the last digits of their timetokens.
+fn a_(tail: u64) -> Envelope {
+    recovered("a", 17_000_000_000_000_000 + tail)
+}
+
+fn d_(tail: u64) -> Envelope {
+    Envelope {
+        subscription: "g1".into(),
+        ..recovered("d", 17_000_000_000_000_000 + tail)
+    }
+}
+
+/// EMIT_MESSAGES(`first` ++ m, s): what the fill recovered, then the answer.
+fn emit_after(first: Vec<Envelope>) -> Invocation {
+    emit_messages(first.into_iter().chain(m().iter().cloned()).collect(), S)
+}
+
 fn not_recovered(channels: &[&str], reason: Reason) -> Invocation {
     Invocation::EmitStatus(Status {
         category: StatusCategory::MessagesNotRecovered,
@@ -1846,6 +1903,17 @@ fn not_recovered(channels: &[&str], reason: Reason) -> Invocation {
         channels: channels.iter().map(|c| c.to_string()).collect(),
         groups: vec![],
     })
+}
+
+/// MessagesNotRecovered for what the budget left of `channels`, `ranges` as the status says.
+fn unread(channels: &[&str], ranges: &str) -> Invocation {
+    not_recovered(
+        channels,
+        Reason::new(
+            ErrorKind::NotRecovered,
+            format!("not recovered from history: {ranges}"),
+        ),
+    )
 }
 
 /// What gap fill reports of `i()`'s group: it cannot be read from history.
@@ -1861,20 +1929,24 @@ fn group_uncovered() -> Invocation {
     })
 }
 
+/// The end of a fill: CANCEL_FILL_GAP, `first` then `m`, what was `reported`, the group's
+/// status, and the long-poll from `s`.
+fn end(first: Vec<Envelope>, reported: Option<Invocation>) -> Vec<Invocation> {
+    let mut out = vec![Invocation::CancelFillGap, emit_after(first)];
+    out.extend(reported);
+    out.extend([group_uncovered(), receive(i(), S)]);
+    out
+}
+
 fn gap_table() -> Vec<Row> {
     use Invocation::*;
     use StatusCategory::*;
-    let old = recovered("a", 17_000_000_000_000_120);
-    let with_old: Messages = std::iter::once(old.clone())
-        .chain(m().iter().cloned())
-        .collect();
-    let short = GapRange {
-        before: 17_000_000_000_000_110,
-        ..ranges_of_m()[0].clone()
-    };
+    let a_k_130 = "a (17000000000000100, 17000000000000130)";
+    let d_k_170 = "d (17000000000000100, 17000000000000170)";
     vec![
         row(
-            "Receiving{I,k} --RECEIVE_SUCCESS(s, m), |m| ≥ threshold--> FillingGap{I, k, s, m}",
+            "Receiving{I,k} --RECEIVE_SUCCESS(s, m), |m| ≥ threshold--> FillingGap{I, k, s, m, \
+             [a], 3, []}: FILL_GAP(a)",
             receiving(i(), K),
             Event::ReceiveSuccess {
                 cursor: S,
@@ -1884,59 +1956,123 @@ fn gap_table() -> Vec<Row> {
             vec![
                 CancelReceiveMessages,
                 status(RequestMessageCountExceeded, &i()),
-                fill_gap(),
+                fill_gap(range_a()),
             ],
         ),
+        // The same range's next page.
         row(
-            "FillingGap --GAP_FILLED(r, none left)--> Receiving{I, s}: r then m",
+            "FillingGap{[a], 3, []} --GAP_FILL_PAGE(r, more inside a)--> FillingGap{[a to \
+             more], 2, r}: FILL_GAP(a to more)",
             filling(i()),
-            Event::GapFilled {
-                recovered: Arc::from(vec![old.clone()]),
-                unrecovered: Arc::from(Vec::new()),
-            },
-            receiving(i(), S),
-            vec![
-                CancelFillGap,
-                emit_messages(with_old.clone(), S),
-                group_uncovered(),
-                receive(i(), S),
-            ],
+            page(vec![a_(140)], Some(MORE)),
+            filling_at(i(), vec![range_a_to(MORE)], 2, vec![a_(140)]),
+            vec![CancelFillGap, fill_gap(range_a_to(MORE))],
         ),
+        // A cursor that does not move the range down ends it: no page is read twice.
         row(
-            "FillingGap --GAP_FILLED(r, left)--> Receiving{I, s}: r then m, MessagesNotRecovered",
+            "FillingGap{[a], 3, []} --GAP_FILL_PAGE(r, more = a's newer bound)--> Receiving{I, \
+             s}: the range is done",
             filling(i()),
-            Event::GapFilled {
-                recovered: Arc::from(vec![old]),
-                unrecovered: Arc::from(vec![short.clone()]),
-            },
+            page(vec![a_(140)], Some(range_a().before)),
             receiving(i(), S),
-            vec![
-                CancelFillGap,
-                emit_messages(with_old, S),
-                not_recovered(
-                    &["a"],
-                    Reason::new(
-                        ErrorKind::NotRecovered,
-                        "not recovered from history: a (17000000000000100, 17000000000000110)",
-                    ),
-                ),
-                group_uncovered(),
-                receive(i(), S),
-            ],
+            end(vec![a_(140)], None),
         ),
         row(
-            "FillingGap --GAP_FILL_FAILURE(e)--> Receiving{I, s}: m, MessagesNotRecovered(e)",
+            "FillingGap{[a], 3, []} --GAP_FILL_PAGE(r, more newer than a)--> Receiving{I, s}",
+            filling(i()),
+            page(vec![a_(140)], Some(17_000_000_000_000_160)),
+            receiving(i(), S),
+            end(vec![a_(140)], None),
+        ),
+        row(
+            "FillingGap{[a], 3, []} --GAP_FILL_PAGE(r, more right after k)--> Receiving{I, s}: \
+             nothing can be older",
+            filling(i()),
+            page(vec![a_(140)], Some(K.timetoken + 1)),
+            receiving(i(), S),
+            end(vec![a_(140)], None),
+        ),
+        // The next range.
+        row(
+            "FillingGap{[a, d], 3, []} --GAP_FILL_PAGE(r, no more)--> FillingGap{[d], 2, r}: \
+             FILL_GAP(d)",
+            filling_at(i(), vec![range_a(), range_d()], 3, vec![]),
+            page(vec![a_(140)], None),
+            filling_at(i(), vec![range_d()], 2, vec![a_(140)]),
+            vec![CancelFillGap, fill_gap(range_d())],
+        ),
+        row(
+            "FillingGap{[a to more, d], 2, r} --GAP_FILL_PAGE(r', more = a's new bound)--> \
+             FillingGap{[d], 1, r ++ r'}",
+            filling_at(i(), vec![range_a_to(MORE), range_d()], 2, vec![a_(140)]),
+            page(vec![a_(120)], Some(MORE)),
+            filling_at(i(), vec![range_d()], 1, vec![a_(140), a_(120)]),
+            vec![CancelFillGap, fill_gap(range_d())],
+        ),
+        // The budget is spent.
+        row(
+            "FillingGap{[a], 1, []} --GAP_FILL_PAGE(r, more inside a)--> Receiving{I, s}: r \
+             then m, MessagesNotRecovered(a to more)",
+            filling_at(i(), vec![range_a()], 1, vec![]),
+            page(vec![a_(140)], Some(MORE)),
+            receiving(i(), S),
+            end(vec![a_(140)], Some(unread(&["a"], a_k_130))),
+        ),
+        row(
+            "FillingGap{[a, d], 1, []} --GAP_FILL_PAGE(r, no more)--> Receiving{I, s}: r then \
+             m, MessagesNotRecovered(d, untouched)",
+            filling_at(i(), vec![range_a(), range_d()], 1, vec![]),
+            page(vec![a_(140)], None),
+            receiving(i(), S),
+            end(vec![a_(140)], Some(unread(&["d"], d_k_170))),
+        ),
+        row(
+            "FillingGap{[a, d], 1, []} --GAP_FILL_PAGE(r, more inside a)--> Receiving{I, s}: \
+             MessagesNotRecovered(a to more, d)",
+            filling_at(i(), vec![range_a(), range_d()], 1, vec![]),
+            page(vec![a_(140)], Some(MORE)),
+            receiving(i(), S),
+            end(
+                vec![a_(140)],
+                Some(unread(&["a", "d"], &format!("{a_k_130}, {d_k_170}"))),
+            ),
+        ),
+        // The last page: everything recovered, in timetoken order, each once, then m.
+        row(
+            "FillingGap{[d], 2, r} --GAP_FILL_PAGE(r', no more)--> Receiving{I, s}: r ++ r' in \
+             timetoken order, then m",
+            filling_at(i(), vec![range_d()], 2, vec![a_(140), a_(120)]),
+            page(vec![d_(130), d_(110)], None),
+            receiving(i(), S),
+            end(vec![d_(110), a_(120), d_(130), a_(140)], None),
+        ),
+        row(
+            "FillingGap{[a to more], 2, r} --GAP_FILL_PAGE(r' with r's message again)--> \
+             Receiving{I, s}: each message once",
+            filling_at(i(), vec![range_a_to(MORE)], 2, vec![a_(140)]),
+            page(vec![a_(120), a_(140)], None),
+            receiving(i(), S),
+            end(vec![a_(120), a_(140)], None),
+        ),
+        // A page that cannot be read ends the fill with what was recovered.
+        row(
+            "FillingGap{[a], 3, []} --GAP_FILL_FAILURE(e)--> Receiving{I, s}: m, \
+             MessagesNotRecovered(a, e)",
             filling(i()),
             Event::GapFillFailure { reason: e() },
             receiving(i(), S),
-            vec![
-                CancelFillGap,
-                emit_messages(m(), S),
-                not_recovered(&["a"], e()),
-                group_uncovered(),
-                receive(i(), S),
-            ],
+            end(vec![], Some(not_recovered(&["a"], e()))),
         ),
+        row(
+            "FillingGap{[a to more, d], 2, r} --GAP_FILL_FAILURE(e)--> Receiving{I, s}: r then \
+             m, MessagesNotRecovered(a, d, e)",
+            filling_at(i(), vec![range_a_to(MORE), range_d()], 2, vec![a_(140)]),
+            Event::GapFillFailure { reason: e() },
+            receiving(i(), S),
+            end(vec![a_(140)], Some(not_recovered(&["a", "d"], e()))),
+        ),
+        // Anything else that stops the fill: back to `k`, `m` (and what was recovered)
+        // undelivered, polled again.
         row(
             "FillingGap --SUBSCRIPTION_CHANGED(I')--> Receiving{I', k}: m undelivered, polled again",
             filling(i()),
@@ -1969,6 +2105,17 @@ fn gap_table() -> Vec<Row> {
         row(
             "FillingGap --DISCONNECT--> ReceiveStopped{I, k}",
             filling(i()),
+            Event::Disconnect,
+            State::ReceiveStopped {
+                input: i(),
+                cursor: K,
+            },
+            vec![CancelFillGap, status(Disconnected, &i())],
+        ),
+        row(
+            "FillingGap{[a to more, d], 2, r} --DISCONNECT--> ReceiveStopped{I, k}: r is \
+             dropped with m, read again after the next poll from k",
+            filling_at(i(), vec![range_a_to(MORE), range_d()], 2, vec![a_(140)]),
             Event::Disconnect,
             State::ReceiveStopped {
                 input: i(),
@@ -2013,13 +2160,15 @@ fn every_row_of_the_gap_fill_table() {
     }
 }
 
-#[test]
-fn without_gap_fill_a_full_answer_is_delivered_at_once() {
+/// Receiving{I, k} --RECEIVE_SUCCESS(s, m)--> with `m` at the threshold and this page budget.
+fn full_answer_with(
+    gap_fill_max_pages: Option<u32>,
+) -> crate::engine::Transition<State, Invocation> {
     let context = crate::engine::Context {
-        gap_fill_max_pages: None,
+        gap_fill_max_pages,
         ..gap_context()
     };
-    let t = super::transition_with(
+    super::transition_with(
         &context,
         &receiving(i(), K),
         &Event::ReceiveSuccess {
@@ -2027,8 +2176,48 @@ fn without_gap_fill_a_full_answer_is_delivered_at_once() {
             messages: m(),
         },
     )
-    .expect("handled");
+    .expect("handled")
+}
+
+#[test]
+fn without_gap_fill_a_full_answer_is_delivered_at_once() {
+    assert_eq!(full_answer_with(None).state, receiving(i(), S));
+}
+
+#[test]
+fn a_budget_of_no_pages_reports_every_range_at_once() {
+    // The configuration refuses it; the machine still ends the fill before it starts.
+    let t = full_answer_with(Some(0));
     assert_eq!(t.state, receiving(i(), S));
+    let mut expected = vec![
+        Invocation::CancelReceiveMessages,
+        status(StatusCategory::RequestMessageCountExceeded, &i()),
+    ];
+    expected.extend(end(
+        vec![],
+        Some(unread(&["a"], "a (17000000000000100, 17000000000000150)")),
+    ));
+    // No FillingGap was entered or left: no CANCEL_FILL_GAP.
+    expected.retain(|i| *i != Invocation::CancelFillGap);
+    assert_eq!(t.invocations, expected);
+}
+
+#[test]
+fn a_fill_ends_within_its_budget_whatever_history_answers() {
+    // History that always says there is more, one timetoken down: the budget ends the fill.
+    let context = gap_context();
+    let mut state = filling(i());
+    let mut pages = 0;
+    while let State::FillingGap { ref ranges, .. } = state {
+        pages += 1;
+        let event = page(vec![], Some(ranges[0].before - 1));
+        state = super::transition_with(&context, &state, &event)
+            .expect("handled")
+            .state;
+        assert!(pages <= 3, "more pages than the budget");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(state, receiving(i(), S));
 }
 
 #[test]

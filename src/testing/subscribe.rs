@@ -88,11 +88,11 @@ pub const EMIT_MESSAGES: &str = "EMIT_MESSAGES";
 /// State: gap fill reads what the service's queue may have dropped from history, holding the
 /// answer that revealed it (with [`ConfigBuilder::gap_fill`](crate::ConfigBuilder::gap_fill)).
 pub const FILLING_GAP: &str = "FillingGap";
-/// Event: gap fill read what history had.
-pub const GAP_FILLED: &str = "GAP_FILLED";
-/// Event: gap fill could not read history.
+/// Event: gap fill read one page of history.
+pub const GAP_FILL_PAGE: &str = "GAP_FILL_PAGE";
+/// Event: gap fill could not read a page of history.
 pub const GAP_FILL_FAILURE: &str = "GAP_FILL_FAILURE";
-/// Invocation (managed): read the ranges from history.
+/// Invocation (managed): read one page of a range from history.
 pub const FILL_GAP: &str = "FILL_GAP";
 /// Invocation: cancel the running gap fill.
 pub const CANCEL_FILL_GAP: &str = "CANCEL_FILL_GAP";
@@ -128,7 +128,7 @@ pub const EVENTS: &[&str] = &[
     DISCONNECT,
     RECONNECT,
     UNSUBSCRIBE_ALL,
-    GAP_FILLED,
+    GAP_FILL_PAGE,
     GAP_FILL_FAILURE,
 ];
 
