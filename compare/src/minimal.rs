@@ -50,26 +50,33 @@ pub async fn start() -> io::Result<String> {
     Ok(url)
 }
 
+#[derive(Default)]
 struct Server {
     store: Mutex<Store>,
-    /// The last timetoken given out: every long-poll waits on it.
-    published: watch::Sender<u64>,
-}
-
-impl Default for Server {
-    fn default() -> Self {
-        Server {
-            store: Mutex::new(Store::default()),
-            published: watch::channel(0).0,
-        }
-    }
 }
 
 #[derive(Default)]
 struct Store {
     last: u64,
-    /// Channel → (timetoken, the whole envelope as JSON), oldest first.
-    channels: HashMap<String, VecDeque<(u64, Arc<str>)>>,
+    channels: HashMap<String, Channel>,
+}
+
+/// A channel someone subscribed to.
+struct Channel {
+    /// (timetoken, the whole envelope as JSON), oldest first.
+    queue: VecDeque<(u64, Arc<str>)>,
+    /// The channel's last timetoken: its long-polls wait on it (and only its own: a publish
+    /// wakes no long-poll of another channel).
+    published: watch::Sender<u64>,
+}
+
+impl Default for Channel {
+    fn default() -> Self {
+        Channel {
+            queue: VecDeque::new(),
+            published: watch::channel(0).0,
+        }
+    }
 }
 
 impl Store {
@@ -92,7 +99,7 @@ async fn evict(server: Arc<Server>) {
         let oldest = store
             .next()
             .saturating_sub(KEEP_FOR.as_nanos() as u64 / 100);
-        for queue in store.channels.values_mut() {
+        for Channel { queue, .. } in store.channels.values_mut() {
             while queue.front().is_some_and(|(tt, _)| *tt < oldest) {
                 queue.pop_front();
             }
@@ -124,7 +131,11 @@ async fn connection(mut stream: TcpStream, server: &Server) -> io::Result<()> {
             }
         }
         let body = &buf[head_end..head_end + request.content_length];
-        let (status, json) = server.answer(&request, body).await;
+        // A client that goes away ends its long-poll (else it would wait for 280 s).
+        let (status, json) = tokio::select! {
+            answer = server.answer(&request, body) => answer,
+            () = closed(&stream) => return Ok(()),
+        };
         let head = format!(
             "HTTP/1.1 {status}\r\nContent-Type: application/json; charset=UTF-8\r\n\
              Content-Length: {}\r\nConnection: keep-alive\r\n\r\n",
@@ -225,10 +236,10 @@ impl Server {
             return bad("the message is not JSON");
         }
         let publisher = request.param("uuid").unwrap_or_default();
-        let tt = {
+        {
             let mut store = self.lock();
             let tt = store.next();
-            if let Some(queue) = store.channels.get_mut(&channel) {
+            if let Some(Channel { queue, published }) = store.channels.get_mut(&channel) {
                 let envelope = format!(
                     r#"{{"a":"1","f":0,"i":{},"p":{{"t":"{tt}","r":1}},"k":{},"c":{},"d":{message}}}"#,
                     json_string(&publisher),
@@ -239,11 +250,10 @@ impl Server {
                     queue.pop_front();
                 }
                 queue.push_back((tt, envelope.into()));
+                published.send_replace(tt);
             }
-            tt
-        };
-        self.published.send_replace(tt);
-        (OK, format!(r#"[1,"Sent","{tt}"]"#))
+            (OK, format!(r#"[1,"Sent","{tt}"]"#))
+        }
     }
 
     async fn subscribe(
@@ -274,34 +284,58 @@ impl Server {
             }
             return (OK, answer(store.next(), &[]));
         }
-        let mut published = self.published.subscribe();
         let deadline = tokio::time::Instant::now() + LONG_POLL;
         loop {
-            published.borrow_and_update();
-            let found = self.since(&channels, cursor);
+            let (found, mut published) = self.since(&channels, cursor);
             if let Some(last) = found.last().map(|(tt, _)| *tt) {
                 return (OK, answer(last, &found));
             }
-            match tokio::time::timeout_at(deadline, published.changed()).await {
-                Ok(Ok(())) => continue,
-                _ => return (OK, answer(cursor, &[])),
+            if published.is_empty() {
+                // Channels nobody handshook: nothing will ever come.
+                tokio::time::sleep_until(deadline).await;
+                return (OK, answer(cursor, &[]));
+            }
+            let woke = {
+                let changed = published.iter_mut().map(|rx| Box::pin(rx.changed()));
+                let any = futures::future::select_all(changed);
+                tokio::time::timeout_at(deadline, any).await.is_ok()
+            };
+            if !woke {
+                return (OK, answer(cursor, &[]));
             }
         }
     }
 
-    /// The messages of `channels` after `cursor`, oldest first, at most a page.
-    fn since(&self, channels: &[String], cursor: u64) -> Vec<(u64, Arc<str>)> {
+    /// The messages of `channels` after `cursor`, oldest first, at most a page; and, taken in
+    /// the same moment, what to wait on for the next ones.
+    fn since(
+        &self,
+        channels: &[String],
+        cursor: u64,
+    ) -> (Vec<(u64, Arc<str>)>, Vec<watch::Receiver<u64>>) {
         let store = self.lock();
         let mut found = Vec::new();
+        let mut published = Vec::new();
         for channel in channels {
-            if let Some(queue) = store.channels.get(channel) {
+            if let Some(Channel { queue, published: tx }) = store.channels.get(channel) {
                 let from = queue.partition_point(|(tt, _)| *tt <= cursor);
                 found.extend(queue.range(from..).take(PAGE).cloned());
+                published.push(tx.subscribe());
             }
         }
         found.sort_unstable_by_key(|(tt, _)| *tt);
         found.truncate(PAGE);
-        found
+        (found, published)
+    }
+}
+
+/// Resolves when the peer has closed the connection; never while it is open (a pipelined
+/// request waiting in the socket is left for the next read).
+async fn closed(stream: &TcpStream) {
+    let mut byte = [0u8; 1];
+    match stream.peek(&mut byte).await {
+        Ok(0) | Err(_) => {}
+        Ok(_) => std::future::pending().await,
     }
 }
 
