@@ -420,8 +420,14 @@ fn child(options: &Options, sdk: Sdk, origin: &str, steps: &[Step]) -> Figures {
         sdk.name(),
         output.status
     );
+    // The next process measured must not share the machine with this one's teardown (a
+    // thousand sockets, and ~1 GiB freed after the official crate's memory step).
+    std::thread::sleep(SETTLE);
     serde_json::from_slice(&output.stdout).expect("a child prints its figures as JSON")
 }
+
+/// A pause after each measuring process.
+const SETTLE: Duration = Duration::from_secs(3);
 
 /// Runs `python/sdk.py` with `python` against `origin` and returns the one JSON object it
 /// prints.

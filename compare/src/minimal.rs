@@ -61,10 +61,13 @@ struct Store {
     channels: HashMap<String, Channel>,
 }
 
+/// A message as kept: its timetoken, and the whole envelope as JSON.
+type Stored = (u64, Arc<str>);
+
 /// A channel someone subscribed to.
 struct Channel {
-    /// (timetoken, the whole envelope as JSON), oldest first.
-    queue: VecDeque<(u64, Arc<str>)>,
+    /// Oldest first.
+    queue: VecDeque<Stored>,
     /// The channel's last timetoken: its long-polls wait on it (and only its own: a publish
     /// wakes no long-poll of another channel).
     published: watch::Sender<u64>,
@@ -308,16 +311,16 @@ impl Server {
 
     /// The messages of `channels` after `cursor`, oldest first, at most a page; and, taken in
     /// the same moment, what to wait on for the next ones.
-    fn since(
-        &self,
-        channels: &[String],
-        cursor: u64,
-    ) -> (Vec<(u64, Arc<str>)>, Vec<watch::Receiver<u64>>) {
+    fn since(&self, channels: &[String], cursor: u64) -> (Vec<Stored>, Vec<watch::Receiver<u64>>) {
         let store = self.lock();
         let mut found = Vec::new();
         let mut published = Vec::new();
         for channel in channels {
-            if let Some(Channel { queue, published: tx }) = store.channels.get(channel) {
+            if let Some(Channel {
+                queue,
+                published: tx,
+            }) = store.channels.get(channel)
+            {
                 let from = queue.partition_point(|(tt, _)| *tt <= cursor);
                 found.extend(queue.range(from..).take(PAGE).cloned());
                 published.push(tx.subscribe());
@@ -339,7 +342,7 @@ async fn closed(stream: &TcpStream) {
     }
 }
 
-fn answer(cursor: u64, messages: &[(u64, Arc<str>)]) -> String {
+fn answer(cursor: u64, messages: &[Stored]) -> String {
     let mut body =
         String::with_capacity(48 + messages.iter().map(|(_, m)| m.len() + 1).sum::<usize>());
     body.push_str(r#"{"t":{"t":""#);
