@@ -1,254 +1,160 @@
 //! Channel group management (PROTOCOL.md §7): a group is a server-side list of channels that a
 //! client subscribes to by the group's name.
 
-use serde_json::Value;
-
-use crate::client::{into_future, PubNub};
 use crate::error::Error;
+use crate::request::{setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method, Request, Response};
+use crate::service::Core;
+use crate::transport::{response, Request, Response};
 use crate::validate;
 
-/// `/v1/channel-registration/sub-key/{sub}/channel-group` followed by `rest`.
-fn request(pubnub: &PubNub, rest: &str) -> Request {
-    let core = pubnub.core();
-    let path = format!(
-        "/v1/channel-registration/sub-key/{}/channel-group{rest}",
-        core.sub_key_segment()
-    );
-    core.request(Method::Get, path)
-}
-
-/// Sends a channel group request, parsing the answer with `parse`.
-async fn execute<T>(
-    pubnub: &PubNub,
-    request: Request,
-    retry: bool,
-    parse: impl Fn(&Response) -> Result<T, Error>,
-) -> Result<T, Error> {
-    pubnub
-        .core()
-        .execute(Endpoint::ChannelGroups, request, retry, parse)
-        .await
-}
-
-/// `/{group}`, checked and encoded.
-fn group_segment(group: &str) -> Result<String, Error> {
-    validate::name("channel group", group)?;
-    Ok(format!("/{}", encode::encode(group)))
-}
-
-/// A string list at `pointer` in a checked body.
-fn list_at(answer: &Response, pointer: &str) -> Result<Vec<String>, Error> {
-    let mut json = response::check(answer)?;
-    let list = json
-        .pointer_mut(pointer)
-        .map(Value::take)
-        .ok_or_else(|| Error::decode(format!("channel group response has no {pointer}")))?;
-    response::decode(list, "channel group")
-}
-
-/// Adds or removes channels: the same request with `add=` or `remove=`.
-async fn change(
-    pubnub: PubNub,
-    param: &'static str,
-    group: String,
-    channels: Vec<String>,
-    retry: bool,
-) -> Result<(), Error> {
-    let segment = group_segment(&group)?;
-    if channels.is_empty() {
-        return Err(Error::invalid("at least one channel is required"));
-    }
-    validate::names("channel", &channels)?;
-    let request = request(&pubnub, &segment).param(param, channels.join(","));
-    execute(&pubnub, request, retry, |a| response::check(a).map(drop)).await
-}
-
-/// Setters shared by the builders that name a group.
-macro_rules! group_setters {
-    () => {
-        /// The channel group (required).
-        pub fn channel_group(mut self, group: impl Into<String>) -> Self {
-            self.group = group.into();
-            self
-        }
-
-        /// Retry transient failures with the client's retry configuration (default: no).
-        pub fn retry(mut self, retry: bool) -> Self {
-            self.retry = retry;
-            self
-        }
-    };
-}
-
-/// Adds channels to a group; `.await` it. Created by [`PubNub::add_channel_to_channel_group`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct AddChannelToChannelGroup {
-    pubnub: PubNub,
-    group: String,
-    channels: Vec<String>,
-    retry: bool,
-}
-
-impl AddChannelToChannelGroup {
-    group_setters!();
-
-    /// The channels to add (at least one).
-    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
-        self.channels = channels.into_iter().map(Into::into).collect();
-        self
-    }
-
-    async fn send(self) -> Result<(), Error> {
-        change(self.pubnub, "add", self.group, self.channels, self.retry).await
-    }
-}
-into_future!(AddChannelToChannelGroup, ());
-
+/// Adds channels to a group; `.await` it. Created by
+/// [`PubNub::add_channel_to_channel_group`](crate::PubNub::add_channel_to_channel_group).
+pub type AddChannelToChannelGroup = RequestBuilder<GroupOp<AddChannels>>;
 /// Removes channels from a group; `.await` it. Created by
-/// [`PubNub::remove_channel_from_channel_group`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct RemoveChannelFromChannelGroup {
-    pubnub: PubNub,
+/// [`PubNub::remove_channel_from_channel_group`](crate::PubNub::remove_channel_from_channel_group).
+pub type RemoveChannelFromChannelGroup = RequestBuilder<GroupOp<RemoveChannels>>;
+/// Lists the channels of a group; `.await` it. Created by
+/// [`PubNub::list_channels_in_channel_group`](crate::PubNub::list_channels_in_channel_group).
+/// An unknown group has no channels.
+pub type ListChannelsInChannelGroup = RequestBuilder<GroupOp<ListChannels>>;
+/// Deletes a group; `.await` it. Created by
+/// [`PubNub::remove_channel_group`](crate::PubNub::remove_channel_group).
+pub type RemoveChannelGroup = RequestBuilder<GroupOp<DeleteGroup>>;
+/// Lists the groups of the key; `.await` it. Created by
+/// [`PubNub::list_channel_groups`](crate::PubNub::list_channel_groups).
+pub type ListChannelGroups = RequestBuilder<ListGroupsOp>;
+
+/// The endpoints of one channel group; `A` says which.
+#[derive(Debug, Clone, Default)]
+pub struct GroupOp<A> {
     group: String,
     channels: Vec<String>,
-    retry: bool,
+    action: std::marker::PhantomData<A>,
 }
 
-impl RemoveChannelFromChannelGroup {
-    group_setters!();
+/// Adds channels to the group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AddChannels;
+/// Removes channels from the group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RemoveChannels;
+/// Lists the group's channels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListChannels;
+/// Deletes the group.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteGroup;
 
-    /// The channels to remove (at least one).
-    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
-        self.channels = channels.into_iter().map(Into::into).collect();
-        self
+mod action {
+    use super::*;
+
+    /// What a [`GroupOp`] does.
+    pub trait Action: Send + Sync + 'static {
+        type Output: Send + 'static;
+        /// The path after the group's, and the channel list's parameter.
+        const PATH: &'static str;
+        const CHANNELS: Option<&'static str>;
+        fn read(answer: &Response) -> Result<Self::Output, Error>;
     }
 
-    async fn send(self) -> Result<(), Error> {
-        change(self.pubnub, "remove", self.group, self.channels, self.retry).await
-    }
-}
-into_future!(RemoveChannelFromChannelGroup, ());
+    /// The actions that add or remove channels.
+    pub trait Changes {}
+    impl Changes for AddChannels {}
+    impl Changes for RemoveChannels {}
 
-/// Lists the channels of a group; `.await` it. Created by
-/// [`PubNub::list_channels_in_channel_group`]. An unknown group has no channels.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct ListChannelsInChannelGroup {
-    pubnub: PubNub,
-    group: String,
-    retry: bool,
-}
-
-impl ListChannelsInChannelGroup {
-    group_setters!();
-
-    async fn send(self) -> Result<Vec<String>, Error> {
-        let segment = group_segment(&self.group)?;
-        let request = request(&self.pubnub, &segment);
-        execute(&self.pubnub, request, self.retry, |a| {
-            list_at(a, "/payload/channels")
-        })
-        .await
-    }
-}
-into_future!(ListChannelsInChannelGroup, Vec<String>);
-
-/// Lists the groups of the key; `.await` it. Created by [`PubNub::list_channel_groups`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct ListChannelGroups {
-    pubnub: PubNub,
-    retry: bool,
-}
-
-impl ListChannelGroups {
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<Vec<String>, Error> {
-        let request = request(&self.pubnub, "");
-        execute(&self.pubnub, request, self.retry, |a| {
-            list_at(a, "/payload/groups")
-        })
-        .await
-    }
-}
-into_future!(ListChannelGroups, Vec<String>);
-
-/// Deletes a group; `.await` it. Created by [`PubNub::remove_channel_group`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct RemoveChannelGroup {
-    pubnub: PubNub,
-    group: String,
-    retry: bool,
-}
-
-impl RemoveChannelGroup {
-    group_setters!();
-
-    async fn send(self) -> Result<(), Error> {
-        let segment = group_segment(&self.group)?;
-        let request = request(&self.pubnub, &format!("{segment}/remove"));
-        execute(&self.pubnub, request, self.retry, |a| {
-            response::check(a).map(drop)
-        })
-        .await
-    }
-}
-into_future!(RemoveChannelGroup, ());
-
-impl PubNub {
-    /// Adds channels to a channel group (creating the group).
-    pub fn add_channel_to_channel_group(&self) -> AddChannelToChannelGroup {
-        AddChannelToChannelGroup {
-            pubnub: self.clone(),
-            group: String::new(),
-            channels: Vec::new(),
-            retry: false,
+    impl Action for AddChannels {
+        type Output = ();
+        const PATH: &'static str = "";
+        const CHANNELS: Option<&'static str> = Some("add");
+        fn read(answer: &Response) -> Result<(), Error> {
+            response::ok(answer)
         }
     }
 
-    /// Removes channels from a channel group.
-    pub fn remove_channel_from_channel_group(&self) -> RemoveChannelFromChannelGroup {
-        RemoveChannelFromChannelGroup {
-            pubnub: self.clone(),
-            group: String::new(),
-            channels: Vec::new(),
-            retry: false,
+    impl Action for RemoveChannels {
+        type Output = ();
+        const PATH: &'static str = "";
+        const CHANNELS: Option<&'static str> = Some("remove");
+        fn read(answer: &Response) -> Result<(), Error> {
+            response::ok(answer)
         }
     }
 
-    /// The channels of a channel group.
-    pub fn list_channels_in_channel_group(&self) -> ListChannelsInChannelGroup {
-        ListChannelsInChannelGroup {
-            pubnub: self.clone(),
-            group: String::new(),
-            retry: false,
+    impl Action for ListChannels {
+        type Output = Vec<String>;
+        const PATH: &'static str = "";
+        const CHANNELS: Option<&'static str> = None;
+        fn read(answer: &Response) -> Result<Vec<String>, Error> {
+            response::field(answer, "/payload/channels", "channel group")
         }
     }
 
-    /// The channel groups of the subscribe key.
-    pub fn list_channel_groups(&self) -> ListChannelGroups {
-        ListChannelGroups {
-            pubnub: self.clone(),
-            retry: false,
+    impl Action for DeleteGroup {
+        type Output = ();
+        const PATH: &'static str = "/remove";
+        const CHANNELS: Option<&'static str> = None;
+        fn read(answer: &Response) -> Result<(), Error> {
+            response::ok(answer)
         }
     }
+}
+use action::Action;
 
-    /// Deletes a channel group.
-    pub fn remove_channel_group(&self) -> RemoveChannelGroup {
-        RemoveChannelGroup {
-            pubnub: self.clone(),
-            group: String::new(),
-            retry: false,
+impl<A> RequestBuilder<GroupOp<A>> {
+    setters! {
+        /// The channel group (required).
+        channel_group(group: impl Into<String>) op => op.group = group.into();
+    }
+}
+
+impl<A: action::Changes> RequestBuilder<GroupOp<A>> {
+    setters! {
+        /// The channels to add or remove (at least one).
+        channels(channels: impl IntoIterator<Item = impl Into<String>>) op =>
+            op.channels = channels.into_iter().map(Into::into).collect();
+    }
+}
+
+impl<A: Action> Operation for GroupOp<A> {
+    type Output = A::Output;
+    const GROUP: Endpoint = Endpoint::ChannelGroups;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        validate::name("channel group", &self.group)?;
+        let path = format!(
+            "/v1/channel-registration/sub-key/{{sub}}/channel-group/{{}}{}",
+            A::PATH
+        );
+        let request = core.get(&path, &[(&self.group).into()]);
+        let Some(param) = A::CHANNELS else {
+            return Ok(request);
+        };
+        if self.channels.is_empty() {
+            return Err(Error::invalid("at least one channel is required"));
         }
+        validate::names("channel", &self.channels)?;
+        Ok(request.param(param, self.channels.join(",")))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<A::Output, Error> {
+        A::read(answer)
+    }
+}
+
+/// The endpoint that lists the groups of the key.
+#[derive(Debug, Clone, Default)]
+pub struct ListGroupsOp;
+
+impl Operation for ListGroupsOp {
+    type Output = Vec<String>;
+    const GROUP: Endpoint = Endpoint::ChannelGroups;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        Ok(core.get("/v1/channel-registration/sub-key/{sub}/channel-group", &[]))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<Vec<String>, Error> {
+        response::field(answer, "/payload/groups", "channel group")
     }
 }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::crypto::CryptoModule;
+use crate::engine::Context;
 use crate::error::Error;
 use crate::retry::{Jitter, RetryConfig};
-use crate::transport::Transport;
+use crate::transport::{ReqwestTransport, Transport};
 use crate::validate;
 
 /// PubNub's default origin.
@@ -21,11 +22,7 @@ pub const DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(310)
 pub const DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a handshake, or a reconnect request that proves the network is back, may take.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long opening a TCP (and TLS) connection may take.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Idle time before TCP keepalive probes start (then one every third of it, 3 unanswered
-/// probes end the connection): a vanished peer is noticed within twice this.
-pub const DEFAULT_TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+pub use crate::transport::http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TCP_KEEPALIVE};
 /// How long a long-poll may stay silent before the client proves the network still answers
 /// and renews it from the same cursor.
 pub const DEFAULT_LONG_POLL_LIVENESS: Duration = Duration::from_secs(30);
@@ -34,8 +31,7 @@ pub const DEFAULT_LEAVE_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The longest subscribe answer read, by default: the largest legal one (100 messages of 32 KiB
 /// with their envelopes) is about 3.3 MiB.
 pub const DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES: usize = 8 << 20;
-/// The longest answer read for every other request, by default (they are far smaller).
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
+pub use crate::transport::DEFAULT_MAX_RESPONSE_BYTES;
 /// Messages longer than this (JSON bytes) are published with POST by default: measured faster
 /// than GET from 1 KiB up, 3–5× at 30 KiB (BENCHMARKS.md).
 pub const DEFAULT_PUBLISH_POST_THRESHOLD: usize = 1024;
@@ -775,3 +771,31 @@ fn resolve_origin(origin: &str, secure: bool) -> Result<(String, bool), Error> {
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+impl ReqwestTransport {
+    /// A transport to the configured origin with the configured connection settings
+    /// (connect timeout, TCP keepalive): what [`PubNub::new`](crate::PubNub::new) uses.
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        ReqwestTransport::with_settings(
+            config.origin(),
+            config.connect_timeout(),
+            config.tcp_keepalive(),
+        )
+    }
+}
+
+impl Context {
+    /// The context of a client with `config`: its retry configuration and threshold, and its
+    /// jitter (the configured one, else one seeded from the clock).
+    pub fn from_config(config: &Config) -> Context {
+        Context {
+            retry: config.retry().clone(),
+            jitter: config
+                .retry_jitter()
+                .cloned()
+                .unwrap_or_else(Jitter::from_entropy),
+            request_message_count_threshold: config.request_message_count_threshold(),
+            gap_fill_max_pages: config.gap_fill_max_pages(),
+        }
+    }
+}

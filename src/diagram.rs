@@ -42,6 +42,21 @@ pub struct Edge {
     pub to: String,
 }
 
+impl TraceEntry {
+    /// The diagram edge this entry took, for events that changed (or re-entered) a state.
+    pub fn edge(&self) -> Option<Edge> {
+        match self {
+            TraceEntry::Event {
+                name,
+                from,
+                to: Some(to),
+                ..
+            } => Some(Edge::new(*from, *name, *to)),
+            _ => None,
+        }
+    }
+}
+
 impl Edge {
     /// An edge `from --event--> to`.
     pub fn new(from: impl Into<String>, event: impl Into<String>, to: impl Into<String>) -> Self {

@@ -63,6 +63,29 @@ impl ErrorKind {
             _ => None,
         }
     }
+
+    /// Whether a failure of this kind is worth retrying (ENGINE.md §3): connection problems,
+    /// timeouts, 408, 429, 5xx and answers that cannot be read; every other 4xx is fatal.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ErrorKind::Network
+            | ErrorKind::Timeout
+            | ErrorKind::Decode
+            | ErrorKind::ResponseTooLarge => true,
+            ErrorKind::Http { status } => {
+                *status == 408 || *status == 429 || (500..=599).contains(status)
+            }
+            ErrorKind::AccessDenied
+            | ErrorKind::MessageTooLarge
+            | ErrorKind::InvalidArgument
+            | ErrorKind::Closed
+            | ErrorKind::QueueFull
+            | ErrorKind::Encryption
+            | ErrorKind::Decryption
+            | ErrorKind::NotRecovered
+            | ErrorKind::PreconditionFailed => false,
+        }
+    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -222,6 +245,21 @@ impl Error {
         self
     }
 
+    /// A copy of this error for one more use (a builder checked twice, say): its cause is kept
+    /// as text.
+    pub(crate) fn copy(&self) -> Self {
+        Error {
+            kind: self.kind,
+            message: self.message.clone(),
+            status: self.status,
+            retry_after: self.retry_after,
+            source: self
+                .source
+                .as_ref()
+                .map(|source| BoxError::from(source.to_string())),
+        }
+    }
+
     /// The same error with another kind (e.g. a 414 on publish is a message too large).
     pub(crate) fn with_kind(mut self, kind: ErrorKind) -> Self {
         self.kind = kind;
@@ -258,9 +296,9 @@ impl Error {
         }
     }
 
-    /// Whether a retry policy would retry this failure (see [`crate::retry::is_transient`]).
+    /// Whether a retry policy would retry this failure ([`ErrorKind::is_transient`]).
     pub fn is_transient(&self) -> bool {
-        crate::retry::is_transient(&self.reason())
+        self.kind.is_transient()
     }
 }
 

@@ -1,11 +1,11 @@
 //! Message persistence (PROTOCOL.md §18): what the service stored of a channel, read back
-//! ([`PubNub::fetch_messages`]), counted ([`PubNub::message_counts`]) and deleted
-//! ([`PubNub::delete_messages`]).
+//! ([`PubNub::fetch_messages`](crate::PubNub::fetch_messages)), counted ([`PubNub::message_counts`](crate::PubNub::message_counts)) and deleted
+//! ([`PubNub::delete_messages`](crate::PubNub::delete_messages)).
 //!
 //! Timetoken ranges follow the service: `start` is the newer bound and is exclusive, `end` the
 //! older bound and inclusive; a page holds the newest messages of the range, oldest first, and
 //! the next (older) page starts where it ended. [`FetchMessagesResult::more`] names the channels
-//! that may have older messages in the range, and [`FetchMessages::pages`] walks every page.
+//! that may have older messages in the range, and `pages()` walks every page.
 //!
 //! ```no_run
 //! # async fn run(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
@@ -21,18 +21,16 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{BTreeMap, VecDeque};
-use std::pin::Pin;
+use std::collections::BTreeMap;
 
-use futures_util::Stream;
 use serde_json::Value;
 
-use crate::client::{into_future, PubNub};
 use crate::error::{Error, Reason};
+use crate::request::{setters, Operation, Paged, RequestBuilder};
 use crate::retry::Endpoint;
 use crate::service::Core;
 use crate::subscribe::payload::Payload;
-use crate::transport::{encode, response, Method, Request, Response};
+use crate::transport::{response, Method, Request, Response};
 use crate::validate;
 
 /// Most messages per channel in one answer when one channel is fetched.
@@ -87,13 +85,20 @@ pub struct FetchMessagesResult {
     /// next page (the timetoken of its oldest message here).
     pub more: BTreeMap<String, u64>,
 }
+/// Reads stored messages; `.await` it for one page, or walk them all with `pages()`. Created
+/// by [`PubNub::fetch_messages`](crate::PubNub::fetch_messages).
+pub type FetchMessages = RequestBuilder<FetchOp>;
+/// Counts stored messages per channel; `.await` it. Created by
+/// [`PubNub::message_counts`](crate::PubNub::message_counts).
+pub type MessageCounts = RequestBuilder<CountsOp>;
+/// Deletes stored messages of one channel in a range; `.await` it. Created by
+/// [`PubNub::delete_messages`](crate::PubNub::delete_messages). The service allows it only to
+/// a client with the secret key, or with a token that grants `delete`.
+pub type DeleteMessages = RequestBuilder<DeleteOp>;
 
-/// Reads stored messages; `.await` it for one page, or walk them all with
-/// [`FetchMessages::pages`]. Created by [`PubNub::fetch_messages`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct FetchMessages {
-    pubnub: PubNub,
+/// The fetch endpoint (`/v3/history`, or `/v3/history-with-actions` for one channel).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FetchOp {
     channels: Vec<String>,
     start: Option<u64>,
     end: Option<u64>,
@@ -103,83 +108,86 @@ pub struct FetchMessages {
     include_custom_message_type: bool,
     include_uuid: bool,
     include_message_actions: bool,
-    retry: bool,
+    /// Decrypt with the client's crypto module (gap fill delivers as stored: the subscribe
+    /// path decrypts).
+    decrypt: bool,
 }
 
-impl FetchMessages {
-    /// The channels (at least one, at most [`MAX_CHANNELS`]; one with message actions).
-    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
-        self.channels = channels.into_iter().map(Into::into).collect();
-        self
+impl Default for FetchOp {
+    fn default() -> Self {
+        FetchOp {
+            channels: Vec::new(),
+            start: None,
+            end: None,
+            count: None,
+            include_meta: false,
+            include_message_type: true,
+            include_custom_message_type: false,
+            include_uuid: true,
+            include_message_actions: false,
+            decrypt: true,
+        }
+    }
+}
+
+impl RequestBuilder<FetchOp> {
+    setters! {
+        /// The channels (at least one, at most [`MAX_CHANNELS`]; one with message actions).
+        channels(channels: impl IntoIterator<Item = impl Into<String>>) op =>
+            op.channels = channels.into_iter().map(Into::into).collect();
+        /// The newer bound of the range, exclusive.
+        start(timetoken: u64) op => op.start = Some(timetoken);
+        /// The older bound of the range, inclusive.
+        end(timetoken: u64) op => op.end = Some(timetoken);
+        /// Most messages per channel: 1 to 100 for one channel (default 100), 1 to 25 for
+        /// several or with message actions (default 25).
+        count(count: usize) op => op.count = Some(count);
+        /// Python's name for `count`.
+        maximum_per_channel(count: usize) op => op.count = Some(count);
+        /// Include each message's `meta` (default no).
+        include_meta(include: bool) op => op.include_meta = include;
+        /// Include each message's type (default yes, as PubNub's SDKs).
+        include_message_type(include: bool) op => op.include_message_type = include;
+        /// Include each message's custom message type (default no).
+        include_custom_message_type(include: bool) op =>
+            op.include_custom_message_type = include;
+        /// Include each message's publisher (default yes).
+        include_uuid(include: bool) op => op.include_uuid = include;
+        /// Include each message's actions (default no; one channel only, 25 messages a page).
+        include_message_actions(include: bool) op => op.include_message_actions = include;
+    }
+}
+
+impl FetchOp {
+    /// One page of one channel's stored messages after `after` and before `before` (both
+    /// exclusive), everything included, not decrypted: what gap fill reads.
+    pub(crate) fn gap_page(channel: &str, after: u64, before: u64) -> FetchOp {
+        FetchOp {
+            channels: vec![channel.to_owned()],
+            start: Some(before),
+            end: Some(after.saturating_add(1)),
+            count: Some(MAX_SINGLE_CHANNEL),
+            include_meta: true,
+            include_message_type: true,
+            include_custom_message_type: true,
+            include_uuid: true,
+            include_message_actions: false,
+            decrypt: false,
+        }
     }
 
-    /// The newer bound of the range, exclusive.
-    pub fn start(mut self, timetoken: u64) -> Self {
-        self.start = Some(timetoken);
-        self
-    }
-
-    /// The older bound of the range, inclusive.
-    pub fn end(mut self, timetoken: u64) -> Self {
-        self.end = Some(timetoken);
-        self
-    }
-
-    /// Most messages per channel: 1 to 100 for one channel (default 100), 1 to 25 for several
-    /// or with message actions (default 25).
-    pub fn count(mut self, count: usize) -> Self {
-        self.count = Some(count);
-        self
-    }
-
-    /// Python's name for [`FetchMessages::count`].
-    pub fn maximum_per_channel(self, count: usize) -> Self {
-        self.count(count)
-    }
-
-    /// Include each message's `meta` (default no).
-    pub fn include_meta(mut self, include: bool) -> Self {
-        self.include_meta = include;
-        self
-    }
-
-    /// Include each message's type (default yes, as PubNub's SDKs).
-    pub fn include_message_type(mut self, include: bool) -> Self {
-        self.include_message_type = include;
-        self
-    }
-
-    /// Include each message's custom message type (default no).
-    pub fn include_custom_message_type(mut self, include: bool) -> Self {
-        self.include_custom_message_type = include;
-        self
-    }
-
-    /// Include each message's publisher (default yes).
-    pub fn include_uuid(mut self, include: bool) -> Self {
-        self.include_uuid = include;
-        self
-    }
-
-    /// Include each message's actions (default no; one channel only, 25 messages a page).
-    pub fn include_message_actions(mut self, include: bool) -> Self {
-        self.include_message_actions = include;
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
+    /// The most messages per channel this request may ask for.
+    fn max_count(&self) -> usize {
+        if self.channels.len() > 1 || self.include_message_actions {
+            MAX_MULTIPLE_CHANNELS
+        } else {
+            MAX_SINGLE_CHANNEL
+        }
     }
 
     /// The page size this request asks for, after checking it.
     fn checked_count(&self) -> Result<usize, Error> {
-        let max = if self.channels.len() > 1 || self.include_message_actions {
-            MAX_MULTIPLE_CHANNELS
-        } else {
-            MAX_SINGLE_CHANNEL
-        };
+        let max = self.max_count();
         match self.count {
             None => Ok(max),
             Some(count) if (1..=max).contains(&count) => Ok(count),
@@ -189,8 +197,22 @@ impl FetchMessages {
         }
     }
 
-    /// Everything that can be refused before sending.
-    fn check(&self) -> Result<usize, Error> {
+    /// What this fetch asked for: what its answer's `more` may point to.
+    fn asked(&self) -> Asked<'_> {
+        Asked {
+            channels: &self.channels,
+            count: self.count.unwrap_or_else(|| self.max_count()),
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+impl Operation for FetchOp {
+    type Output = FetchMessagesResult;
+    const GROUP: Endpoint = Endpoint::History;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
         check_channels(&self.channels, MAX_CHANNELS)?;
         if self.include_message_actions && self.channels.len() > 1 {
             return Err(Error::invalid(
@@ -198,143 +220,54 @@ impl FetchMessages {
             ));
         }
         check_range(self.start, self.end)?;
-        self.checked_count()
-    }
-
-    fn request(&self, count: usize) -> Request {
-        request(
-            self.pubnub.core(),
-            &self.channels,
-            self.include_message_actions,
-            count,
-            (self.start, self.end),
-            [
-                self.include_meta,
-                self.include_message_type,
-                self.include_custom_message_type,
-                self.include_uuid,
-            ],
-        )
-    }
-
-    async fn send(self) -> Result<FetchMessagesResult, Error> {
-        let count = self.check()?;
-        let request = self.request(count);
-        let core = self.pubnub.core();
-        let crypto = core.config().crypto_module();
-        let asked = Asked {
-            channels: &self.channels,
-            count,
-            start: self.start,
-            end: self.end,
+        let count = self.checked_count()?;
+        let template = match self.channels.as_slice() {
+            [_] if self.include_message_actions => {
+                "/v3/history-with-actions/sub-key/{sub}/channel/{}"
+            }
+            _ => "/v3/history/sub-key/{sub}/channel/{}",
         };
-        core.execute(Endpoint::History, request, self.retry, |answer| {
-            parse_fetch(answer, &asked, crypto)
-        })
-        .await
+        let flag = |on: bool| if on { "true" } else { "false" };
+        Ok(core
+            .get(template, &[(&self.channels).into()])
+            .param("max", count.to_string())
+            .param_opt("start", self.start.map(|t| t.to_string()))
+            .param_opt("end", self.end.map(|t| t.to_string()))
+            .param("include_meta", flag(self.include_meta))
+            .param("include_message_type", flag(self.include_message_type))
+            .param(
+                "include_custom_message_type",
+                flag(self.include_custom_message_type),
+            )
+            .param("include_uuid", flag(self.include_uuid)))
     }
 
-    /// Every page of the range, newest page first: after each page, the channels that may
-    /// have older messages are fetched again from where their page ended (one channel per
-    /// request, [`count`](Self::count) messages, or the most one channel may have when no
-    /// count was given), until none has more. Stops after the first error.
-    pub fn pages(self) -> Pin<Box<dyn Stream<Item = Result<FetchMessagesResult, Error>> + Send>> {
-        let state = (Some(self), VecDeque::<FetchMessages>::new());
-        Box::pin(futures_util::stream::unfold(
-            state,
-            |(first, mut queue)| async move {
-                let next = match first {
-                    Some(first) => first,
-                    None => queue.pop_front()?,
-                };
-                let template = next.clone();
-                match next.send().await {
-                    Ok(page) => {
-                        for (channel, start) in &page.more {
-                            queue.push_back(
-                                template
-                                    .clone()
-                                    .channels([channel.clone()])
-                                    .count(template.page_size_for_one())
-                                    .start(*start),
-                            );
-                        }
-                        Some((Ok(page), (None, queue)))
-                    }
-                    // An error ends the walk.
-                    Err(error) => Some((Err(error), (None, VecDeque::new()))),
-                }
-            },
-        ))
+    fn parse(&self, core: &Core, answer: &Response) -> Result<FetchMessagesResult, Error> {
+        let crypto = core.config().crypto_module().filter(|_| self.decrypt);
+        parse_fetch(answer, &self.asked(), crypto)
     }
+}
 
-    /// The page size of a follow-up request for one channel: the count asked for, else the
-    /// most one channel may have.
-    fn page_size_for_one(&self) -> usize {
-        if let Some(count) = self.count {
-            count
-        } else if self.include_message_actions {
+impl Paged for FetchOp {
+    /// After each page, the channels that may have older messages are fetched again from
+    /// where their page ended: one channel per request, [`count`](FetchMessages::count)
+    /// messages, or the most one channel may have when no count was given.
+    fn follow(&self, page: &FetchMessagesResult) -> Vec<Self> {
+        let count = self.count.unwrap_or(if self.include_message_actions {
             MAX_MULTIPLE_CHANNELS
         } else {
             MAX_SINGLE_CHANNEL
-        }
+        });
+        page.more
+            .iter()
+            .map(|(channel, start)| FetchOp {
+                channels: vec![channel.clone()],
+                count: Some(count),
+                start: Some(*start),
+                ..self.clone()
+            })
+            .collect()
     }
-}
-into_future!(FetchMessages, FetchMessagesResult);
-
-/// A fetch request; `include` is (meta, message type, custom message type, uuid).
-fn request(
-    core: &Core,
-    channels: &[String],
-    with_actions: bool,
-    count: usize,
-    (start, end): (Option<u64>, Option<u64>),
-    include: [bool; 4],
-) -> Request {
-    let (service, channels) = match channels {
-        [one] if with_actions => ("history-with-actions", encode::encode(one)),
-        _ => (
-            "history",
-            encode::name_list(channels.iter().map(String::as_str)),
-        ),
-    };
-    let path = format!(
-        "/v3/{service}/sub-key/{}/channel/{channels}",
-        core.sub_key_segment()
-    );
-    let flag = |on: bool| if on { "true" } else { "false" };
-    let [meta, message_type, custom_message_type, uuid] = include;
-    core.request(Method::Get, path)
-        .param("max", count.to_string())
-        .param_opt("start", start.map(|t| t.to_string()))
-        .param_opt("end", end.map(|t| t.to_string()))
-        .param("include_meta", flag(meta))
-        .param("include_message_type", flag(message_type))
-        .param("include_custom_message_type", flag(custom_message_type))
-        .param("include_uuid", flag(uuid))
-}
-
-/// One page of one channel's stored messages after `after` and before `before` (both
-/// exclusive), everything included, not decrypted: what gap fill reads.
-pub(crate) async fn page_between(
-    core: &Core,
-    channel: &str,
-    after: u64,
-    before: u64,
-) -> Result<FetchMessagesResult, Error> {
-    let channels = [channel.to_owned()];
-    let range = (Some(before), Some(after.saturating_add(1)));
-    let request = request(core, &channels, false, MAX_SINGLE_CHANNEL, range, [true; 4]);
-    let asked = Asked {
-        channels: &channels,
-        count: MAX_SINGLE_CHANNEL,
-        start: range.0,
-        end: range.1,
-    };
-    core.execute(Endpoint::History, request, true, |answer| {
-        parse_fetch(answer, &asked, None)
-    })
-    .await
 }
 
 /// The channel list of a history request: 1 to [`MAX_CHANNELS`] valid names.
@@ -512,42 +445,31 @@ fn actions(value: Option<&Value>) -> Option<BTreeMap<String, BTreeMap<String, Ve
     Some(out)
 }
 
-/// Counts stored messages per channel; `.await` it. Created by [`PubNub::message_counts`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct MessageCounts {
-    pubnub: PubNub,
+/// The message-counts endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct CountsOp {
     channels: Vec<String>,
     timetokens: Vec<u64>,
-    retry: bool,
 }
 
-impl MessageCounts {
-    /// The channels (at least one, at most [`MAX_COUNT_CHANNELS`]).
-    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
-        self.channels = channels.into_iter().map(Into::into).collect();
-        self
+impl RequestBuilder<CountsOp> {
+    setters! {
+        /// The channels (at least one, at most [`MAX_COUNT_CHANNELS`]).
+        channels(channels: impl IntoIterator<Item = impl Into<String>>) op =>
+            op.channels = channels.into_iter().map(Into::into).collect();
+        /// Count the messages newer than this timetoken, in every channel.
+        timetoken(timetoken: u64) op => op.timetokens = vec![timetoken];
+        /// One timetoken per channel, in the order of the channels.
+        channels_timetoken(timetokens: impl IntoIterator<Item = u64>) op =>
+            op.timetokens = timetokens.into_iter().collect();
     }
+}
 
-    /// Count the messages newer than this timetoken, in every channel.
-    pub fn timetoken(mut self, timetoken: u64) -> Self {
-        self.timetokens = vec![timetoken];
-        self
-    }
+impl Operation for CountsOp {
+    type Output = BTreeMap<String, u64>;
+    const GROUP: Endpoint = Endpoint::History;
 
-    /// One timetoken per channel, in the order of the channels.
-    pub fn channels_timetoken(mut self, timetokens: impl IntoIterator<Item = u64>) -> Self {
-        self.timetokens = timetokens.into_iter().collect();
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<BTreeMap<String, u64>, Error> {
+    fn request(&self, core: &Core) -> Result<Request, Error> {
         check_channels(&self.channels, MAX_COUNT_CHANNELS)?;
         match self.timetokens.len() {
             0 => return Err(Error::invalid("a timetoken is required")),
@@ -563,139 +485,63 @@ impl MessageCounts {
         for tt in &self.timetokens {
             validate::timetoken(*tt)?;
         }
-        let core = self.pubnub.core();
-        let path = format!(
-            "/v3/history/sub-key/{}/message-counts/{}",
-            core.sub_key_segment(),
-            encode::name_list(self.channels.iter().map(String::as_str))
-        );
-        let list = self
-            .timetokens
-            .iter()
-            .map(u64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let request = if self.timetokens.len() == 1 {
-            core.request(Method::Get, path).param("timetoken", list)
+        let list: Vec<String> = self.timetokens.iter().map(u64::to_string).collect();
+        let param = if list.len() == 1 {
+            "timetoken"
         } else {
-            core.request(Method::Get, path)
-                .param("channelsTimetoken", list)
+            "channelsTimetoken"
         };
-        core.execute(Endpoint::History, request, self.retry, |answer| {
-            let mut json = response::check(answer)?;
-            let channels = json
-                .get_mut("channels")
-                .map(Value::take)
-                .ok_or_else(|| Error::decode("message counts response has no channels"))?;
-            response::decode(channels, "message counts")
-        })
-        .await
+        let template = "/v3/history/sub-key/{sub}/message-counts/{}";
+        Ok(core
+            .get(template, &[(&self.channels).into()])
+            .param(param, list.join(",")))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<BTreeMap<String, u64>, Error> {
+        response::field(answer, "/channels", "message counts")
     }
 }
-into_future!(MessageCounts, BTreeMap<String, u64>);
 
-/// Deletes stored messages of one channel in a range; `.await` it. Created by
-/// [`PubNub::delete_messages`]. The service allows it only to a client with the secret key,
-/// or with a token that grants `delete`.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct DeleteMessages {
-    pubnub: PubNub,
+/// The endpoint that deletes stored messages.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOp {
     channel: String,
     start: Option<u64>,
     end: Option<u64>,
-    retry: bool,
 }
 
-impl DeleteMessages {
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
+impl RequestBuilder<DeleteOp> {
+    setters! {
+        /// The channel (required).
+        channel(channel: impl Into<String>) op => op.channel = channel.into();
+        /// The newer bound of the range, exclusive (default: now).
+        start(timetoken: u64) op => op.start = Some(timetoken);
+        /// The older bound of the range, inclusive (default: the oldest stored message).
+        end(timetoken: u64) op => op.end = Some(timetoken);
     }
+}
 
-    /// The newer bound of the range, exclusive (default: now).
-    pub fn start(mut self, timetoken: u64) -> Self {
-        self.start = Some(timetoken);
-        self
-    }
+impl Operation for DeleteOp {
+    type Output = ();
+    const GROUP: Endpoint = Endpoint::History;
 
-    /// The older bound of the range, inclusive (default: the oldest stored message).
-    pub fn end(mut self, timetoken: u64) -> Self {
-        self.end = Some(timetoken);
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<(), Error> {
+    fn request(&self, core: &Core) -> Result<Request, Error> {
         validate::name("channel", &self.channel)?;
         check_range(self.start, self.end)?;
-        let core = self.pubnub.core();
         if core.config().secret().is_none() && core.auth().is_none() {
             return Err(Error::invalid(
                 "deleting messages needs the secret key, or a token that grants delete",
             ));
         }
-        let path = format!(
-            "/v3/history/sub-key/{}/channel/{}",
-            core.sub_key_segment(),
-            encode::encode(&self.channel)
-        );
-        let request = core
-            .request(Method::Delete, path)
+        let template = "/v3/history/sub-key/{sub}/channel/{}";
+        Ok(core
+            .endpoint(Method::Delete, template, &[(&self.channel).into()])
             .param_opt("start", self.start.map(|t| t.to_string()))
-            .param_opt("end", self.end.map(|t| t.to_string()));
-        core.execute(Endpoint::History, request, self.retry, |answer| {
-            response::check(answer).map(drop)
-        })
-        .await
-    }
-}
-into_future!(DeleteMessages, ());
-
-impl PubNub {
-    /// Reads stored messages of one or more channels (message persistence must be enabled
-    /// on the key).
-    pub fn fetch_messages(&self) -> FetchMessages {
-        FetchMessages {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            start: None,
-            end: None,
-            count: None,
-            include_meta: false,
-            include_message_type: true,
-            include_custom_message_type: false,
-            include_uuid: true,
-            include_message_actions: false,
-            retry: false,
-        }
+            .param_opt("end", self.end.map(|t| t.to_string())))
     }
 
-    /// Counts the stored messages of channels since a timetoken.
-    pub fn message_counts(&self) -> MessageCounts {
-        MessageCounts {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            timetokens: Vec::new(),
-            retry: false,
-        }
-    }
-
-    /// Deletes stored messages of a channel.
-    pub fn delete_messages(&self) -> DeleteMessages {
-        DeleteMessages {
-            pubnub: self.clone(),
-            channel: String::new(),
-            start: None,
-            end: None,
-            retry: false,
-        }
+    fn parse(&self, _: &Core, answer: &Response) -> Result<(), Error> {
+        response::ok(answer)
     }
 }
 

@@ -212,6 +212,7 @@ pub mod objects;
 pub mod presence;
 pub mod publish;
 pub mod reliable;
+mod request;
 pub mod retry;
 mod service;
 pub mod status;
@@ -226,7 +227,7 @@ pub use channel_groups::{
     AddChannelToChannelGroup, ListChannelGroups, ListChannelsInChannelGroup,
     RemoveChannelFromChannelGroup, RemoveChannelGroup,
 };
-pub use client::{PubNub, RequestFuture, WeakPubNub};
+pub use client::{PubNub, WeakPubNub};
 pub use config::{Config, ConfigBuilder};
 pub use crypto::CryptoModule;
 pub use engine::{Cursor, Input, TraceEntry};
@@ -244,6 +245,7 @@ pub use presence::rest::{
 };
 pub use publish::{Fire, Publish, PublishResult, SendSignal};
 pub use reliable::{ReliablePublisher, ReliablePublisherOptions, ReliablePublisherStats};
+pub use request::{PageStream, RequestBuilder, RequestFuture};
 pub use retry::{Endpoint, Jitter, RetryConfig, RetryDecision, RetryPolicy};
 pub use status::{Status, StatusCategory};
 pub use subscribe::events::{

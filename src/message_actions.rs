@@ -20,15 +20,13 @@
 //! # Ok(()) }
 //! ```
 
-use std::pin::Pin;
-
-use futures_util::Stream;
 use serde_json::Value;
 
-use crate::client::{into_future, PubNub};
 use crate::error::Error;
+use crate::request::{setters, Operation, Paged, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method, Request, Response};
+use crate::service::Core;
+use crate::transport::{response, Method, Request, Response};
 use crate::validate;
 
 /// Most actions in one [`GetMessageActions`] answer.
@@ -57,225 +55,160 @@ pub struct GetMessageActionsResult {
     /// The actions, oldest first.
     pub actions: Vec<MessageActionItem>,
     /// Where the next (older) page starts, when the service says there is one: pass it to
-    /// [`GetMessageActions::start`].
+    /// the builder's `start`.
     pub more: Option<u64>,
 }
 
-/// `/v1/message-actions/{sub}/channel/{channel}` followed by `rest`.
-fn request(pubnub: &PubNub, method: Method, channel: &str, rest: &str) -> Request {
-    let core = pubnub.core();
-    let path = format!(
-        "/v1/message-actions/{}/channel/{}{rest}",
-        core.sub_key_segment(),
-        encode::encode(channel)
-    );
-    core.request(method, path)
-}
+/// Adds an action to a message; `.await` it. Created by
+/// [`PubNub::add_message_action`](crate::PubNub::add_message_action). A retried add whose
+/// first attempt was stored answers 409 (already added).
+pub type AddMessageAction = RequestBuilder<ActionOp<AddAction>>;
+/// Removes an action from a message; `.await` it. Created by
+/// [`PubNub::remove_message_action`](crate::PubNub::remove_message_action).
+pub type RemoveMessageAction = RequestBuilder<ActionOp<RemoveAction>>;
+/// Lists the actions of a channel's messages, newest page first; `.await` it for one page, or
+/// walk them all with `pages()`. Created by
+/// [`PubNub::get_message_actions`](crate::PubNub::get_message_actions).
+pub type GetMessageActions = RequestBuilder<GetActionsOp>;
 
-fn check_message(channel: &str, message_timetoken: Option<u64>) -> Result<u64, Error> {
-    validate::publish_channel(channel)?;
-    let tt = message_timetoken.ok_or_else(|| Error::invalid("message_timetoken is required"))?;
-    validate::timetoken(tt)?;
-    Ok(tt)
-}
-
-fn item(value: &Value) -> Result<MessageActionItem, Error> {
-    let bad = || Error::decode(format!("unexpected message action: {}", short(value)));
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
-    let tt = |key: &str| value.get(key).and_then(response::timetoken);
-    Ok(MessageActionItem {
-        action_type: text("type").ok_or_else(bad)?,
-        value: text("value").ok_or_else(bad)?,
-        uuid: text("uuid").unwrap_or_default(),
-        action_timetoken: tt("actionTimetoken").ok_or_else(bad)?,
-        message_timetoken: tt("messageTimetoken").ok_or_else(bad)?,
-    })
-}
-
-fn short(value: &Value) -> String {
-    let text = value.to_string();
-    match text.char_indices().nth(120) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
-}
-
-/// Adds an action to a message; `.await` it. Created by [`PubNub::add_message_action`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct AddMessageAction {
-    pubnub: PubNub,
+/// The endpoints about one message's actions: `T` says which.
+#[derive(Debug, Clone, Default)]
+pub struct ActionOp<T> {
     channel: String,
     message_timetoken: Option<u64>,
+    call: T,
+}
+
+/// Adds an action.
+#[derive(Debug, Clone, Default)]
+pub struct AddAction {
     action_type: String,
     value: String,
-    retry: bool,
 }
 
-impl AddMessageAction {
-    /// The message's channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
+/// Removes an action.
+#[derive(Debug, Clone, Default)]
+pub struct RemoveAction {
+    action_timetoken: Option<u64>,
+}
 
-    /// The message's timetoken (required).
-    pub fn message_timetoken(mut self, timetoken: u64) -> Self {
-        self.message_timetoken = Some(timetoken);
-        self
+impl<T> ActionOp<T> {
+    /// The channel, checked, and the message's timetoken as a path segment.
+    fn target(&self) -> Result<String, Error> {
+        validate::publish_channel(&self.channel)?;
+        let tt = self
+            .message_timetoken
+            .ok_or_else(|| Error::invalid("message_timetoken is required"))?;
+        validate::timetoken(tt)?;
+        Ok(tt.to_string())
     }
+}
 
-    /// The action's type, e.g. `reaction` (required, at most 15 characters).
-    pub fn action_type(mut self, action_type: impl Into<String>) -> Self {
-        self.action_type = action_type.into();
-        self
+impl<T> RequestBuilder<ActionOp<T>> {
+    setters! {
+        /// The message's channel (required).
+        channel(channel: impl Into<String>) op => op.channel = channel.into();
+        /// The message's timetoken (required).
+        message_timetoken(timetoken: u64) op => op.message_timetoken = Some(timetoken);
     }
+}
 
-    /// The action's value, e.g. `smiley_face` (required).
-    pub fn value(mut self, value: impl Into<String>) -> Self {
-        self.value = value.into();
-        self
+impl RequestBuilder<ActionOp<AddAction>> {
+    setters! {
+        /// The action's type, e.g. `reaction` (required, at most 15 characters).
+        action_type(action_type: impl Into<String>) op => op.call.action_type = action_type.into();
+        /// The action's value, e.g. `smiley_face` (required).
+        value(value: impl Into<String>) op => op.call.value = value.into();
     }
+}
 
-    /// Retry transient failures with the client's retry configuration (default: no). A
-    /// retried add whose first attempt was stored answers 409 (already added).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
+impl RequestBuilder<ActionOp<RemoveAction>> {
+    setters! {
+        /// The action's timetoken (required).
+        action_timetoken(timetoken: u64) op => op.call.action_timetoken = Some(timetoken);
     }
+}
 
-    async fn send(self) -> Result<MessageActionItem, Error> {
-        let tt = check_message(&self.channel, self.message_timetoken)?;
-        if self.action_type.is_empty() || self.action_type.chars().count() > 15 {
+impl Operation for ActionOp<AddAction> {
+    type Output = MessageActionItem;
+    const GROUP: Endpoint = Endpoint::MessageActions;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let tt = self.target()?;
+        let AddAction { action_type, value } = &self.call;
+        if action_type.is_empty() || action_type.chars().count() > 15 {
             return Err(Error::invalid("the action type must be 1 to 15 characters"));
         }
-        if self.value.is_empty() {
+        if value.is_empty() {
             return Err(Error::invalid("the action value is empty"));
         }
-        let body = serde_json::json!({"type": self.action_type, "value": self.value});
-        let mut request = request(
-            &self.pubnub,
-            Method::Post,
-            &self.channel,
-            &format!("/message/{tt}"),
-        );
+        let body = serde_json::json!({"type": action_type, "value": value});
+        let template = "/v1/message-actions/{sub}/channel/{}/message/{}";
+        let segments = [(&self.channel).into(), tt.as_str().into()];
+        let mut request = core.endpoint(Method::Post, template, &segments);
         request.body = Some(body.to_string().into_bytes());
-        self.pubnub
-            .core()
-            .execute(Endpoint::MessageActions, request, self.retry, |answer| {
-                let json = response::check(answer)?;
-                item(json.get("data").unwrap_or(&Value::Null))
-            })
-            .await
+        Ok(request)
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<MessageActionItem, Error> {
+        let json = response::check(answer)?;
+        item(json.get("data").unwrap_or(&Value::Null))
     }
 }
-into_future!(AddMessageAction, MessageActionItem);
 
-/// Removes an action from a message; `.await` it. Created by
-/// [`PubNub::remove_message_action`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct RemoveMessageAction {
-    pubnub: PubNub,
-    channel: String,
-    message_timetoken: Option<u64>,
-    action_timetoken: Option<u64>,
-    retry: bool,
-}
+impl Operation for ActionOp<RemoveAction> {
+    type Output = ();
+    const GROUP: Endpoint = Endpoint::MessageActions;
 
-impl RemoveMessageAction {
-    /// The message's channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    /// The message's timetoken (required).
-    pub fn message_timetoken(mut self, timetoken: u64) -> Self {
-        self.message_timetoken = Some(timetoken);
-        self
-    }
-
-    /// The action's timetoken (required).
-    pub fn action_timetoken(mut self, timetoken: u64) -> Self {
-        self.action_timetoken = Some(timetoken);
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<(), Error> {
-        let tt = check_message(&self.channel, self.message_timetoken)?;
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let tt = self.target()?;
         let action = self
+            .call
             .action_timetoken
             .ok_or_else(|| Error::invalid("action_timetoken is required"))?;
         validate::timetoken(action)?;
-        let request = request(
-            &self.pubnub,
-            Method::Delete,
-            &self.channel,
-            &format!("/message/{tt}/action/{action}"),
-        );
-        self.pubnub
-            .core()
-            .execute(Endpoint::MessageActions, request, self.retry, |answer| {
-                response::check(answer).map(drop)
-            })
-            .await
+        let action = action.to_string();
+        let template = "/v1/message-actions/{sub}/channel/{}/message/{}/action/{}";
+        let segments = [
+            (&self.channel).into(),
+            tt.as_str().into(),
+            action.as_str().into(),
+        ];
+        Ok(core.endpoint(Method::Delete, template, &segments))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<(), Error> {
+        response::ok(answer)
     }
 }
-into_future!(RemoveMessageAction, ());
 
-/// Lists the actions of a channel's messages, newest page first; `.await` it for one page, or
-/// walk them all with [`GetMessageActions::pages`]. Created by
-/// [`PubNub::get_message_actions`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GetMessageActions {
-    pubnub: PubNub,
+/// The endpoint that lists actions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct GetActionsOp {
     channel: String,
     start: Option<u64>,
     end: Option<u64>,
     limit: Option<usize>,
-    retry: bool,
 }
 
-impl GetMessageActions {
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
+impl RequestBuilder<GetActionsOp> {
+    setters! {
+        /// The channel (required).
+        channel(channel: impl Into<String>) op => op.channel = channel.into();
+        /// Actions older than this timetoken (exclusive).
+        start(timetoken: u64) op => op.start = Some(timetoken);
+        /// Actions from this timetoken on (inclusive).
+        end(timetoken: u64) op => op.end = Some(timetoken);
+        /// Most actions in the answer: 1 to 100 (default 100).
+        limit(limit: usize) op => op.limit = Some(limit);
     }
+}
 
-    /// Actions older than this timetoken (exclusive).
-    pub fn start(mut self, timetoken: u64) -> Self {
-        self.start = Some(timetoken);
-        self
-    }
+impl Operation for GetActionsOp {
+    type Output = GetMessageActionsResult;
+    const GROUP: Endpoint = Endpoint::MessageActions;
 
-    /// Actions from this timetoken on (inclusive).
-    pub fn end(mut self, timetoken: u64) -> Self {
-        self.end = Some(timetoken);
-        self
-    }
-
-    /// Most actions in the answer: 1 to 100 (default 100).
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<GetMessageActionsResult, Error> {
+    fn request(&self, core: &Core) -> Result<Request, Error> {
         validate::publish_channel(&self.channel)?;
         for tt in [self.start, self.end].into_iter().flatten() {
             validate::timetoken(tt)?;
@@ -293,49 +226,58 @@ impl GetMessageActions {
                 "limit {limit} is out of range: 1 to {MAX_ACTIONS_PER_PAGE}"
             )));
         }
-        let request = request(&self.pubnub, Method::Get, &self.channel, "")
+        Ok(core
+            .get(
+                "/v1/message-actions/{sub}/channel/{}",
+                &[(&self.channel).into()],
+            )
             .param_opt("start", self.start.map(|t| t.to_string()))
             .param_opt("end", self.end.map(|t| t.to_string()))
-            .param("limit", limit.to_string());
-        self.pubnub
-            .core()
-            .execute(Endpoint::MessageActions, request, self.retry, parse_list)
-            .await
+            .param("limit", limit.to_string()))
     }
 
-    /// Every page, newest first, until the service says there is no more (or a page comes
-    /// back empty). Stops after the first error.
-    pub fn pages(
-        self,
-    ) -> Pin<Box<dyn Stream<Item = Result<GetMessageActionsResult, Error>> + Send>> {
-        Box::pin(futures_util::stream::unfold(
-            Some(self),
-            |next| async move {
-                let next = next?;
-                let template = next.clone();
-                match next.send().await {
-                    Ok(page) => {
-                        // Only a start older than this page's and newer than `end` moves
-                        // the walk on: a server that repeats itself cannot make it endless.
-                        let following = match page.more {
-                            Some(start)
-                                if !page.actions.is_empty()
-                                    && template.start.is_none_or(|current| start < current)
-                                    && template.end.is_none_or(|end| start > end) =>
-                            {
-                                Some(template.start(start))
-                            }
-                            _ => None,
-                        };
-                        Some((Ok(page), following))
-                    }
-                    Err(error) => Some((Err(error), None)),
-                }
-            },
-        ))
+    fn parse(&self, _: &Core, answer: &Response) -> Result<GetMessageActionsResult, Error> {
+        parse_list(answer)
     }
 }
-into_future!(GetMessageActions, GetMessageActionsResult);
+
+impl Paged for GetActionsOp {
+    /// Newest page first, until the service says there is no more (or a page comes back
+    /// empty). Only a start older than this page's and newer than `end` moves the walk on.
+    fn follow(&self, page: &GetMessageActionsResult) -> Vec<Self> {
+        match page.more {
+            Some(start)
+                if !page.actions.is_empty()
+                    && self.start.is_none_or(|current| start < current)
+                    && self.end.is_none_or(|end| start > end) =>
+            {
+                vec![GetActionsOp {
+                    start: Some(start),
+                    ..self.clone()
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn item(value: &Value) -> Result<MessageActionItem, Error> {
+    let bad = || {
+        Error::decode(format!(
+            "unexpected message action: {}",
+            response::short(value)
+        ))
+    };
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+    let tt = |key: &str| value.get(key).and_then(response::timetoken);
+    Ok(MessageActionItem {
+        action_type: text("type").ok_or_else(bad)?,
+        value: text("value").ok_or_else(bad)?,
+        uuid: text("uuid").unwrap_or_default(),
+        action_timetoken: tt("actionTimetoken").ok_or_else(bad)?,
+        message_timetoken: tt("messageTimetoken").ok_or_else(bad)?,
+    })
+}
 
 fn parse_list(answer: &Response) -> Result<GetMessageActionsResult, Error> {
     let json = response::check(answer)?;
@@ -352,43 +294,6 @@ fn parse_list(answer: &Response) -> Result<GetMessageActionsResult, Error> {
     actions.sort_by_key(|a| a.action_timetoken);
     let more = json.pointer("/more/start").and_then(response::timetoken);
     Ok(GetMessageActionsResult { actions, more })
-}
-
-impl PubNub {
-    /// Adds an action (a reaction, a receipt…) to a stored message.
-    pub fn add_message_action(&self) -> AddMessageAction {
-        AddMessageAction {
-            pubnub: self.clone(),
-            channel: String::new(),
-            message_timetoken: None,
-            action_type: String::new(),
-            value: String::new(),
-            retry: false,
-        }
-    }
-
-    /// Removes an action from a message.
-    pub fn remove_message_action(&self) -> RemoveMessageAction {
-        RemoveMessageAction {
-            pubnub: self.clone(),
-            channel: String::new(),
-            message_timetoken: None,
-            action_timetoken: None,
-            retry: false,
-        }
-    }
-
-    /// Lists the actions of a channel's messages.
-    pub fn get_message_actions(&self) -> GetMessageActions {
-        GetMessageActions {
-            pubnub: self.clone(),
-            channel: String::new(),
-            start: None,
-            end: None,
-            limit: None,
-            retry: false,
-        }
-    }
 }
 
 #[cfg(test)]

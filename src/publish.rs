@@ -4,15 +4,18 @@
 //! With a [crypto module](crate::crypto) configured, publish and fire payloads are encrypted
 //! (the message's JSON, sent as the base64 string of the result); `meta` and signals are not.
 
-use std::future::IntoFuture;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::client::{PubNub, RequestFuture};
 use crate::error::{Error, ErrorKind};
+use crate::request::{setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
+use crate::service::Core;
 use crate::transport::{encode, response, Method, Request, Response};
 use crate::validate;
+
+use self::kind::Kind;
 
 /// The largest message, counted as PubNub does: the escaped channel plus the escaped message
 /// (GET) or the body (POST), PROTOCOL.md §2.6.
@@ -28,10 +31,18 @@ pub struct PublishResult {
     pub timetoken: u64,
 }
 
-/// What the three request kinds share.
+/// A publish request; `.await` it. Created by [`PubNub::publish`](crate::PubNub::publish).
+pub type Publish = RequestBuilder<PublishOp<PublishKind>>;
+/// A fire request: a publish that is neither stored nor delivered to subscribers, only to
+/// Functions (`store=0&norep=true`). Created by [`PubNub::fire`](crate::PubNub::fire).
+pub type Fire = RequestBuilder<PublishOp<FireKind>>;
+/// A signal: a small (≤ 64 bytes of JSON), unstored message. Created by
+/// [`PubNub::signal`](crate::PubNub::signal).
+pub type SendSignal = RequestBuilder<PublishOp<SignalKind>>;
+
+/// The publish, fire and signal endpoints; `K` says which.
 #[derive(Debug)]
-struct Params {
-    pubnub: PubNub,
+pub struct PublishOp<K> {
     channel: String,
     /// The message as JSON, or why it could not be serialised.
     message: Option<Result<String, Error>>,
@@ -43,22 +54,14 @@ struct Params {
     use_post: Option<bool>,
     /// Compress a POST body (true) or not (false); `None`: as the client's configuration says.
     compress: Option<bool>,
-    retry: bool,
     /// An explicit `seqn` instead of the client's counter (the reliable publisher's own).
     seqn: Option<u16>,
+    kind: std::marker::PhantomData<K>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Publish,
-    Fire,
-    Signal,
-}
-
-impl Params {
-    fn new(pubnub: &PubNub) -> Self {
-        Params {
-            pubnub: pubnub.clone(),
+impl<K> Default for PublishOp<K> {
+    fn default() -> Self {
+        PublishOp {
             channel: String::new(),
             message: None,
             meta: None,
@@ -67,37 +70,171 @@ impl Params {
             ttl: None,
             use_post: None,
             compress: None,
-            retry: false,
             seqn: None,
+            kind: std::marker::PhantomData,
         }
     }
+}
 
-    fn message<T: Serialize + ?Sized>(&mut self, message: &T) {
-        self.message =
-            Some(serde_json::to_string(message).map_err(|e| {
-                Error::invalid("message cannot be serialised to JSON").with_source(e)
-            }));
+/// A message for subscribers, stored by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublishKind;
+/// A message for Functions only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FireKind;
+/// A small message, never stored.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignalKind;
+
+mod kind {
+    /// Which of the three a [`PublishOp`](super::PublishOp) is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Kind {
+        Publish,
+        Fire,
+        Signal,
     }
 
-    fn meta<T: Serialize + ?Sized>(&mut self, meta: &T) {
-        self.meta = Some(match serde_json::to_value(meta) {
+    /// Publish, fire or signal.
+    pub trait Of: Send + Sync + 'static {
+        const KIND: Kind;
+    }
+    impl Of for super::PublishKind {
+        const KIND: Kind = Kind::Publish;
+    }
+    impl Of for super::FireKind {
+        const KIND: Kind = Kind::Fire;
+    }
+    impl Of for super::SignalKind {
+        const KIND: Kind = Kind::Signal;
+    }
+    /// The kinds with a full message: publish and fire.
+    pub trait Full {}
+    impl Full for super::PublishKind {}
+    impl Full for super::FireKind {}
+}
+
+/// A value serialised to JSON now, or why it could not be.
+fn json<T: Serialize + ?Sized>(value: &T, what: &str) -> Result<String, Error> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::invalid(format!("{what} cannot be serialised to JSON")).with_source(e))
+}
+
+/// `result` again, for one more use of the builder.
+fn again(result: &Option<Result<String, Error>>) -> Result<Option<String>, Error> {
+    match result {
+        None => Ok(None),
+        Some(Ok(value)) => Ok(Some(value.clone())),
+        Some(Err(error)) => Err(error.copy()),
+    }
+}
+
+impl<K> RequestBuilder<PublishOp<K>> {
+    setters! {
+        /// The channel to send to (required).
+        channel(channel: impl Into<String>) op => op.channel = channel.into();
+        /// A custom message type, 3 to 50 characters of `A-Z a-z 0-9 _ -`
+        /// (`cmt` on the subscriber's side).
+        custom_message_type(value: impl Into<String>) op =>
+            op.custom_message_type = Some(value.into());
+    }
+
+    /// The payload (required): anything `Serialize`, serialised to JSON now. A
+    /// serialisation error is returned when the request is awaited.
+    pub fn message<T: Serialize + ?Sized>(mut self, message: &T) -> Self {
+        self.op.message = Some(json(message, "message"));
+        self
+    }
+}
+
+impl<K: kind::Full> RequestBuilder<PublishOp<K>> {
+    setters! {
+        /// Send the message as a POST body (`true`) or in the URL (`false`); unset, a message
+        /// longer than [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold)
+        /// goes as a body.
+        use_post(use_post: bool) op => op.use_post = Some(use_post);
+        /// Compress the body when the message is sent with POST (Python's `should_compress`);
+        /// unset, as [`compress_publish`](crate::ConfigBuilder::compress_publish) says. A
+        /// message sent in the URL is never compressed.
+        should_compress(compress: bool) op => op.compress = Some(compress);
+    }
+
+    /// Metadata for filter expressions (`u` on the subscriber's side): anything that
+    /// serialises to a JSON object.
+    pub fn meta<T: Serialize + ?Sized>(mut self, meta: &T) -> Self {
+        self.op.meta = Some(match serde_json::to_value(meta) {
             Ok(value) if value.is_object() => Ok(value.to_string()),
             Ok(_) => Err(Error::invalid("meta must serialise to a JSON object")),
             Err(e) => Err(Error::invalid("meta cannot be serialised to JSON").with_source(e)),
         });
+        self
+    }
+}
+
+impl RequestBuilder<PublishOp<PublishKind>> {
+    setters! {
+        /// Store the message in history (`store=1`) or not (`store=0`); default: the key's
+        /// setting.
+        should_store(store: bool) op => op.should_store = Some(store);
     }
 
+    /// Sends `seqn` instead of the next number of the client's counter.
+    pub(crate) fn seqn(mut self, seqn: u16) -> Self {
+        self.op.seqn = Some(seqn);
+        self
+    }
+
+    /// How many hours Message Persistence keeps this message (`ttl`), as PubNub's publish
+    /// documentation defines it:
+    ///
+    /// - without `ttl`, a stored message is kept for the keyset's retention period;
+    /// - with `ttl(n)`, `n` ≥ 1, it expires after `n` hours (unless the keyset's retention is
+    ///   Unlimited, which wins);
+    /// - with [`should_store(false)`](Self::should_store) nothing is stored, the service
+    ///   ignores `ttl`, and it is not sent.
+    ///
+    /// `ttl(0)` is refused with [`ErrorKind::InvalidArgument`] before anything is sent:
+    /// PubNub's SDK references say a message stored with `ttl=0` never expires, while its
+    /// current REST reference says it gets the keyset's retention. There is no per-message
+    /// "keep forever"; set the keyset's retention to Unlimited instead.
+    ///
+    /// ```no_run
+    /// # async fn demo(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+    /// pubnub.publish().channel("audit").message(&"login").should_store(true).ttl(24).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ttl(mut self, hours: u32) -> Self {
+        self.op.ttl = Some(hours);
+        self
+    }
+
+    /// Checks everything and builds the request without sending it.
+    pub(crate) fn prepare(self) -> Result<PreparedPublish, Error> {
+        let request = self.op.request(self.core())?;
+        Ok(PreparedPublish {
+            core: self.core().clone(),
+            request,
+        })
+    }
+}
+
+impl<K: kind::Of> Operation for PublishOp<K> {
+    type Output = PublishResult;
+    const GROUP: Endpoint = match K::KIND {
+        Kind::Signal => Endpoint::Signal,
+        _ => Endpoint::Publish,
+    };
+
     /// Checks everything and builds the request, or says why it cannot be sent.
-    fn request(self, kind: Kind) -> Result<(PubNub, Endpoint, Request, bool), Error> {
-        let config = self.pubnub.config();
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let kind = K::KIND;
+        let config = core.config();
         let publish_key = config
             .publish_key()
             .ok_or_else(|| Error::invalid("a publish key is required to publish"))?;
         validate::publish_channel(&self.channel)?;
-        let message = self
-            .message
-            .ok_or_else(|| Error::invalid("message is missing"))??;
-        let meta = self.meta.transpose()?;
+        let message = again(&self.message)?.ok_or_else(|| Error::invalid("message is missing"))?;
+        let meta = again(&self.meta)?;
         if let Some(cmt) = &self.custom_message_type {
             validate::custom_message_type(cmt)?;
         }
@@ -164,11 +301,10 @@ impl Params {
                 check_size(kind, channel_len + path.len() - message_at)?;
             }
         }
-        let core = self.pubnub.core();
-        let (endpoint, store, norep) = match kind {
-            Kind::Publish => (Endpoint::Publish, self.should_store, false),
-            Kind::Fire => (Endpoint::Publish, Some(false), true),
-            Kind::Signal => (Endpoint::Signal, None, false),
+        let (store, norep) = match kind {
+            Kind::Publish => (self.should_store, false),
+            Kind::Fire => (Some(false), true),
+            Kind::Signal => (None, false),
         };
         let method = if use_post { Method::Post } else { Method::Get };
         let mut request = core
@@ -183,7 +319,7 @@ impl Params {
             )
             .param_opt("norep", norep.then_some("true"))
             .param_opt("meta", meta.filter(|_| kind != Kind::Signal))
-            .param_opt("custom_message_type", self.custom_message_type)
+            .param_opt("custom_message_type", self.custom_message_type.clone())
             .param_opt(
                 "seqn",
                 (kind != Kind::Signal)
@@ -199,15 +335,11 @@ impl Params {
             }
             body => body,
         };
-        Ok((self.pubnub, endpoint, request, self.retry))
+        Ok(request)
     }
 
-    async fn send(self, kind: Kind) -> Result<PublishResult, Error> {
-        let (pubnub, endpoint, request, retry) = self.request(kind)?;
-        pubnub
-            .core()
-            .execute(endpoint, request, retry, parse_answer)
-            .await
+    fn parse(&self, _: &Core, answer: &Response) -> Result<PublishResult, Error> {
+        parse_answer(answer)
     }
 }
 
@@ -253,11 +385,17 @@ fn parse_answer(answer: &Response) -> Result<PublishResult, Error> {
 
 /// A checked publish request that can be attempted any number of times: what the reliable
 /// publisher queues. Every attempt has a fresh `requestid` and the same `seqn`.
-#[derive(Debug)]
 pub(crate) struct PreparedPublish {
-    pubnub: PubNub,
-    endpoint: Endpoint,
+    core: Arc<Core>,
     request: Request,
+}
+
+impl std::fmt::Debug for PreparedPublish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedPublish")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PreparedPublish {
@@ -275,9 +413,9 @@ impl PreparedPublish {
 
     /// One attempt, no retry.
     pub(crate) async fn attempt(&self) -> Result<PublishResult, Error> {
-        let core = self.pubnub.core();
-        let request = core.renewed(&self.request);
-        core.execute(self.endpoint, request, false, parse_answer)
+        let request = self.core.renewed(&self.request);
+        self.core
+            .execute(Endpoint::Publish, request, false, parse_answer)
             .await
     }
 }
@@ -314,225 +452,6 @@ fn check_size(kind: Kind, size: usize) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-/// Shared setters: the same doc and body on the three builders.
-macro_rules! common_setters {
-    () => {
-        /// The channel to send to (required).
-        pub fn channel(mut self, channel: impl Into<String>) -> Self {
-            self.params.channel = channel.into();
-            self
-        }
-
-        /// The payload (required): anything `Serialize`, serialised to JSON now. A
-        /// serialisation error is returned when the request is awaited.
-        pub fn message<T: Serialize + ?Sized>(mut self, message: &T) -> Self {
-            self.params.message(message);
-            self
-        }
-
-        /// A custom message type, 3 to 50 characters of `A-Z a-z 0-9 _ -`
-        /// (`cmt` on the subscriber's side).
-        pub fn custom_message_type(mut self, value: impl Into<String>) -> Self {
-            self.params.custom_message_type = Some(value.into());
-            self
-        }
-
-        /// Retry transient failures with the client's retry configuration (default: no).
-        pub fn retry(mut self, retry: bool) -> Self {
-            self.params.retry = retry;
-            self
-        }
-    };
-}
-
-/// A publish request; `.await` it. Created by [`PubNub::publish`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct Publish {
-    params: Params,
-}
-
-impl Publish {
-    common_setters!();
-
-    /// Metadata for filter expressions (`u` on the subscriber's side): anything that
-    /// serialises to a JSON object.
-    pub fn meta<T: Serialize + ?Sized>(mut self, meta: &T) -> Self {
-        self.params.meta(meta);
-        self
-    }
-
-    /// Store the message in history (`store=1`) or not (`store=0`); default: the key's setting.
-    pub fn should_store(mut self, store: bool) -> Self {
-        self.params.should_store = Some(store);
-        self
-    }
-
-    /// How many hours Message Persistence keeps this message (`ttl`), as PubNub's publish
-    /// documentation defines it:
-    ///
-    /// - without `ttl`, a stored message is kept for the keyset's retention period;
-    /// - with `ttl(n)`, `n` ≥ 1, it expires after `n` hours (unless the keyset's retention is
-    ///   Unlimited, which wins);
-    /// - with [`should_store(false)`](Self::should_store) nothing is stored, the service
-    ///   ignores `ttl`, and it is not sent.
-    ///
-    /// `ttl(0)` is refused with [`ErrorKind::InvalidArgument`] before anything is sent:
-    /// PubNub's SDK references say a message stored with `ttl=0` never expires, while its
-    /// current REST reference says it gets the keyset's retention. There is no per-message
-    /// "keep forever"; set the keyset's retention to Unlimited instead.
-    ///
-    /// ```no_run
-    /// # async fn demo(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
-    /// pubnub.publish().channel("audit").message(&"login").should_store(true).ttl(24).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn ttl(mut self, hours: u32) -> Self {
-        self.params.ttl = Some(hours);
-        self
-    }
-
-    /// Send the message as a POST body (`true`) or in the URL (`false`); unset, a message
-    /// longer than [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold)
-    /// goes as a body.
-    pub fn use_post(mut self, use_post: bool) -> Self {
-        self.params.use_post = Some(use_post);
-        self
-    }
-
-    /// Compress the body when the message is sent with POST (Python's `should_compress`);
-    /// unset, as [`compress_publish`](crate::ConfigBuilder::compress_publish) says. A message
-    /// sent in the URL is never compressed.
-    pub fn should_compress(mut self, compress: bool) -> Self {
-        self.params.compress = Some(compress);
-        self
-    }
-
-    /// Sends `seqn` instead of the next number of the client's counter.
-    pub(crate) fn seqn(mut self, seqn: u16) -> Self {
-        self.params.seqn = Some(seqn);
-        self
-    }
-
-    /// Checks everything and builds the request without sending it.
-    pub(crate) fn prepare(self) -> Result<PreparedPublish, Error> {
-        let (pubnub, endpoint, request, _) = self.params.request(Kind::Publish)?;
-        Ok(PreparedPublish {
-            pubnub,
-            endpoint,
-            request,
-        })
-    }
-}
-
-impl IntoFuture for Publish {
-    type Output = Result<PublishResult, Error>;
-    type IntoFuture = RequestFuture<PublishResult>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.params.send(Kind::Publish))
-    }
-}
-
-/// A fire request: a publish that is neither stored nor delivered to subscribers, only to
-/// Functions (`store=0&norep=true`). Created by [`PubNub::fire`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct Fire {
-    params: Params,
-}
-
-impl Fire {
-    common_setters!();
-
-    /// Metadata, as for [`Publish::meta`].
-    pub fn meta<T: Serialize + ?Sized>(mut self, meta: &T) -> Self {
-        self.params.meta(meta);
-        self
-    }
-
-    /// Send the message as a POST body (`true`) or in the URL (`false`); unset, a message
-    /// longer than [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold)
-    /// goes as a body.
-    pub fn use_post(mut self, use_post: bool) -> Self {
-        self.params.use_post = Some(use_post);
-        self
-    }
-
-    /// Compress the body when the message is sent with POST (Python's `should_compress`);
-    /// unset, as [`compress_publish`](crate::ConfigBuilder::compress_publish) says. A message
-    /// sent in the URL is never compressed.
-    pub fn should_compress(mut self, compress: bool) -> Self {
-        self.params.compress = Some(compress);
-        self
-    }
-}
-
-impl IntoFuture for Fire {
-    type Output = Result<PublishResult, Error>;
-    type IntoFuture = RequestFuture<PublishResult>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.params.send(Kind::Fire))
-    }
-}
-
-/// A signal: a small (≤ 64 bytes of JSON), unstored message. Created by [`PubNub::signal`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct SendSignal {
-    params: Params,
-}
-
-impl SendSignal {
-    common_setters!();
-}
-
-impl IntoFuture for SendSignal {
-    type Output = Result<PublishResult, Error>;
-    type IntoFuture = RequestFuture<PublishResult>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.params.send(Kind::Signal))
-    }
-}
-
-impl PubNub {
-    /// Publishes a message to a channel.
-    ///
-    /// ```no_run
-    /// # async fn run(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
-    /// use serde_json::json;
-    /// let sent = pubnub
-    ///     .publish()
-    ///     .channel("chat")
-    ///     .message(&json!({"text": "hi"}))
-    ///     .meta(&json!({"priority": "high"}))
-    ///     .await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn publish(&self) -> Publish {
-        Publish {
-            params: Params::new(self),
-        }
-    }
-
-    /// Fires a message: like publish, but only Functions see it.
-    pub fn fire(&self) -> Fire {
-        Fire {
-            params: Params::new(self),
-        }
-    }
-
-    /// Sends a signal: a message of at most 64 bytes of JSON, never stored.
-    pub fn signal(&self) -> SendSignal {
-        SendSignal {
-            params: Params::new(self),
-        }
-    }
 }
 
 #[cfg(test)]

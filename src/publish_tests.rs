@@ -1,7 +1,9 @@
 //! Tests of publish, fire and signal: answers, sizes, and what a crypto module changes.
 
 use super::*;
+use crate::config::ConfigBuilder;
 use crate::crypto::CryptoModule;
+use crate::transport::testing::Recorder;
 
 #[test]
 fn answers_read_with_and_without_the_fast_path() {
@@ -55,20 +57,48 @@ fn answers_read_with_and_without_the_fast_path() {
     assert!(error.to_string().len() < 600, "{error}");
 }
 
-fn client(crypto: Option<CryptoModule>) -> PubNub {
-    let builder = PubNub::builder("sub-c", "user").publish_key("pub-c");
-    match crypto {
-        Some(crypto) => builder.crypto_module(crypto),
-        None => builder,
+/// A core with a publish key, configured further by `configure`.
+fn core_with(configure: impl FnOnce(ConfigBuilder) -> ConfigBuilder) -> Arc<Core> {
+    let recorder = Arc::new(Recorder::default());
+    Arc::new(recorder.core(|b| configure(b.publish_key("pub-c"))))
+}
+
+fn client(crypto: Option<CryptoModule>) -> Arc<Core> {
+    core_with(|b| match crypto {
+        Some(crypto) => b.crypto_module(crypto),
+        None => b,
+    })
+}
+
+/// The same fields as another kind of request.
+fn as_kind<J, K>(op: PublishOp<J>) -> PublishOp<K> {
+    PublishOp {
+        channel: op.channel,
+        message: op.message,
+        meta: op.meta,
+        custom_message_type: op.custom_message_type,
+        should_store: op.should_store,
+        ttl: op.ttl,
+        use_post: op.use_post,
+        compress: op.compress,
+        seqn: op.seqn,
+        kind: std::marker::PhantomData,
     }
-    .build_client()
-    .unwrap()
+}
+
+/// The request `op` makes as a `kind`.
+fn request(core: &Core, op: Publish, kind: Kind) -> Result<Request, Error> {
+    match kind {
+        Kind::Publish => op.op.request(core),
+        Kind::Fire => as_kind::<_, FireKind>(op.op).request(core),
+        Kind::Signal => as_kind::<_, SignalKind>(op.op).request(core),
+    }
 }
 
 /// The request a builder would send, its message as sent (decoded from the path or the
 /// body), and its `meta`.
-fn as_sent(params: Params, kind: Kind) -> Result<(String, Option<String>), Error> {
-    let (_, _, request, _) = params.request(kind)?;
+fn as_sent(core: &Core, op: Publish, kind: Kind) -> Result<(String, Option<String>), Error> {
+    let request = request(core, op, kind)?;
     let message = match &request.body {
         Some(body) => String::from_utf8(body.clone()).unwrap(),
         None => {
@@ -98,13 +128,12 @@ fn percent_decode(encoded: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn params(pubnub: &PubNub, message: &serde_json::Value, use_post: bool) -> Params {
-    let mut params = Params::new(pubnub);
-    params.channel = "chat".into();
-    params.message(message);
-    params.meta(&serde_json::json!({"lang": "en"}));
-    params.use_post = Some(use_post);
-    params
+fn params(core: &Arc<Core>, message: &serde_json::Value, use_post: bool) -> Publish {
+    RequestBuilder::new(core, PublishOp::default())
+        .channel("chat")
+        .message(message)
+        .meta(&serde_json::json!({"lang": "en"}))
+        .use_post(use_post)
 }
 
 #[test]
@@ -118,21 +147,19 @@ fn publish_and_fire_are_encrypted_signals_and_meta_are_not() {
         (Kind::Fire, false),
         (Kind::Fire, true),
     ] {
-        let (sent, meta) = as_sent(params(&pubnub, &message, use_post), kind).unwrap();
+        let (sent, meta) = as_sent(&pubnub, params(&pubnub, &message, use_post), kind).unwrap();
         // A JSON string of the base64 of PNED 1 ACRH …, which decrypts to the JSON.
         let base64: String = serde_json::from_str(&sent).unwrap();
         assert!(base64.starts_with("UE5FRAFBQ1JI"), "{kind:?}: {sent}");
         assert_eq!(crypto.decrypt_string(&base64).unwrap(), message.to_string());
         assert_eq!(meta.as_deref(), Some(r#"{"lang":"en"}"#));
     }
-    let (sent, _) = as_sent(
-        params(&pubnub, &serde_json::json!("typing"), false),
-        Kind::Signal,
-    )
-    .unwrap();
+    let typing = params(&pubnub, &serde_json::json!("typing"), false);
+    let (sent, _) = as_sent(&pubnub, typing, Kind::Signal).unwrap();
     assert_eq!(sent, r#""typing""#);
     // Without a module, nothing changes.
-    let (sent, _) = as_sent(params(&client(None), &message, false), Kind::Publish).unwrap();
+    let plain = client(None);
+    let (sent, _) = as_sent(&plain, params(&plain, &message, false), Kind::Publish).unwrap();
     assert_eq!(sent, message.to_string());
 }
 
@@ -141,23 +168,24 @@ fn the_size_limit_applies_to_the_encrypted_message() {
     let pubnub = client(Some(CryptoModule::aes_cbc("enigma").unwrap()));
     // 25,000 bytes of JSON fit as they are, but not once encrypted and in base64 (33,000+).
     let message = serde_json::json!("a".repeat(25_000));
-    assert!(as_sent(params(&client(None), &message, true), Kind::Publish).is_ok());
-    let error = as_sent(params(&pubnub, &message, true), Kind::Publish).unwrap_err();
+    let plain = client(None);
+    assert!(as_sent(&plain, params(&plain, &message, true), Kind::Publish).is_ok());
+    let error = as_sent(&pubnub, params(&pubnub, &message, true), Kind::Publish).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::MessageTooLarge);
     let small = serde_json::json!("a".repeat(20_000));
-    assert!(as_sent(params(&pubnub, &small, true), Kind::Publish).is_ok());
+    assert!(as_sent(&pubnub, params(&pubnub, &small, true), Kind::Publish).is_ok());
 }
 
 #[test]
 fn sizes_follow_the_escaped_form() {
     let pubnub = client(None);
     let check = |kind: Kind, message: &str, use_post: bool| {
-        let mut params = Params::new(&pubnub);
         // "chat": 4 bytes of the limit go to the channel.
-        params.channel = "chat".into();
-        params.message = Some(Ok(message.to_owned()));
-        params.use_post = Some(use_post);
-        params.request(kind).map(drop)
+        let mut op = RequestBuilder::new(&pubnub, PublishOp::default())
+            .channel("chat")
+            .use_post(use_post);
+        op.op.message = Some(Ok(message.to_owned()));
+        request(&pubnub, op, kind).map(drop)
     };
     // GET: 4 + (3 + limit-10 + 3) escaped for a string of plain letters.
     let fits = format!("\"{}\"", "a".repeat(MAX_MESSAGE_SIZE - 10));
@@ -186,12 +214,12 @@ fn sizes_follow_the_escaped_form() {
 
 #[test]
 fn long_messages_go_by_post_unless_told_otherwise() {
-    let method = |pubnub: &PubNub, kind: Kind, len: usize, use_post: Option<bool>| {
-        let mut params = Params::new(pubnub);
-        params.channel = "chat".into();
-        params.message(&"a".repeat(len - 2));
-        params.use_post = use_post;
-        let (_, _, request, _) = params.request(kind).unwrap();
+    let method = |core: &Arc<Core>, kind: Kind, len: usize, use_post: Option<bool>| {
+        let mut op = RequestBuilder::new(core, PublishOp::default())
+            .channel("chat")
+            .message(&"a".repeat(len - 2));
+        op.op.use_post = use_post;
+        let request = request(core, op, kind).unwrap();
         assert_eq!(request.body.is_some(), request.method == Method::Post);
         request.method
     };
@@ -222,17 +250,9 @@ fn long_messages_go_by_post_unless_told_otherwise() {
     // Signals are only ever sent in the URL.
     assert_eq!(method(&default, Kind::Signal, 60, Some(true)), Method::Get);
     // Without a threshold, only an explicit use_post posts.
-    let never = PubNub::builder("sub-c", "user")
-        .publish_key("pub-c")
-        .publish_post_threshold(None)
-        .build_client()
-        .unwrap();
+    let never = core_with(|b| b.publish_post_threshold(None));
     assert_eq!(method(&never, Kind::Publish, 30_000, None), Method::Get);
-    let low = PubNub::builder("sub-c", "user")
-        .publish_key("pub-c")
-        .publish_post_threshold(Some(16))
-        .build_client()
-        .unwrap();
+    let low = core_with(|b| b.publish_post_threshold(Some(16)));
     assert_eq!(method(&low, Kind::Publish, 17, None), Method::Post);
     assert_eq!(method(&low, Kind::Publish, 16, None), Method::Get);
 }
@@ -240,13 +260,13 @@ fn long_messages_go_by_post_unless_told_otherwise() {
 #[test]
 fn post_bodies_are_compressed_when_asked_and_never_in_the_url() {
     use std::io::Read as _;
-    let request = |pubnub: &PubNub, use_post: Option<bool>, compress: Option<bool>| {
-        let mut params = Params::new(pubnub);
-        params.channel = "chat".into();
-        params.message(&serde_json::json!({"text": "z".repeat(4000)}));
-        params.use_post = use_post;
-        params.compress = compress;
-        params.request(Kind::Publish).unwrap().2
+    let request = |core: &Arc<Core>, use_post: Option<bool>, compress: Option<bool>| {
+        let mut op = RequestBuilder::new(core, PublishOp::default())
+            .channel("chat")
+            .message(&serde_json::json!({"text": "z".repeat(4000)}));
+        op.op.use_post = use_post;
+        op.op.compress = compress;
+        request(core, op, Kind::Publish).unwrap()
     };
     let inflate = |body: &[u8]| {
         let mut out = String::new();
@@ -273,11 +293,7 @@ fn post_bodies_are_compressed_when_asked_and_never_in_the_url() {
     assert_eq!(sent.header("Content-Encoding"), None);
 
     // The configuration turns it on; the request's own choice wins.
-    let compressing = PubNub::builder("sub-c", "user")
-        .publish_key("pub-c")
-        .compress_publish(true)
-        .build_client()
-        .unwrap();
+    let compressing = core_with(|b| b.compress_publish(true));
     assert_eq!(
         request(&compressing, None, None).header("Content-Encoding"),
         Some("deflate")

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::error::{ErrorKind, Reason};
+use crate::error::Reason;
 
 /// How failed requests of the engines are retried.
 #[non_exhaustive]
@@ -137,26 +137,9 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Whether a failure is worth retrying (ENGINE.md §3).
+/// Whether a failure is worth retrying (ENGINE.md §3): [`ErrorKind::is_transient`](crate::ErrorKind::is_transient) of its kind.
 pub fn is_transient(reason: &Reason) -> bool {
-    match reason.kind {
-        ErrorKind::Network
-        | ErrorKind::Timeout
-        | ErrorKind::Decode
-        | ErrorKind::ResponseTooLarge => true,
-        ErrorKind::Http { status } => {
-            status == 408 || status == 429 || (500..=599).contains(&status)
-        }
-        ErrorKind::AccessDenied
-        | ErrorKind::MessageTooLarge
-        | ErrorKind::InvalidArgument
-        | ErrorKind::Closed
-        | ErrorKind::QueueFull
-        | ErrorKind::Encryption
-        | ErrorKind::Decryption
-        | ErrorKind::NotRecovered
-        | ErrorKind::PreconditionFailed => false,
-    }
+    reason.kind.is_transient()
 }
 
 /// A group of endpoints a retry configuration can exclude.

@@ -1,44 +1,30 @@
 //! `/time/0`: the service's current timetoken (PROTOCOL.md §8).
 
-use crate::client::{into_future, PubNub};
 use crate::error::Error;
+use crate::request::{Operation, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{response, Method};
+use crate::service::Core;
+use crate::transport::{response, Request, Response};
 
-/// A time request; `.await` it for the timetoken. Created by [`PubNub::time`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct Time {
-    pubnub: PubNub,
-    retry: bool,
-}
+/// A time request; `.await` it for the timetoken. Created by [`PubNub::time`](crate::PubNub::time).
+pub type Time = RequestBuilder<TimeOp>;
 
-impl Time {
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
+/// The time endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct TimeOp;
 
-    async fn send(self) -> Result<u64, Error> {
-        let core = self.pubnub.core();
-        let mut request = core.request(Method::Get, "/time/0".to_owned());
+impl Operation for TimeOp {
+    type Output = u64;
+    const GROUP: Endpoint = Endpoint::Time;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let mut request = core.get("/time/0", &[]);
         // Time needs no permission; as the JS SDK does, no credential is sent with it.
         request.query.retain(|(key, _)| *key != "auth");
-        core.execute(Endpoint::Time, request, self.retry, |a| {
-            response::time(&response::check(a)?)
-        })
-        .await
+        Ok(request)
     }
-}
-into_future!(Time, u64);
 
-impl PubNub {
-    /// The service's current timetoken: 17 digits, 100 ns units since the Unix epoch.
-    pub fn time(&self) -> Time {
-        Time {
-            pubnub: self.clone(),
-            retry: false,
-        }
+    fn parse(&self, _: &Core, answer: &Response) -> Result<u64, Error> {
+        response::time(&response::check(answer)?)
     }
 }

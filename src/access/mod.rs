@@ -1,6 +1,6 @@
 //! Access Manager (PROTOCOL.md §12): grant and revoke tokens with the secret key
-//! ([`PubNub::grant_token`], [`PubNub::revoke_token`]), read a token ([`parse_token`]) and use
-//! one ([`PubNub::set_token`]).
+//! ([`PubNub::grant_token`](crate::PubNub::grant_token), [`PubNub::revoke_token`](crate::PubNub::revoke_token)), read a token ([`parse_token`]) and use
+//! one ([`PubNub::set_token`](crate::PubNub::set_token)).
 //!
 //! A server that holds the secret key grants a client a token naming what it may do, for a
 //! time; the client sends it on every request (`auth`) and the service refuses the rest with
@@ -29,7 +29,7 @@
 //! [`parse_token`]), or reacts to the refusal: a subscribe refused with 403 stops the loop
 //! with a [`StatusCategory::AccessDenied`](crate::StatusCategory::AccessDenied) status and no
 //! retry, and a request fails with [`ErrorKind::AccessDenied`](crate::ErrorKind::AccessDenied).
-//! Either way, fetch a new token, call [`PubNub::set_token`], then [`PubNub::reconnect`]: the
+//! Either way, fetch a new token, call [`PubNub::set_token`](crate::PubNub::set_token), then [`PubNub::reconnect`](crate::PubNub::reconnect): the
 //! loop resumes from its cursor, so nothing published meanwhile is lost.
 
 mod token;
@@ -38,10 +38,11 @@ use serde_json::{json, Map, Value};
 
 pub use token::{parse_token, Permissions, Token, TokenResources, MAX_TOKEN_LEN};
 
-use crate::client::{into_future, PubNub};
 use crate::error::Error;
+use crate::request::{setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method};
+use crate::service::Core;
+use crate::transport::{response, Method, Request, Response};
 
 /// The longest TTL the service accepts, in minutes (30 days).
 pub const MAX_TTL_MINUTES: u32 = 43_200;
@@ -97,98 +98,78 @@ impl Sets {
     }
 }
 
-/// Grants a token; `.await` it for the token. Created by [`PubNub::grant_token`].
+/// Grants a token; `.await` it for the token. Created by
+/// [`PubNub::grant_token`](crate::PubNub::grant_token).
 ///
 /// Needs the secret key. Everything is checked before sending: the TTL (1 to
 /// [`MAX_TTL_MINUTES`]), at least one resource or pattern, each with at least one permission,
 /// each pattern a valid regular expression, `meta` a JSON object.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GrantToken {
-    pubnub: PubNub,
+pub type GrantToken = RequestBuilder<GrantOp>;
+/// Revokes a token; `.await` it. Created by
+/// [`PubNub::revoke_token`](crate::PubNub::revoke_token).
+pub type RevokeToken = RequestBuilder<RevokeOp>;
+
+/// The grant endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct GrantOp {
     ttl: u32,
     authorized_user_id: Option<String>,
     resources: Sets,
     patterns: Sets,
     meta: Option<Value>,
-    retry: bool,
 }
 
-impl GrantToken {
-    /// The only user id that may use the token (recommended: a token without one works for
-    /// anyone who holds it).
-    pub fn authorized_user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.authorized_user_id = Some(user_id.into());
-        self
+impl GrantOp {
+    pub(crate) fn new(ttl_minutes: u32) -> Self {
+        GrantOp {
+            ttl: ttl_minutes,
+            ..GrantOp::default()
+        }
     }
+}
 
-    /// [`GrantToken::authorized_user_id`] by its older name.
-    pub fn authorized_uuid(self, uuid: impl Into<String>) -> Self {
-        self.authorized_user_id(uuid)
+impl RequestBuilder<GrantOp> {
+    setters! {
+        /// The only user id that may use the token (recommended: a token without one works
+        /// for anyone who holds it).
+        authorized_user_id(user_id: impl Into<String>) op =>
+            op.authorized_user_id = Some(user_id.into());
+        /// `authorized_user_id` by its older name.
+        authorized_uuid(uuid: impl Into<String>) op => op.authorized_user_id = Some(uuid.into());
+        /// Grants `permissions` on the channel `name`.
+        channel(name: impl Into<String>, permissions: Permissions) op =>
+            op.resources.channels.push(entry(name, permissions));
+        /// Grants `permissions` on every channel whose name matches `pattern`, a regular
+        /// expression.
+        channel_pattern(pattern: impl Into<String>, permissions: Permissions) op =>
+            op.patterns.channels.push(entry(pattern, permissions));
+        /// Grants `permissions` on the channel group `name`.
+        group(name: impl Into<String>, permissions: Permissions) op =>
+            op.resources.groups.push(entry(name, permissions));
+        /// Grants `permissions` on every channel group whose name matches `pattern`.
+        group_pattern(pattern: impl Into<String>, permissions: Permissions) op =>
+            op.patterns.groups.push(entry(pattern, permissions));
+        /// Grants `permissions` on the user id `user_id` (App Context).
+        user_id(user_id: impl Into<String>, permissions: Permissions) op =>
+            op.resources.uuids.push(entry(user_id, permissions));
+        /// Grants `permissions` on every user id that matches `pattern`.
+        user_id_pattern(pattern: impl Into<String>, permissions: Permissions) op =>
+            op.patterns.uuids.push(entry(pattern, permissions));
+        /// `user_id` by its older name.
+        uuid(uuid: impl Into<String>, permissions: Permissions) op =>
+            op.resources.uuids.push(entry(uuid, permissions));
+        /// `user_id_pattern` by its older name.
+        uuid_pattern(pattern: impl Into<String>, permissions: Permissions) op =>
+            op.patterns.uuids.push(entry(pattern, permissions));
+        /// Data stored in the token, a JSON object ([`Token::meta`]).
+        meta(meta: Value) op => op.meta = Some(meta);
     }
+}
 
-    /// Grants `permissions` on the channel `name`.
-    pub fn channel(mut self, name: impl Into<String>, permissions: Permissions) -> Self {
-        self.resources.channels.push(entry(name, permissions));
-        self
-    }
-
-    /// Grants `permissions` on every channel whose name matches `pattern`, a regular
-    /// expression.
-    pub fn channel_pattern(mut self, pattern: impl Into<String>, permissions: Permissions) -> Self {
-        self.patterns.channels.push(entry(pattern, permissions));
-        self
-    }
-
-    /// Grants `permissions` on the channel group `name`.
-    pub fn group(mut self, name: impl Into<String>, permissions: Permissions) -> Self {
-        self.resources.groups.push(entry(name, permissions));
-        self
-    }
-
-    /// Grants `permissions` on every channel group whose name matches `pattern`.
-    pub fn group_pattern(mut self, pattern: impl Into<String>, permissions: Permissions) -> Self {
-        self.patterns.groups.push(entry(pattern, permissions));
-        self
-    }
-
-    /// Grants `permissions` on the user id `user_id` (App Context).
-    pub fn user_id(mut self, user_id: impl Into<String>, permissions: Permissions) -> Self {
-        self.resources.uuids.push(entry(user_id, permissions));
-        self
-    }
-
-    /// Grants `permissions` on every user id that matches `pattern`.
-    pub fn user_id_pattern(mut self, pattern: impl Into<String>, permissions: Permissions) -> Self {
-        self.patterns.uuids.push(entry(pattern, permissions));
-        self
-    }
-
-    /// [`GrantToken::user_id`] by its older name.
-    pub fn uuid(self, uuid: impl Into<String>, permissions: Permissions) -> Self {
-        self.user_id(uuid, permissions)
-    }
-
-    /// [`GrantToken::user_id_pattern`] by its older name.
-    pub fn uuid_pattern(self, pattern: impl Into<String>, permissions: Permissions) -> Self {
-        self.user_id_pattern(pattern, permissions)
-    }
-
-    /// Data stored in the token, a JSON object ([`Token::meta`]).
-    pub fn meta(mut self, meta: Value) -> Self {
-        self.meta = Some(meta);
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
+impl GrantOp {
     /// Everything that can be refused before sending.
-    fn check(&self) -> Result<(), Error> {
-        require_secret(&self.pubnub, "grant_token")?;
+    fn check(&self, core: &Core) -> Result<(), Error> {
+        require_secret(core, "grant_token")?;
         if self.ttl == 0 || self.ttl > MAX_TTL_MINUTES {
             return Err(Error::invalid(format!(
                 "ttl {} minutes is out of range: 1 to {MAX_TTL_MINUTES}",
@@ -236,71 +217,66 @@ impl GrantToken {
         }
         json!({"ttl": self.ttl, "permissions": permissions})
     }
+}
 
-    async fn send(self) -> Result<String, Error> {
-        self.check()?;
-        let core = self.pubnub.core();
-        let path = format!("/v3/pam/{}/grant", core.sub_key_segment());
-        let mut request = core.request(Method::Post, path);
+impl Operation for GrantOp {
+    type Output = String;
+    const GROUP: Endpoint = Endpoint::AccessManager;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.check(core)?;
+        let mut request = core.endpoint(Method::Post, "/v3/pam/{sub}/grant", &[]);
         // Grant is authorised by the signature, not a token.
         request.query.retain(|(key, _)| *key != "auth");
         request.body = Some(self.body().to_string().into_bytes());
-        core.execute(Endpoint::AccessManager, request, self.retry, |answer| {
-            let json = response::check(answer)?;
-            json.pointer("/data/token")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .ok_or_else(|| Error::decode("grant response: no `data.token`"))
-        })
-        .await
+        Ok(request)
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<String, Error> {
+        let json = response::check(answer)?;
+        json.pointer("/data/token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| Error::decode("grant response: no `data.token`"))
     }
 }
-into_future!(GrantToken, String);
 
-/// Revokes a token; `.await` it. Created by [`PubNub::revoke_token`].
-#[must_use = "a request does nothing until it is awaited"]
+/// The revoke endpoint. `Debug` hides the token.
 #[derive(Clone)]
-pub struct RevokeToken {
-    pubnub: PubNub,
+pub struct RevokeOp {
     token: String,
-    retry: bool,
 }
 
-impl std::fmt::Debug for RevokeToken {
+impl RevokeOp {
+    pub(crate) fn new(token: String) -> Self {
+        RevokeOp { token }
+    }
+}
+
+impl std::fmt::Debug for RevokeOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevokeToken")
-            .field("token", &"***")
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
+        f.debug_struct("RevokeOp").field("token", &"***").finish()
     }
 }
 
-impl RevokeToken {
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
+impl Operation for RevokeOp {
+    type Output = ();
+    const GROUP: Endpoint = Endpoint::AccessManager;
 
-    async fn send(self) -> Result<(), Error> {
-        require_secret(&self.pubnub, "revoke_token")?;
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        require_secret(core, "revoke_token")?;
         parse_token(&self.token)?;
-        let core = self.pubnub.core();
-        let path = format!(
-            "/v3/pam/{}/grant/{}",
-            core.sub_key_segment(),
-            encode::encode(self.token.trim())
-        );
-        let mut request = core.request(Method::Delete, path);
+        let template = "/v3/pam/{sub}/grant/{}";
+        let mut request = core.endpoint(Method::Delete, template, &[self.token.trim().into()]);
         request.query.retain(|(key, _)| *key != "auth");
-        core.execute(Endpoint::AccessManager, request, self.retry, |answer| {
-            response::check(answer).map(|_| ())
-        })
-        .await
+        Ok(request)
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<(), Error> {
+        response::ok(answer)
     }
 }
-into_future!(RevokeToken, ());
 
 fn entry(name: impl Into<String>, permissions: Permissions) -> Entry {
     Entry {
@@ -329,8 +305,8 @@ fn check_entry(what: &str, entry: &Entry) -> Result<(), Error> {
     Ok(())
 }
 
-fn require_secret(pubnub: &PubNub, what: &str) -> Result<(), Error> {
-    if pubnub.core().config().secret().is_none() {
+fn require_secret(core: &Core, what: &str) -> Result<(), Error> {
+    if core.config().secret().is_none() {
         return Err(Error::invalid(format!(
             "{what} needs the secret key (ConfigBuilder::secret_key)"
         )));
@@ -338,54 +314,45 @@ fn require_secret(pubnub: &PubNub, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
-impl PubNub {
-    /// Grants a token for `ttl_minutes` (1 to [`MAX_TTL_MINUTES`]); name what it allows with
-    /// the builder. Needs the secret key: only a server should hold it.
-    pub fn grant_token(&self, ttl_minutes: u32) -> GrantToken {
-        GrantToken {
-            pubnub: self.clone(),
-            ttl: ttl_minutes,
-            authorized_user_id: None,
-            resources: Sets::default(),
-            patterns: Sets::default(),
-            meta: None,
-            retry: false,
-        }
-    }
-
-    /// Revokes `token`: the service refuses it from then on. Needs the secret key, and
-    /// Access Manager's revoke enabled on the keyset.
-    pub fn revoke_token(&self, token: impl Into<String>) -> RevokeToken {
-        RevokeToken {
-            pubnub: self.clone(),
-            token: token.into(),
-            retry: false,
-        }
-    }
-
-    /// Reads a token: [`parse_token`].
-    pub fn parse_token(&self, token: &str) -> Result<Token, Error> {
-        parse_token(token)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::error::ErrorKind;
+    use crate::transport::testing::Recorder;
 
-    fn client(secret: bool) -> PubNub {
-        let builder = PubNub::builder("sub", "me").publish_key("pub");
-        let builder = if secret {
-            builder.secret_key("sec-SECRET")
-        } else {
-            builder
-        };
-        builder.build_client().unwrap()
+    /// A client's core, with the secret key or without.
+    struct Client(Arc<Core>);
+
+    impl Client {
+        fn grant_token(&self, ttl: u32) -> GrantToken {
+            RequestBuilder::new(&self.0, GrantOp::new(ttl))
+        }
+
+        fn revoke_token(&self, token: &str) -> RevokeToken {
+            RequestBuilder::new(&self.0, RevokeOp::new(token.to_owned()))
+        }
+    }
+
+    fn client(secret: bool) -> Client {
+        let recorder = Arc::new(Recorder::default());
+        Client(Arc::new(recorder.core(|b| {
+            let b = b.publish_key("pub");
+            if secret {
+                b.secret_key("sec-SECRET")
+            } else {
+                b
+            }
+        })))
+    }
+
+    fn check(grant: &GrantToken) -> Result<(), Error> {
+        grant.op.check(grant.core())
     }
 
     fn refused(grant: GrantToken) -> String {
-        let error = grant.check().unwrap_err();
+        let error = check(&grant).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidArgument);
         error.to_string()
     }
@@ -400,9 +367,9 @@ mod tests {
             .user_id("u2", Permissions::GET | Permissions::UPDATE)
             .channel_pattern("^b-.*$", Permissions::READ)
             .meta(json!({"k": 1}));
-        grant.check().unwrap();
+        check(&grant).unwrap();
         assert_eq!(
-            grant.body(),
+            grant.op.body(),
             json!({
                 "ttl": 15,
                 "permissions": {
@@ -427,7 +394,10 @@ mod tests {
             .grant_token(15)
             .channel("a", Permissions::READ)
             .channel("a", Permissions::WRITE);
-        assert_eq!(grant.body()["permissions"]["resources"]["channels"]["a"], 3);
+        assert_eq!(
+            grant.op.body()["permissions"]["resources"]["channels"]["a"],
+            3
+        );
     }
 
     #[test]
@@ -437,8 +407,8 @@ mod tests {
                 .grant_token(ttl)
                 .channel("a", Permissions::READ)
         };
-        ok(1).check().unwrap();
-        ok(MAX_TTL_MINUTES).check().unwrap();
+        check(&ok(1)).unwrap();
+        check(&ok(MAX_TTL_MINUTES)).unwrap();
         assert!(refused(ok(0)).contains("ttl"));
         assert!(refused(ok(MAX_TTL_MINUTES + 1)).contains("ttl"));
         assert!(refused(client(true).grant_token(5)).contains("at least one"));

@@ -1,37 +1,18 @@
 //! [`PubNub`], the client: a cheap `Clone` around shared state, the entry point of every
 //! request builder.
 
+mod requests;
+
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigBuilder};
 use crate::engine::Cursor;
 use crate::error::{Error, ErrorKind};
+use crate::service::Core;
 use crate::subscribe::listeners::{Listener, DEFAULT_STREAM_CAPACITY};
 use crate::subscribe::subscriber::{ListenerId, StatusStream, Subscriber, TraceStream};
 use crate::transport::{ReqwestTransport, Transport};
-
-pub(crate) use crate::service::Core;
-
-/// The future of a request builder: what `.await` on a builder runs.
-pub type RequestFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
-
-/// Implements `IntoFuture` for a request builder through its `async fn send(self)`.
-macro_rules! into_future {
-    ($builder:ty, $output:ty) => {
-        impl std::future::IntoFuture for $builder {
-            type Output = Result<$output, $crate::error::Error>;
-            type IntoFuture = $crate::client::RequestFuture<$output>;
-
-            fn into_future(self) -> Self::IntoFuture {
-                Box::pin(self.send())
-            }
-        }
-    };
-}
-pub(crate) use into_future;
 
 /// A PubNub client. Cloning it is cheap: clones share one configuration, one transport (and
 /// so one connection pool), the publish sequence number and the presence state.

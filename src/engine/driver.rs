@@ -34,7 +34,7 @@ use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use crate::engine::trace::{TraceEntry, TraceSink};
-use crate::engine::{Context as MachineContext, Lifecycle, Machine};
+use crate::engine::{Context as MachineContext, Lifecycle, Machine, Snapshot};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -78,15 +78,6 @@ enum Wake<M: Machine> {
     Effect(usize, Option<M::Event>),
     /// Nothing is ready and someone waits for the engine to be idle.
     Idle,
-}
-
-/// The state of an engine and the managed effects it has running.
-#[derive(Debug, Clone)]
-pub struct Snapshot<M: Machine> {
-    /// The current state.
-    pub state: M::State,
-    /// The kinds of managed effects that are running (at most one of each).
-    pub running: Vec<&'static str>,
 }
 
 /// A handle to a running engine: feeds it events and inspects it.

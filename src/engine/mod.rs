@@ -12,7 +12,6 @@ use crate::retry::{Endpoint, Jitter, RetryConfig, RetryDecision};
 pub(crate) mod driver;
 pub mod trace;
 
-pub use driver::Snapshot;
 pub use trace::TraceEntry;
 
 /// The channels and channel groups an engine works on, sorted so that request URLs are
@@ -166,20 +165,6 @@ pub struct Context {
 }
 
 impl Context {
-    /// The context of a client with `config`: its retry configuration and threshold, and its
-    /// jitter (the configured one, else one seeded from the clock).
-    pub fn from_config(config: &crate::config::Config) -> Context {
-        Context {
-            retry: config.retry().clone(),
-            jitter: config
-                .retry_jitter()
-                .cloned()
-                .unwrap_or_else(Jitter::from_entropy),
-            request_message_count_threshold: config.request_message_count_threshold(),
-            gap_fill_max_pages: config.gap_fill_max_pages(),
-        }
-    }
-
     /// What a reconnecting state of a machine for `endpoint` decides on retry `attempt`.
     pub fn decide(&self, endpoint: Endpoint, attempt: u32, reason: &Reason) -> RetryDecision {
         RetryDecision::decide(&self.retry, &self.jitter, endpoint, attempt, reason)
@@ -197,6 +182,15 @@ impl Default for Context {
             gap_fill_max_pages: None,
         }
     }
+}
+
+/// The state of an engine and the managed effects it has running.
+#[derive(Debug, Clone)]
+pub struct Snapshot<M: Machine> {
+    /// The current state.
+    pub state: M::State,
+    /// The kinds of managed effects that are running (at most one of each).
+    pub running: Vec<&'static str>,
 }
 
 /// The outcome of one transition: the new state and every invocation to dispatch, in order.
@@ -226,11 +220,10 @@ pub(crate) mod lifecycle {
 }
 pub(crate) use lifecycle::Lifecycle;
 
-mod sealed {
-    /// Only this crate's machines implement [`Machine`](super::Machine).
+pub(crate) mod sealed {
+    /// Only this crate's machines implement [`Machine`](super::Machine): each machine's module
+    /// implements it.
     pub trait Sealed {}
-    impl Sealed for crate::subscribe::machine::SubscribeMachine {}
-    impl Sealed for crate::presence::machine::PresenceMachine {}
 }
 
 /// A pure state machine: what the driver, the trace and the diagram generator need to know.

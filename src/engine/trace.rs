@@ -9,8 +9,6 @@ use std::sync::{Arc, OnceLock};
 
 use tokio::sync::broadcast;
 
-use crate::diagram::Edge;
-
 /// How an ignored event shows in place of the state it led to: `Receiving --RECONNECT-->
 /// (ignored)`.
 pub const IGNORED: &str = "(ignored)";
@@ -127,19 +125,6 @@ impl TraceEntry {
         match self {
             TraceEntry::Event { name, from, to, .. } => Some((*from, *name, to.unwrap_or(IGNORED))),
             TraceEntry::Invocation { .. } => None,
-        }
-    }
-
-    /// The diagram edge this entry took, for events that changed (or re-entered) a state.
-    pub fn edge(&self) -> Option<Edge> {
-        match self {
-            TraceEntry::Event {
-                name,
-                from,
-                to: Some(to),
-                ..
-            } => Some(Edge::new(*from, *name, *to)),
-            _ => None,
         }
     }
 }

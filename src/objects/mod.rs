@@ -45,18 +45,20 @@
 //! ```
 
 mod check;
+mod list;
 mod types;
 
-use std::pin::Pin;
+use std::marker::PhantomData;
 
-use futures_util::Stream;
 use serde_json::{json, Map, Value};
 
-use crate::client::{into_future, PubNub};
 use crate::error::Error;
+use crate::request::{setters, Operation, Paged, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{encode, Method, Request, Response};
+use crate::service::Core;
+use crate::transport::{response, Method, Request, Response};
 
+use self::list::{Includes, ListKind, ListOptions};
 pub use types::{ChannelMetadata, Member, Membership, Page, UserMetadata};
 
 /// Longest user or channel id, in characters: PubNub's limits page gives 92 characters for a
@@ -173,181 +175,216 @@ impl MemberInput {
     }
 }
 
-/// What a list or object call asks the service to include.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Includes {
-    custom: bool,
-    status: bool,
-    kind: bool,
-    total_count: bool,
-    nested: bool,
-    nested_custom: bool,
-    nested_status: bool,
-    nested_type: bool,
-}
+// ---------------------------------------------------------------------------------------------
+// The builders: users and channels share one implementation of each call, and so do the two
+// directions of a membership (the channels of a user, the users of a channel).
 
-impl Includes {
-    fn object() -> Self {
-        Includes {
-            custom: true,
-            status: true,
-            kind: true,
-            total_count: false,
-            nested: false,
-            nested_custom: false,
-            nested_status: false,
-            nested_type: false,
+/// Sets a user's metadata; `.await` it for the stored [`UserMetadata`]. Created by
+/// [`PubNub::set_uuid_metadata`](crate::PubNub::set_uuid_metadata). Only the fields given are
+/// sent; `custom` replaces the stored custom object as a whole.
+pub type SetUserMetadata = RequestBuilder<SetMetadataOp<Users>>;
+/// Reads a user's metadata; `.await` it. Created by
+/// [`PubNub::get_uuid_metadata`](crate::PubNub::get_uuid_metadata). A user with no metadata is
+/// an HTTP 404 error.
+pub type GetUserMetadata = RequestBuilder<GetMetadataOp<Users>>;
+/// Removes a user's metadata; `.await` it. Created by
+/// [`PubNub::remove_uuid_metadata`](crate::PubNub::remove_uuid_metadata).
+pub type RemoveUserMetadata = RequestBuilder<RemoveMetadataOp<Users>>;
+/// Lists the metadata of all users, a page at a time; `.await` it for one [`Page`], or walk
+/// them all with `pages()`. Created by
+/// [`PubNub::get_all_uuid_metadata`](crate::PubNub::get_all_uuid_metadata).
+pub type GetAllUserMetadata = RequestBuilder<GetAllMetadataOp<Users>>;
+/// Sets a channel's metadata; `.await` it for the stored [`ChannelMetadata`]. Created by
+/// [`PubNub::set_channel_metadata`](crate::PubNub::set_channel_metadata).
+pub type SetChannelMetadata = RequestBuilder<SetMetadataOp<Channels>>;
+/// Reads a channel's metadata; `.await` it. Created by
+/// [`PubNub::get_channel_metadata`](crate::PubNub::get_channel_metadata).
+pub type GetChannelMetadata = RequestBuilder<GetMetadataOp<Channels>>;
+/// Removes a channel's metadata; `.await` it. Created by
+/// [`PubNub::remove_channel_metadata`](crate::PubNub::remove_channel_metadata).
+pub type RemoveChannelMetadata = RequestBuilder<RemoveMetadataOp<Channels>>;
+/// Lists the metadata of all channels, a page at a time. Created by
+/// [`PubNub::get_all_channel_metadata`](crate::PubNub::get_all_channel_metadata).
+pub type GetAllChannelMetadata = RequestBuilder<GetAllMetadataOp<Channels>>;
+/// Lists the channels a user belongs to. Created by
+/// [`PubNub::get_memberships`](crate::PubNub::get_memberships).
+pub type GetMemberships = RequestBuilder<GetRelationsOp<Memberships>>;
+/// Adds a user to channels and removes it from others in one call, then answers a page of
+/// the user's memberships; `.await` it. Created by
+/// [`PubNub::manage_memberships`](crate::PubNub::manage_memberships),
+/// [`PubNub::set_memberships`](crate::PubNub::set_memberships) and
+/// [`PubNub::remove_memberships`](crate::PubNub::remove_memberships).
+pub type ManageMemberships = RequestBuilder<ManageRelationsOp<Memberships>>;
+/// Lists the users of a channel. Created by
+/// [`PubNub::get_channel_members`](crate::PubNub::get_channel_members).
+pub type GetChannelMembers = RequestBuilder<GetRelationsOp<Members>>;
+/// Adds users to a channel and removes others in one call, then answers a page of the
+/// channel's members; `.await` it. Created by
+/// [`PubNub::manage_channel_members`](crate::PubNub::manage_channel_members),
+/// [`PubNub::set_channel_members`](crate::PubNub::set_channel_members) and
+/// [`PubNub::remove_channel_members`](crate::PubNub::remove_channel_members).
+pub type ManageChannelMembers = RequestBuilder<ManageRelationsOp<Members>>;
+
+/// User metadata (the service calls users `uuids`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Users;
+/// Channel metadata.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Channels;
+/// The channels of a user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Memberships;
+/// The users of a channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Members;
+
+pub(crate) mod kinds {
+    use super::*;
+
+    /// Users or channels.
+    pub trait Kind: Copy + Default + Eq + std::hash::Hash + Send + Sync + 'static {
+        type Metadata: Send + 'static;
+        /// The path segment of the kind: `uuids`, `channels`.
+        const PATH: &'static str;
+        /// What the id names in error messages.
+        const WHAT: &'static str;
+        const LIST: ListKind;
+        /// A call without an id is about the client's own user.
+        const DEFAULTS_TO_OWN: bool;
+        fn parse(value: &Value) -> Result<Self::Metadata, Error>;
+    }
+
+    impl Kind for Users {
+        type Metadata = UserMetadata;
+        const PATH: &'static str = "uuids";
+        const WHAT: &'static str = "user";
+        const LIST: ListKind = ListKind::Users;
+        const DEFAULTS_TO_OWN: bool = true;
+        fn parse(value: &Value) -> Result<UserMetadata, Error> {
+            types::user(value)
         }
     }
 
-    fn list() -> Self {
-        Includes {
-            custom: false,
-            ..Includes::object()
+    impl Kind for Channels {
+        type Metadata = ChannelMetadata;
+        const PATH: &'static str = "channels";
+        const WHAT: &'static str = "channel";
+        const LIST: ListKind = ListKind::Channels;
+        const DEFAULTS_TO_OWN: bool = false;
+        fn parse(value: &Value) -> Result<ChannelMetadata, Error> {
+            types::channel(value)
         }
     }
 
-    /// The `include` value; `nested` names the nested object (`channel` or `uuid`).
-    fn param(&self, nested: Option<&str>) -> Option<String> {
-        let mut parts: Vec<String> = Vec::new();
-        for (on, name) in [
-            (self.custom, "custom"),
-            (self.status, "status"),
-            (self.kind, "type"),
-        ] {
-            if on {
-                parts.push(name.to_owned());
+    /// A direction of memberships: whose list (`Owner`) of what (`Other`).
+    pub trait Relation: Copy + Default + Eq + std::hash::Hash + Send + Sync + 'static {
+        type Owner: Kind;
+        type Other: Kind;
+        type Item: Send + 'static;
+        type Input;
+        /// The key of the nested object: `channel`, `uuid`.
+        const NESTED: &'static str;
+        const LIST: ListKind;
+        fn parse(value: &Value) -> Result<Self::Item, Error>;
+        fn entry(input: Self::Input) -> Entry;
+    }
+
+    impl Relation for Memberships {
+        type Owner = Users;
+        type Other = Channels;
+        type Item = Membership;
+        type Input = MembershipInput;
+        const NESTED: &'static str = "channel";
+        const LIST: ListKind = ListKind::Memberships;
+        fn parse(value: &Value) -> Result<Membership, Error> {
+            types::membership(value)
+        }
+        fn entry(input: MembershipInput) -> Entry {
+            Entry {
+                id: input.channel,
+                custom: input.custom,
+                status: input.status,
+                kind: input.membership_type,
             }
         }
-        if let Some(nested) = nested {
-            let any = self.nested || self.nested_custom || self.nested_status || self.nested_type;
-            if any {
-                parts.push(nested.to_owned());
-            }
-            for (on, name) in [
-                (self.nested_custom, "custom"),
-                (self.nested_status, "status"),
-                (self.nested_type, "type"),
-            ] {
-                if on {
-                    parts.push(format!("{nested}.{name}"));
-                }
-            }
-        }
-        (!parts.is_empty()).then(|| parts.join(","))
-    }
-}
-
-/// Which list a list call reads: decides the allowed sort keys and the nested object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListKind {
-    Users,
-    Channels,
-    Memberships,
-    Members,
-}
-
-impl ListKind {
-    fn nested(self) -> Option<&'static str> {
-        match self {
-            ListKind::Users | ListKind::Channels => None,
-            ListKind::Memberships => Some("channel"),
-            ListKind::Members => Some("uuid"),
-        }
     }
 
-    fn sort_key_allowed(self, key: &str) -> bool {
-        const OWN: [&str; 5] = ["id", "name", "updated", "status", "type"];
-        const RELATION: [&str; 3] = ["updated", "status", "type"];
-        match self.nested() {
-            None => OWN.contains(&key),
-            Some(nested) => {
-                RELATION.contains(&key)
-                    || key
-                        .strip_prefix(nested)
-                        .and_then(|rest| rest.strip_prefix('.'))
-                        .is_some_and(|field| OWN.contains(&field))
+    impl Relation for Members {
+        type Owner = Channels;
+        type Other = Users;
+        type Item = Member;
+        type Input = MemberInput;
+        const NESTED: &'static str = "uuid";
+        const LIST: ListKind = ListKind::Members;
+        fn parse(value: &Value) -> Result<Member, Error> {
+            types::member(value)
+        }
+        fn entry(input: MemberInput) -> Entry {
+            Entry {
+                id: input.user_id,
+                custom: input.custom,
+                status: input.status,
+                kind: input.member_type,
             }
         }
     }
-}
 
-/// Filter, sort and paging of a list call.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct ListOptions {
-    filter: Option<String>,
-    sort: Vec<(String, SortDirection)>,
-    limit: Option<usize>,
-    start: Option<String>,
-    end: Option<String>,
-}
-
-impl ListOptions {
-    fn check(&self, kind: ListKind) -> Result<(), Error> {
-        if let Some(filter) = &self.filter {
-            check::filter(filter)?;
-        }
-        for (key, _) in &self.sort {
-            if !kind.sort_key_allowed(key) {
-                return Err(Error::invalid(format!("{key:?} is not a sort key here")));
-            }
-        }
-        if let Some(limit) = self.limit {
-            check::limit(limit)?;
-        }
-        if self.start.is_some() && self.end.is_some() {
-            return Err(Error::invalid(
-                "give either start (the next page) or end (the previous page), not both",
-            ));
-        }
-        for cursor in [&self.start, &self.end].into_iter().flatten() {
-            if cursor.is_empty() {
-                return Err(Error::invalid("a page cursor is empty"));
-            }
-        }
-        Ok(())
+    /// The operations about one user or channel: `Of` says which.
+    pub trait Identified {
+        type Of: Kind;
+        fn id(&mut self) -> &mut Option<String>;
     }
 
-    fn apply(&self, mut request: Request, includes: &Includes) -> Request {
-        if includes.total_count {
-            request = request.param("count", "true");
-        }
-        request = request.param("limit", self.limit.unwrap_or(MAX_LIMIT).to_string());
-        if let Some(filter) = &self.filter {
-            request = request.param("filter", filter.clone());
-        }
-        if !self.sort.is_empty() {
-            let sort: Vec<String> = self
-                .sort
-                .iter()
-                .map(|(key, direction)| format!("{key}:{}", direction.as_str()))
-                .collect();
-            request = request.param("sort", sort.join(","));
-        }
-        request
-            .param_opt("start", self.start.clone())
-            .param_opt("end", self.end.clone())
+    /// The operations that ask the service to include fields.
+    pub trait Included {
+        fn includes(&mut self) -> &mut Includes;
+    }
+
+    /// The operations that read a list.
+    pub trait Listed {
+        fn list(&mut self) -> &mut ListOptions;
+    }
+
+    /// The operations that can include the nested object of a relation.
+    pub trait Nested: Included {
+        type Of: Relation;
+    }
+
+    /// One membership to set: the other side's id and the membership's own fields.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct Entry {
+        pub(crate) id: String,
+        pub(crate) custom: Option<Value>,
+        pub(crate) status: Option<String>,
+        pub(crate) kind: Option<String>,
+    }
+
+    /// The operations that change the stored object only if its ETag matches.
+    pub trait Conditional {
+        fn etag(&mut self) -> &mut Option<String>;
     }
 }
+use kinds::{Conditional, Entry, Identified, Included, Kind, Listed, Nested, Relation};
 
-/// `/v2/objects/{sub_key}/{segments…}`, each segment encoded.
-fn request(pubnub: &PubNub, method: Method, segments: &[&str]) -> Request {
-    let core = pubnub.core();
-    let mut path = format!("/v2/objects/{}", core.sub_key_segment());
-    for segment in segments {
-        path.push('/');
-        path.push_str(&encode::encode(segment));
+/// The id of a call about `K`: the one given, else the client's own user id (users only).
+fn id_of<K: Kind>(core: &Core, id: &Option<String>) -> Result<String, Error> {
+    let id = match id {
+        Some(id) => id.clone(),
+        None if K::DEFAULTS_TO_OWN => core.config().user_id().to_owned(),
+        None => String::new(),
+    };
+    check::id(K::WHAT, &id)?;
+    Ok(id)
+}
+
+/// `/v2/objects/{sub}/…` with `segments` after it.
+fn objects(core: &Core, method: Method, segments: &[&str]) -> Request {
+    let mut template = String::from("/v2/objects/{sub}");
+    for _ in segments {
+        template.push_str("/{}");
     }
-    core.request(method, path)
-}
-
-fn with_include(request: Request, includes: &Includes, nested: Option<&str>) -> Request {
-    request.param_opt("include", includes.param(nested))
-}
-
-fn with_body(mut request: Request, body: &Value) -> Request {
-    request.body = Some(body.to_string().into_bytes());
-    request
+    let values: Vec<_> = segments.iter().map(|s| (*s).into()).collect();
+    core.endpoint(method, &template, &values)
 }
 
 fn with_etag(mut request: Request, etag: &Option<String>) -> Result<Request, Error> {
@@ -362,1044 +399,511 @@ fn with_etag(mut request: Request, etag: &Option<String>) -> Result<Request, Err
     Ok(request)
 }
 
-async fn execute<T>(
-    pubnub: &PubNub,
-    request: Request,
-    retry: bool,
-    parse: impl Fn(&Response) -> Result<T, Error>,
-) -> Result<T, Error> {
-    pubnub
-        .core()
-        .execute(Endpoint::AppContext, request, retry, parse)
-        .await
+fn with_body(mut request: Request, body: &Value) -> Request {
+    request.body = Some(body.to_string().into_bytes());
+    request
 }
 
-/// The user id of a call: the one given, else the client's own.
-fn user_id_or_own(pubnub: &PubNub, user_id: &Option<String>) -> String {
-    user_id
-        .clone()
-        .unwrap_or_else(|| pubnub.config().user_id().to_owned())
-}
-
-/// Puts a text field into a set body when it was given.
-fn put_text(body: &mut Map<String, Value>, key: &str, value: &Option<String>) {
-    if let Some(value) = value {
-        body.insert(key.to_owned(), Value::String(value.clone()));
+impl<O: Identified<Of = Users>> RequestBuilder<O> {
+    setters! {
+        /// The user (default: the client's own user id).
+        user_id(user_id: impl Into<String>) op => *op.id() = Some(user_id.into());
     }
 }
 
-/// The methods every App Context builder has.
-macro_rules! common_methods {
-    () => {
-        /// Retry transient failures with the client's retry configuration (default: no).
-        pub fn retry(mut self, retry: bool) -> Self {
-            self.retry = retry;
-            self
-        }
-
-        /// Include the custom fields in the answer.
-        pub fn include_custom(mut self, include: bool) -> Self {
-            self.includes.custom = include;
-            self
-        }
-
-        /// Include the status in the answer (default: yes).
-        pub fn include_status(mut self, include: bool) -> Self {
-            self.includes.status = include;
-            self
-        }
-
-        /// Include the type in the answer (default: yes).
-        pub fn include_type(mut self, include: bool) -> Self {
-            self.includes.kind = include;
-            self
-        }
-    };
+impl<O: Identified<Of = Channels>> RequestBuilder<O> {
+    setters! {
+        /// The channel (required).
+        channel(channel: impl Into<String>) op => *op.id() = Some(channel.into());
+    }
 }
 
-/// The methods of list calls: filter, sort, limit, cursors, total count.
-macro_rules! list_methods {
-    () => {
+impl<O: Included> RequestBuilder<O> {
+    setters! {
+        /// Include the custom fields in the answer.
+        include_custom(include: bool) op => op.includes().custom = include;
+        /// Include the status in the answer (default: yes).
+        include_status(include: bool) op => op.includes().status = include;
+        /// Include the type in the answer (default: yes).
+        include_type(include: bool) op => op.includes().kind = include;
+    }
+}
+
+impl<O: Conditional> RequestBuilder<O> {
+    setters! {
+        /// Change (or remove) the metadata only if its stored version still has this ETag;
+        /// otherwise the call fails with
+        /// [`ErrorKind::PreconditionFailed`](crate::ErrorKind::PreconditionFailed).
+        if_matches_etag(etag: impl Into<String>) op => *op.etag() = Some(etag.into());
+    }
+}
+
+impl<O: Listed> RequestBuilder<O> {
+    setters! {
         /// Only the objects that match this filter expression, e.g.
         /// `name like 'a*' && custom.mood == 'happy'` (PubNub's App Context filter language).
-        pub fn filter(mut self, expression: impl Into<String>) -> Self {
-            self.list.filter = Some(expression.into());
-            self
-        }
-
+        filter(expression: impl Into<String>) op => op.list().filter = Some(expression.into());
         /// Sorts by `key` (`id`, `name`, `updated`, `status`, `type`; for memberships and
         /// members also the nested object's, as `channel.name` or `uuid.name`); call again
         /// for a secondary key.
-        pub fn sort(mut self, key: impl Into<String>, direction: SortDirection) -> Self {
-            self.list.sort.push((key.into(), direction));
-            self
-        }
-
+        sort(key: impl Into<String>, direction: SortDirection) op =>
+            op.list().sort.push((key.into(), direction));
         /// Most objects in the answer: 1 to 100 (default 100).
-        pub fn limit(mut self, limit: usize) -> Self {
-            self.list.limit = Some(limit);
-            self
-        }
-
+        limit(limit: usize) op => op.list().limit = Some(limit);
         /// The page that starts at this cursor: a [`Page::next`] of an earlier answer.
-        pub fn start(mut self, cursor: impl Into<String>) -> Self {
-            self.list.start = Some(cursor.into());
-            self.list.end = None;
-            self
-        }
-
+        start(cursor: impl Into<String>) op => {
+            op.list().start = Some(cursor.into());
+            op.list().end = None
+        };
         /// The page that ends at this cursor: a [`Page::prev`] of an earlier answer.
-        pub fn end(mut self, cursor: impl Into<String>) -> Self {
-            self.list.end = Some(cursor.into());
-            self.list.start = None;
-            self
-        }
+        end(cursor: impl Into<String>) op => {
+            op.list().end = Some(cursor.into());
+            op.list().start = None
+        };
+    }
+}
 
+impl<O: Listed + Included> RequestBuilder<O> {
+    setters! {
         /// Include the number of all matching objects ([`Page::total_count`]).
-        pub fn include_total_count(mut self, include: bool) -> Self {
-            self.includes.total_count = include;
-            self
-        }
-    };
+        include_total_count(include: bool) op => op.includes().total_count = include;
+    }
 }
 
-/// `pages()` of the read-only list calls.
-macro_rules! pages_method {
-    ($page:ty) => {
-        /// Every page from this one on, until the service gives no next cursor (or an empty
-        /// page, or a cursor it already gave: a server that repeats itself cannot make the
-        /// walk endless). Stops after the first error.
-        pub fn pages(self) -> Pin<Box<dyn Stream<Item = Result<$page, Error>> + Send>> {
-            let seen = std::collections::HashSet::<String>::new();
-            Box::pin(futures_util::stream::unfold(
-                (Some(self), seen),
-                |(next, mut seen)| async move {
-                    let next = next?;
-                    let template = next.clone();
-                    if let Some(start) = &template.list.start {
-                        seen.insert(start.clone());
-                    }
-                    match next.send().await {
-                        Ok(page) => {
-                            let following = match &page.next {
-                                Some(cursor) if !page.data.is_empty() && !seen.contains(cursor) => {
-                                    Some(template.start(cursor.clone()))
-                                }
-                                _ => None,
-                            };
-                            Some((Ok(page), (following, seen)))
-                        }
-                        Err(error) => Some((Err(error), (None, seen))),
-                    }
-                },
-            ))
-        }
-    };
+impl<O: Nested<Of = Memberships>> RequestBuilder<O> {
+    setters! {
+        /// Include the channel's metadata in each item (not only its id).
+        include_channel(include: bool) op => op.includes().nested = include;
+        /// Include the channel's custom fields in each item.
+        include_channel_custom(include: bool) op => op.includes().nested_custom = include;
+        /// Include the channel's status in each item.
+        include_channel_status(include: bool) op => op.includes().nested_status = include;
+        /// Include the channel's type in each item.
+        include_channel_type(include: bool) op => op.includes().nested_type = include;
+    }
 }
 
-/// The methods that read a nested object of memberships (`channel`) or members (`uuid`).
-macro_rules! nested_methods {
-    ($plain:ident, $custom:ident, $status:ident, $kind:ident, $what:literal) => {
-        #[doc = concat!("Include the ", $what, "'s metadata in each item (not only its id).")]
-        pub fn $plain(mut self, include: bool) -> Self {
-            self.includes.nested = include;
-            self
-        }
+impl<O: Nested<Of = Members>> RequestBuilder<O> {
+    setters! {
+        /// Include the user's metadata in each item (not only its id).
+        include_user(include: bool) op => op.includes().nested = include;
+        /// Include the user's custom fields in each item.
+        include_user_custom(include: bool) op => op.includes().nested_custom = include;
+        /// Include the user's status in each item.
+        include_user_status(include: bool) op => op.includes().nested_status = include;
+        /// Include the user's type in each item.
+        include_user_type(include: bool) op => op.includes().nested_type = include;
+    }
+}
 
-        #[doc = concat!("Include the ", $what, "'s custom fields in each item.")]
-        pub fn $custom(mut self, include: bool) -> Self {
-            self.includes.nested_custom = include;
-            self
-        }
-
-        #[doc = concat!("Include the ", $what, "'s status in each item.")]
-        pub fn $status(mut self, include: bool) -> Self {
-            self.includes.nested_status = include;
-            self
-        }
-
-        #[doc = concat!("Include the ", $what, "'s type in each item.")]
-        pub fn $kind(mut self, include: bool) -> Self {
-            self.includes.nested_type = include;
-            self
-        }
+/// Implements the accessor traits of an operation from its field names.
+macro_rules! accessors {
+    ($op:ident<$k:ident: $bound:ident> $(id: $of:ty)? $(, includes $inc:ident)? $(, list $list:ident)? $(, etag $etag:ident)?) => {
+        $(impl<$k: $bound> Identified for $op<$k> {
+            type Of = $of;
+            fn id(&mut self) -> &mut Option<String> {
+                &mut self.id
+            }
+        })?
+        $(impl<$k: $bound> Included for $op<$k> {
+            fn includes(&mut self) -> &mut Includes {
+                &mut self.$inc
+            }
+        })?
+        $(impl<$k: $bound> Listed for $op<$k> {
+            fn list(&mut self) -> &mut ListOptions {
+                &mut self.$list
+            }
+        })?
+        $(impl<$k: $bound> Conditional for $op<$k> {
+            fn etag(&mut self) -> &mut Option<String> {
+                &mut self.$etag
+            }
+        })?
     };
 }
 
 // ---------------------------------------------------------------------------------------------
-// User metadata
+// Metadata of users and channels
 
-/// Sets a user's metadata; `.await` it for the stored [`UserMetadata`]. Created by
-/// [`PubNub::set_uuid_metadata`]. Only the fields given are sent; `custom` replaces the stored
-/// custom object as a whole.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct SetUserMetadata {
-    pubnub: PubNub,
-    user_id: Option<String>,
-    name: Option<String>,
-    email: Option<String>,
-    external_id: Option<String>,
-    profile_url: Option<String>,
-    custom: Option<Value>,
-    status: Option<String>,
-    user_type: Option<String>,
+/// Sets the metadata of a user or a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetMetadataOp<K> {
+    id: Option<String>,
+    /// The fields given, under their wire names; `custom` among them.
+    fields: Map<String, Value>,
     etag: Option<String>,
     includes: Includes,
-    retry: bool,
+    kind: PhantomData<K>,
 }
 
-impl SetUserMetadata {
-    common_methods!();
+impl<K> Default for SetMetadataOp<K> {
+    fn default() -> Self {
+        SetMetadataOp {
+            id: None,
+            fields: Map::new(),
+            etag: None,
+            includes: Includes::object(),
+            kind: PhantomData,
+        }
+    }
+}
 
-    /// The user (default: the client's own user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
+accessors!(SetMetadataOp<K: Kind> id: K, includes includes, etag etag);
+
+impl<K: Kind> RequestBuilder<SetMetadataOp<K>> {
+    fn field(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.op
+            .fields
+            .insert(key.to_owned(), Value::String(value.into()));
         self
     }
 
     /// The display name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.field("name", name)
     }
 
-    /// The e-mail address.
-    pub fn email(mut self, email: impl Into<String>) -> Self {
-        self.email = Some(email.into());
+    /// The status, e.g. `active`.
+    pub fn status(self, status: impl Into<String>) -> Self {
+        self.field("status", status)
+    }
+
+    /// The custom fields: a flat JSON object of strings, numbers, booleans (or null).
+    pub fn custom(mut self, custom: Value) -> Self {
+        self.op.fields.insert("custom".to_owned(), custom);
         self
+    }
+}
+
+impl RequestBuilder<SetMetadataOp<Users>> {
+    /// The e-mail address.
+    pub fn email(self, email: impl Into<String>) -> Self {
+        self.field("email", email)
     }
 
     /// An id in another system.
-    pub fn external_id(mut self, external_id: impl Into<String>) -> Self {
-        self.external_id = Some(external_id.into());
-        self
+    pub fn external_id(self, external_id: impl Into<String>) -> Self {
+        self.field("externalId", external_id)
     }
 
     /// A profile picture URL.
-    pub fn profile_url(mut self, profile_url: impl Into<String>) -> Self {
-        self.profile_url = Some(profile_url.into());
-        self
-    }
-
-    /// The custom fields: a flat JSON object of strings, numbers, booleans (or null).
-    pub fn custom(mut self, custom: Value) -> Self {
-        self.custom = Some(custom);
-        self
-    }
-
-    /// The status, e.g. `active`.
-    pub fn status(mut self, status: impl Into<String>) -> Self {
-        self.status = Some(status.into());
-        self
+    pub fn profile_url(self, profile_url: impl Into<String>) -> Self {
+        self.field("profileUrl", profile_url)
     }
 
     /// The type, e.g. `admin`.
-    pub fn user_type(mut self, user_type: impl Into<String>) -> Self {
-        self.user_type = Some(user_type.into());
-        self
-    }
-
-    /// Change the metadata only if its stored version still has this ETag; otherwise the call
-    /// fails with [`ErrorKind::PreconditionFailed`](crate::ErrorKind::PreconditionFailed).
-    pub fn if_matches_etag(mut self, etag: impl Into<String>) -> Self {
-        self.etag = Some(etag.into());
-        self
-    }
-
-    async fn send(self) -> Result<UserMetadata, Error> {
-        let user_id = user_id_or_own(&self.pubnub, &self.user_id);
-        check::id("user", &user_id)?;
-        if let Some(custom) = &self.custom {
-            check::custom(custom)?;
-        }
-        let mut body = Map::new();
-        put_text(&mut body, "name", &self.name);
-        put_text(&mut body, "email", &self.email);
-        put_text(&mut body, "externalId", &self.external_id);
-        put_text(&mut body, "profileUrl", &self.profile_url);
-        put_text(&mut body, "status", &self.status);
-        put_text(&mut body, "type", &self.user_type);
-        if let Some(custom) = &self.custom {
-            body.insert("custom".into(), custom.clone());
-        }
-        let request = request(&self.pubnub, Method::Patch, &["uuids", &user_id]);
-        let request = with_include(request, &self.includes, None);
-        let request = with_etag(with_body(request, &Value::Object(body)), &self.etag)?;
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::single(answer, types::user)
-        })
-        .await
+    pub fn user_type(self, user_type: impl Into<String>) -> Self {
+        self.field("type", user_type)
     }
 }
-into_future!(SetUserMetadata, UserMetadata);
 
-/// Reads a user's metadata; `.await` it. Created by [`PubNub::get_uuid_metadata`]. A user
-/// with no metadata is an HTTP 404 error.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GetUserMetadata {
-    pubnub: PubNub,
-    user_id: Option<String>,
-    includes: Includes,
-    retry: bool,
-}
-
-impl GetUserMetadata {
-    common_methods!();
-
-    /// The user (default: the client's own user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    async fn send(self) -> Result<UserMetadata, Error> {
-        let user_id = user_id_or_own(&self.pubnub, &self.user_id);
-        check::id("user", &user_id)?;
-        let request = request(&self.pubnub, Method::Get, &["uuids", &user_id]);
-        let request = with_include(request, &self.includes, None);
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::single(answer, types::user)
-        })
-        .await
-    }
-}
-into_future!(GetUserMetadata, UserMetadata);
-
-/// Removes a user's metadata; `.await` it. Created by [`PubNub::remove_uuid_metadata`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct RemoveUserMetadata {
-    pubnub: PubNub,
-    user_id: Option<String>,
-    etag: Option<String>,
-    retry: bool,
-}
-
-impl RemoveUserMetadata {
-    /// The user (default: the client's own user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    /// Remove only if the stored version still has this ETag.
-    pub fn if_matches_etag(mut self, etag: impl Into<String>) -> Self {
-        self.etag = Some(etag.into());
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<(), Error> {
-        let user_id = user_id_or_own(&self.pubnub, &self.user_id);
-        check::id("user", &user_id)?;
-        let request = request(&self.pubnub, Method::Delete, &["uuids", &user_id]);
-        let request = with_etag(request, &self.etag)?;
-        execute(&self.pubnub, request, self.retry, |answer| {
-            crate::transport::response::check(answer).map(drop)
-        })
-        .await
-    }
-}
-into_future!(RemoveUserMetadata, ());
-
-/// Lists the metadata of all users, a page at a time; `.await` it for one [`Page`], or walk
-/// them all with `pages()`. Created by [`PubNub::get_all_uuid_metadata`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GetAllUserMetadata {
-    pubnub: PubNub,
-    list: ListOptions,
-    includes: Includes,
-    retry: bool,
-}
-
-impl GetAllUserMetadata {
-    common_methods!();
-    list_methods!();
-    pages_method!(Page<UserMetadata>);
-
-    async fn send(self) -> Result<Page<UserMetadata>, Error> {
-        self.list.check(ListKind::Users)?;
-        let request = request(&self.pubnub, Method::Get, &["uuids"]);
-        let request = self.list.apply(request, &self.includes);
-        let request = with_include(request, &self.includes, None);
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::page(answer, types::user)
-        })
-        .await
-    }
-}
-into_future!(GetAllUserMetadata, Page<UserMetadata>);
-
-// ---------------------------------------------------------------------------------------------
-// Channel metadata
-
-/// Sets a channel's metadata; `.await` it for the stored [`ChannelMetadata`]. Created by
-/// [`PubNub::set_channel_metadata`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct SetChannelMetadata {
-    pubnub: PubNub,
-    channel: String,
-    name: Option<String>,
-    description: Option<String>,
-    custom: Option<Value>,
-    status: Option<String>,
-    channel_type: Option<String>,
-    etag: Option<String>,
-    includes: Includes,
-    retry: bool,
-}
-
-impl SetChannelMetadata {
-    common_methods!();
-
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    /// The display name.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
+impl RequestBuilder<SetMetadataOp<Channels>> {
     /// A description.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = Some(description.into());
-        self
-    }
-
-    /// The custom fields: a flat JSON object of strings, numbers, booleans (or null).
-    pub fn custom(mut self, custom: Value) -> Self {
-        self.custom = Some(custom);
-        self
-    }
-
-    /// The status, e.g. `active`.
-    pub fn status(mut self, status: impl Into<String>) -> Self {
-        self.status = Some(status.into());
-        self
+    pub fn description(self, description: impl Into<String>) -> Self {
+        self.field("description", description)
     }
 
     /// The type, e.g. `admin`.
-    pub fn channel_type(mut self, channel_type: impl Into<String>) -> Self {
-        self.channel_type = Some(channel_type.into());
-        self
+    pub fn channel_type(self, channel_type: impl Into<String>) -> Self {
+        self.field("type", channel_type)
     }
+}
 
-    /// Change the metadata only if its stored version still has this ETag; otherwise the call
-    /// fails with [`ErrorKind::PreconditionFailed`](crate::ErrorKind::PreconditionFailed).
-    pub fn if_matches_etag(mut self, etag: impl Into<String>) -> Self {
-        self.etag = Some(etag.into());
-        self
-    }
+impl<K: Kind> Operation for SetMetadataOp<K> {
+    type Output = K::Metadata;
+    const GROUP: Endpoint = Endpoint::AppContext;
 
-    async fn send(self) -> Result<ChannelMetadata, Error> {
-        check::id("channel", &self.channel)?;
-        if let Some(custom) = &self.custom {
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let id = id_of::<K>(core, &self.id)?;
+        if let Some(custom) = self.fields.get("custom") {
             check::custom(custom)?;
         }
-        let mut body = Map::new();
-        put_text(&mut body, "name", &self.name);
-        put_text(&mut body, "description", &self.description);
-        put_text(&mut body, "status", &self.status);
-        put_text(&mut body, "type", &self.channel_type);
-        if let Some(custom) = &self.custom {
-            body.insert("custom".into(), custom.clone());
-        }
-        let request = request(&self.pubnub, Method::Patch, &["channels", &self.channel]);
-        let request = with_include(request, &self.includes, None);
-        let request = with_etag(with_body(request, &Value::Object(body)), &self.etag)?;
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::single(answer, types::channel)
-        })
-        .await
+        let request = objects(core, Method::Patch, &[K::PATH, &id])
+            .param_opt("include", self.includes.param(None));
+        with_etag(
+            with_body(request, &Value::Object(self.fields.clone())),
+            &self.etag,
+        )
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<K::Metadata, Error> {
+        types::single(answer, K::parse)
     }
 }
-into_future!(SetChannelMetadata, ChannelMetadata);
 
-/// Reads a channel's metadata; `.await` it. Created by [`PubNub::get_channel_metadata`].
-#[must_use = "a request does nothing until it is awaited"]
+/// Reads the metadata of a user or a channel.
 #[derive(Debug, Clone)]
-pub struct GetChannelMetadata {
-    pubnub: PubNub,
-    channel: String,
+pub struct GetMetadataOp<K> {
+    id: Option<String>,
     includes: Includes,
-    retry: bool,
+    kind: PhantomData<K>,
 }
 
-impl GetChannelMetadata {
-    common_methods!();
-
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    async fn send(self) -> Result<ChannelMetadata, Error> {
-        check::id("channel", &self.channel)?;
-        let request = request(&self.pubnub, Method::Get, &["channels", &self.channel]);
-        let request = with_include(request, &self.includes, None);
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::single(answer, types::channel)
-        })
-        .await
+impl<K> Default for GetMetadataOp<K> {
+    fn default() -> Self {
+        GetMetadataOp {
+            id: None,
+            includes: Includes::object(),
+            kind: PhantomData,
+        }
     }
 }
-into_future!(GetChannelMetadata, ChannelMetadata);
 
-/// Removes a channel's metadata; `.await` it. Created by [`PubNub::remove_channel_metadata`].
-#[must_use = "a request does nothing until it is awaited"]
+accessors!(GetMetadataOp<K: Kind> id: K, includes includes);
+
+impl<K: Kind> Operation for GetMetadataOp<K> {
+    type Output = K::Metadata;
+    const GROUP: Endpoint = Endpoint::AppContext;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let id = id_of::<K>(core, &self.id)?;
+        Ok(objects(core, Method::Get, &[K::PATH, &id])
+            .param_opt("include", self.includes.param(None)))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<K::Metadata, Error> {
+        types::single(answer, K::parse)
+    }
+}
+
+/// Removes the metadata of a user or a channel.
 #[derive(Debug, Clone)]
-pub struct RemoveChannelMetadata {
-    pubnub: PubNub,
-    channel: String,
+pub struct RemoveMetadataOp<K> {
+    id: Option<String>,
     etag: Option<String>,
-    retry: bool,
+    kind: PhantomData<K>,
 }
 
-impl RemoveChannelMetadata {
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    /// Remove only if the stored version still has this ETag.
-    pub fn if_matches_etag(mut self, etag: impl Into<String>) -> Self {
-        self.etag = Some(etag.into());
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<(), Error> {
-        check::id("channel", &self.channel)?;
-        let request = request(&self.pubnub, Method::Delete, &["channels", &self.channel]);
-        let request = with_etag(request, &self.etag)?;
-        execute(&self.pubnub, request, self.retry, |answer| {
-            crate::transport::response::check(answer).map(drop)
-        })
-        .await
+impl<K> Default for RemoveMetadataOp<K> {
+    fn default() -> Self {
+        RemoveMetadataOp {
+            id: None,
+            etag: None,
+            kind: PhantomData,
+        }
     }
 }
-into_future!(RemoveChannelMetadata, ());
 
-/// Lists the metadata of all channels, a page at a time. Created by
-/// [`PubNub::get_all_channel_metadata`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GetAllChannelMetadata {
-    pubnub: PubNub,
+accessors!(RemoveMetadataOp<K: Kind> id: K, etag etag);
+
+impl<K: Kind> Operation for RemoveMetadataOp<K> {
+    type Output = ();
+    const GROUP: Endpoint = Endpoint::AppContext;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let id = id_of::<K>(core, &self.id)?;
+        with_etag(objects(core, Method::Delete, &[K::PATH, &id]), &self.etag)
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<(), Error> {
+        response::ok(answer)
+    }
+}
+
+/// Lists the metadata of all users or all channels.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GetAllMetadataOp<K> {
     list: ListOptions,
     includes: Includes,
-    retry: bool,
+    kind: PhantomData<K>,
 }
 
-impl GetAllChannelMetadata {
-    common_methods!();
-    list_methods!();
-    pages_method!(Page<ChannelMetadata>);
-
-    async fn send(self) -> Result<Page<ChannelMetadata>, Error> {
-        self.list.check(ListKind::Channels)?;
-        let request = request(&self.pubnub, Method::Get, &["channels"]);
-        let request = self.list.apply(request, &self.includes);
-        let request = with_include(request, &self.includes, None);
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::page(answer, types::channel)
-        })
-        .await
+impl<K> Default for GetAllMetadataOp<K> {
+    fn default() -> Self {
+        GetAllMetadataOp {
+            list: ListOptions::default(),
+            includes: Includes::list(),
+            kind: PhantomData,
+        }
     }
 }
-into_future!(GetAllChannelMetadata, Page<ChannelMetadata>);
+
+accessors!(GetAllMetadataOp<K: Kind>, includes includes, list list);
+
+impl<K: Kind> Operation for GetAllMetadataOp<K> {
+    type Output = Page<K::Metadata>;
+    const GROUP: Endpoint = Endpoint::AppContext;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.list.check(K::LIST)?;
+        let request = objects(core, Method::Get, &[K::PATH]);
+        Ok(self
+            .list
+            .apply(request, &self.includes)
+            .param_opt("include", self.includes.param(None)))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<Page<K::Metadata>, Error> {
+        types::page(answer, K::parse)
+    }
+}
+
+impl<K: Kind> Paged for GetAllMetadataOp<K> {
+    fn follow(&self, page: &Page<K::Metadata>) -> Vec<Self> {
+        next_page(self, &self.list, page)
+    }
+}
+
+/// The request for the page after `page`, when it names one and was not empty.
+fn next_page<O: Clone + Listed, T>(op: &O, list: &ListOptions, page: &Page<T>) -> Vec<O> {
+    match &page.next {
+        Some(cursor) if !page.data.is_empty() && list.start.as_ref() != Some(cursor) => {
+            let mut next = op.clone();
+            next.list().start = Some(cursor.clone());
+            next.list().end = None;
+            vec![next]
+        }
+        _ => Vec::new(),
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
-// Memberships (the channels of a user)
+// Memberships (the channels of a user) and members (the users of a channel)
 
-/// Lists the channels a user belongs to. Created by [`PubNub::get_memberships`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GetMemberships {
-    pubnub: PubNub,
-    user_id: Option<String>,
+/// Lists the memberships of a user, or the members of a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GetRelationsOp<R> {
+    id: Option<String>,
     list: ListOptions,
     includes: Includes,
-    retry: bool,
+    relation: PhantomData<R>,
 }
 
-impl GetMemberships {
-    common_methods!();
-    list_methods!();
-    pages_method!(Page<Membership>);
-    nested_methods!(
-        include_channel,
-        include_channel_custom,
-        include_channel_status,
-        include_channel_type,
-        "channel"
-    );
-
-    /// The user (default: the client's own user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    async fn send(self) -> Result<Page<Membership>, Error> {
-        let user_id = user_id_or_own(&self.pubnub, &self.user_id);
-        check::id("user", &user_id)?;
-        self.list.check(ListKind::Memberships)?;
-        let request = request(&self.pubnub, Method::Get, &["uuids", &user_id, "channels"]);
-        let request = self.list.apply(request, &self.includes);
-        let request = with_include(request, &self.includes, Some("channel"));
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::page(answer, types::membership)
-        })
-        .await
+impl<R> Default for GetRelationsOp<R> {
+    fn default() -> Self {
+        GetRelationsOp {
+            id: None,
+            list: ListOptions::default(),
+            includes: Includes::list(),
+            relation: PhantomData,
+        }
     }
 }
-into_future!(GetMemberships, Page<Membership>);
 
-/// Adds a user to channels and removes it from others in one call, then answers a page of
-/// the user's memberships; `.await` it. Created by [`PubNub::manage_memberships`],
-/// [`PubNub::set_memberships`] and [`PubNub::remove_memberships`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct ManageMemberships {
-    pubnub: PubNub,
-    user_id: Option<String>,
-    set: Vec<MembershipInput>,
+accessors!(GetRelationsOp<R: Relation> id: R::Owner, includes includes, list list);
+
+impl<R: Relation> Nested for GetRelationsOp<R> {
+    type Of = R;
+}
+
+impl<R: Relation> Operation for GetRelationsOp<R> {
+    type Output = Page<R::Item>;
+    const GROUP: Endpoint = Endpoint::AppContext;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let id = id_of::<R::Owner>(core, &self.id)?;
+        self.list.check(R::LIST)?;
+        let path = [<R::Owner as Kind>::PATH, &id, <R::Other as Kind>::PATH];
+        let request = objects(core, Method::Get, &path);
+        Ok(self
+            .list
+            .apply(request, &self.includes)
+            .param_opt("include", self.includes.param(Some(R::NESTED))))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<Page<R::Item>, Error> {
+        types::page(answer, R::parse)
+    }
+}
+
+impl<R: Relation> Paged for GetRelationsOp<R> {
+    fn follow(&self, page: &Page<R::Item>) -> Vec<Self> {
+        next_page(self, &self.list, page)
+    }
+}
+
+/// Sets and removes memberships of a user, or members of a channel, in one call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManageRelationsOp<R> {
+    id: Option<String>,
+    set: Vec<Entry>,
     remove: Vec<String>,
     list: ListOptions,
     includes: Includes,
-    retry: bool,
+    relation: PhantomData<R>,
 }
 
-impl ManageMemberships {
-    common_methods!();
-    list_methods!();
-    nested_methods!(
-        include_channel,
-        include_channel_custom,
-        include_channel_status,
-        include_channel_type,
-        "channel"
-    );
-
-    /// The user (default: the client's own user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
-    }
-
-    /// Channels to add the user to (or whose membership fields to change).
-    pub fn set(mut self, memberships: impl IntoIterator<Item = MembershipInput>) -> Self {
-        self.set.extend(memberships);
-        self
-    }
-
-    /// Channels to remove the user from.
-    pub fn remove<S: Into<String>>(mut self, channels: impl IntoIterator<Item = S>) -> Self {
-        self.remove.extend(channels.into_iter().map(Into::into));
-        self
-    }
-
-    async fn send(self) -> Result<Page<Membership>, Error> {
-        let user_id = user_id_or_own(&self.pubnub, &self.user_id);
-        check::id("user", &user_id)?;
-        self.list.check(ListKind::Memberships)?;
-        if self.set.is_empty() && self.remove.is_empty() {
-            return Err(Error::invalid("no membership to set or remove"));
-        }
-        let mut set = Vec::with_capacity(self.set.len());
-        for item in &self.set {
-            check::id("channel", &item.channel)?;
-            let mut entry = Map::new();
-            entry.insert("channel".into(), json!({"id": item.channel}));
-            if let Some(custom) = &item.custom {
-                check::custom(custom)?;
-                entry.insert("custom".into(), custom.clone());
-            }
-            put_text(&mut entry, "status", &item.status);
-            put_text(&mut entry, "type", &item.membership_type);
-            set.push(Value::Object(entry));
-        }
-        let mut delete = Vec::with_capacity(self.remove.len());
-        for channel in &self.remove {
-            check::id("channel", channel)?;
-            delete.push(json!({"channel": {"id": channel}}));
-        }
-        let body = json!({"set": set, "delete": delete});
-        let request = request(
-            &self.pubnub,
-            Method::Patch,
-            &["uuids", &user_id, "channels"],
-        );
-        let request = self.list.apply(request, &self.includes);
-        let request = with_body(
-            with_include(request, &self.includes, Some("channel")),
-            &body,
-        );
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::page(answer, types::membership)
-        })
-        .await
-    }
-}
-into_future!(ManageMemberships, Page<Membership>);
-
-// ---------------------------------------------------------------------------------------------
-// Members (the users of a channel)
-
-/// Lists the users of a channel. Created by [`PubNub::get_channel_members`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct GetChannelMembers {
-    pubnub: PubNub,
-    channel: String,
-    list: ListOptions,
-    includes: Includes,
-    retry: bool,
-}
-
-impl GetChannelMembers {
-    common_methods!();
-    list_methods!();
-    pages_method!(Page<Member>);
-    nested_methods!(
-        include_user,
-        include_user_custom,
-        include_user_status,
-        include_user_type,
-        "user"
-    );
-
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    async fn send(self) -> Result<Page<Member>, Error> {
-        check::id("channel", &self.channel)?;
-        self.list.check(ListKind::Members)?;
-        let request = request(
-            &self.pubnub,
-            Method::Get,
-            &["channels", &self.channel, "uuids"],
-        );
-        let request = self.list.apply(request, &self.includes);
-        let request = with_include(request, &self.includes, Some("uuid"));
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::page(answer, types::member)
-        })
-        .await
-    }
-}
-into_future!(GetChannelMembers, Page<Member>);
-
-/// Adds users to a channel and removes others in one call, then answers a page of the
-/// channel's members; `.await` it. Created by [`PubNub::manage_channel_members`],
-/// [`PubNub::set_channel_members`] and [`PubNub::remove_channel_members`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug, Clone)]
-pub struct ManageChannelMembers {
-    pubnub: PubNub,
-    channel: String,
-    set: Vec<MemberInput>,
-    remove: Vec<String>,
-    list: ListOptions,
-    includes: Includes,
-    retry: bool,
-}
-
-impl ManageChannelMembers {
-    common_methods!();
-    list_methods!();
-    nested_methods!(
-        include_user,
-        include_user_custom,
-        include_user_status,
-        include_user_type,
-        "user"
-    );
-
-    /// The channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    /// Users to add to the channel (or whose membership fields to change).
-    pub fn set(mut self, members: impl IntoIterator<Item = MemberInput>) -> Self {
-        self.set.extend(members);
-        self
-    }
-
-    /// Users to remove from the channel.
-    pub fn remove<S: Into<String>>(mut self, user_ids: impl IntoIterator<Item = S>) -> Self {
-        self.remove.extend(user_ids.into_iter().map(Into::into));
-        self
-    }
-
-    async fn send(self) -> Result<Page<Member>, Error> {
-        check::id("channel", &self.channel)?;
-        self.list.check(ListKind::Members)?;
-        if self.set.is_empty() && self.remove.is_empty() {
-            return Err(Error::invalid("no member to set or remove"));
-        }
-        let mut set = Vec::with_capacity(self.set.len());
-        for item in &self.set {
-            check::id("user", &item.user_id)?;
-            let mut entry = Map::new();
-            entry.insert("uuid".into(), json!({"id": item.user_id}));
-            if let Some(custom) = &item.custom {
-                check::custom(custom)?;
-                entry.insert("custom".into(), custom.clone());
-            }
-            put_text(&mut entry, "status", &item.status);
-            put_text(&mut entry, "type", &item.member_type);
-            set.push(Value::Object(entry));
-        }
-        let mut delete = Vec::with_capacity(self.remove.len());
-        for user_id in &self.remove {
-            check::id("user", user_id)?;
-            delete.push(json!({"uuid": {"id": user_id}}));
-        }
-        let body = json!({"set": set, "delete": delete});
-        let request = request(
-            &self.pubnub,
-            Method::Patch,
-            &["channels", &self.channel, "uuids"],
-        );
-        let request = self.list.apply(request, &self.includes);
-        let request = with_body(with_include(request, &self.includes, Some("uuid")), &body);
-        execute(&self.pubnub, request, self.retry, |answer| {
-            types::page(answer, types::member)
-        })
-        .await
-    }
-}
-into_future!(ManageChannelMembers, Page<Member>);
-
-// ---------------------------------------------------------------------------------------------
-// Entry points
-
-impl PubNub {
-    /// Sets a user's metadata (App Context).
-    pub fn set_uuid_metadata(&self) -> SetUserMetadata {
-        SetUserMetadata {
-            pubnub: self.clone(),
-            user_id: None,
-            name: None,
-            email: None,
-            external_id: None,
-            profile_url: None,
-            custom: None,
-            status: None,
-            user_type: None,
-            etag: None,
-            includes: Includes::object(),
-            retry: false,
-        }
-    }
-
-    /// Reads a user's metadata (App Context).
-    pub fn get_uuid_metadata(&self) -> GetUserMetadata {
-        GetUserMetadata {
-            pubnub: self.clone(),
-            user_id: None,
-            includes: Includes::object(),
-            retry: false,
-        }
-    }
-
-    /// Removes a user's metadata (App Context).
-    pub fn remove_uuid_metadata(&self) -> RemoveUserMetadata {
-        RemoveUserMetadata {
-            pubnub: self.clone(),
-            user_id: None,
-            etag: None,
-            retry: false,
-        }
-    }
-
-    /// Lists the metadata of all users (App Context).
-    pub fn get_all_uuid_metadata(&self) -> GetAllUserMetadata {
-        GetAllUserMetadata {
-            pubnub: self.clone(),
-            list: ListOptions::default(),
-            includes: Includes::list(),
-            retry: false,
-        }
-    }
-
-    /// Sets a channel's metadata (App Context).
-    pub fn set_channel_metadata(&self) -> SetChannelMetadata {
-        SetChannelMetadata {
-            pubnub: self.clone(),
-            channel: String::new(),
-            name: None,
-            description: None,
-            custom: None,
-            status: None,
-            channel_type: None,
-            etag: None,
-            includes: Includes::object(),
-            retry: false,
-        }
-    }
-
-    /// Reads a channel's metadata (App Context).
-    pub fn get_channel_metadata(&self) -> GetChannelMetadata {
-        GetChannelMetadata {
-            pubnub: self.clone(),
-            channel: String::new(),
-            includes: Includes::object(),
-            retry: false,
-        }
-    }
-
-    /// Removes a channel's metadata (App Context).
-    pub fn remove_channel_metadata(&self) -> RemoveChannelMetadata {
-        RemoveChannelMetadata {
-            pubnub: self.clone(),
-            channel: String::new(),
-            etag: None,
-            retry: false,
-        }
-    }
-
-    /// Lists the metadata of all channels (App Context).
-    pub fn get_all_channel_metadata(&self) -> GetAllChannelMetadata {
-        GetAllChannelMetadata {
-            pubnub: self.clone(),
-            list: ListOptions::default(),
-            includes: Includes::list(),
-            retry: false,
-        }
-    }
-
-    /// Lists the channels a user belongs to (App Context).
-    pub fn get_memberships(&self) -> GetMemberships {
-        GetMemberships {
-            pubnub: self.clone(),
-            user_id: None,
-            list: ListOptions::default(),
-            includes: Includes::list(),
-            retry: false,
-        }
-    }
-
-    /// Adds a user to channels and removes it from others (App Context).
-    pub fn manage_memberships(&self) -> ManageMemberships {
-        ManageMemberships {
-            pubnub: self.clone(),
-            user_id: None,
+impl<R> Default for ManageRelationsOp<R> {
+    fn default() -> Self {
+        ManageRelationsOp {
+            id: None,
             set: Vec::new(),
             remove: Vec::new(),
             list: ListOptions::default(),
             includes: Includes::list(),
-            retry: false,
+            relation: PhantomData,
         }
-    }
-
-    /// Adds a user to channels: [`PubNub::manage_memberships`] with only
-    /// [`ManageMemberships::set`].
-    pub fn set_memberships(&self) -> ManageMemberships {
-        self.manage_memberships()
-    }
-
-    /// Removes a user from channels: [`PubNub::manage_memberships`] with only
-    /// [`ManageMemberships::remove`].
-    pub fn remove_memberships(&self) -> ManageMemberships {
-        self.manage_memberships()
-    }
-
-    /// Lists the users of a channel (App Context).
-    pub fn get_channel_members(&self) -> GetChannelMembers {
-        GetChannelMembers {
-            pubnub: self.clone(),
-            channel: String::new(),
-            list: ListOptions::default(),
-            includes: Includes::list(),
-            retry: false,
-        }
-    }
-
-    /// Adds users to a channel and removes others (App Context).
-    pub fn manage_channel_members(&self) -> ManageChannelMembers {
-        ManageChannelMembers {
-            pubnub: self.clone(),
-            channel: String::new(),
-            set: Vec::new(),
-            remove: Vec::new(),
-            list: ListOptions::default(),
-            includes: Includes::list(),
-            retry: false,
-        }
-    }
-
-    /// Adds users to a channel: [`PubNub::manage_channel_members`] with only
-    /// [`ManageChannelMembers::set`].
-    pub fn set_channel_members(&self) -> ManageChannelMembers {
-        self.manage_channel_members()
-    }
-
-    /// Removes users from a channel: [`PubNub::manage_channel_members`] with only
-    /// [`ManageChannelMembers::remove`].
-    pub fn remove_channel_members(&self) -> ManageChannelMembers {
-        self.manage_channel_members()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+accessors!(ManageRelationsOp<R: Relation> id: R::Owner, includes includes, list list);
 
-    #[test]
-    fn include_values() {
-        assert_eq!(
-            Includes::object().param(None).as_deref(),
-            Some("custom,status,type")
-        );
-        let mut includes = Includes::list();
-        includes.nested_custom = true;
-        assert_eq!(
-            includes.param(Some("channel")).as_deref(),
-            Some("status,type,channel,channel.custom")
-        );
-        includes.status = false;
-        includes.kind = false;
-        includes.nested_custom = false;
-        assert_eq!(includes.param(Some("uuid")), None);
+impl<R: Relation> Nested for ManageRelationsOp<R> {
+    type Of = R;
+}
+
+impl<R: Relation> RequestBuilder<ManageRelationsOp<R>> {
+    setters! {
+        /// Memberships to add (or whose fields to change): channels for a user, users for a
+        /// channel.
+        set(items: impl IntoIterator<Item = R::Input>) op =>
+            op.set.extend(items.into_iter().map(R::entry));
+        /// Memberships to remove: channel ids for a user, user ids for a channel.
+        remove(ids: impl IntoIterator<Item = impl Into<String>>) op =>
+            op.remove.extend(ids.into_iter().map(Into::into));
+    }
+}
+
+impl<R: Relation> Operation for ManageRelationsOp<R> {
+    type Output = Page<R::Item>;
+    const GROUP: Endpoint = Endpoint::AppContext;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let id = id_of::<R::Owner>(core, &self.id)?;
+        self.list.check(R::LIST)?;
+        if self.set.is_empty() && self.remove.is_empty() {
+            return Err(Error::invalid(format!(
+                "no {} to set or remove",
+                if R::NESTED == "channel" {
+                    "membership"
+                } else {
+                    "member"
+                }
+            )));
+        }
+        let other = <R::Other as Kind>::WHAT;
+        let mut set = Vec::with_capacity(self.set.len());
+        for item in &self.set {
+            check::id(other, &item.id)?;
+            let mut entry = Map::new();
+            entry.insert(R::NESTED.into(), json!({"id": item.id}));
+            if let Some(custom) = &item.custom {
+                check::custom(custom)?;
+                entry.insert("custom".into(), custom.clone());
+            }
+            for (key, value) in [("status", &item.status), ("type", &item.kind)] {
+                if let Some(value) = value {
+                    entry.insert(key.into(), Value::String(value.clone()));
+                }
+            }
+            set.push(Value::Object(entry));
+        }
+        let mut delete = Vec::with_capacity(self.remove.len());
+        for removed in &self.remove {
+            check::id(other, removed)?;
+            delete.push(json!({R::NESTED: {"id": removed}}));
+        }
+        let path = [<R::Owner as Kind>::PATH, &id, <R::Other as Kind>::PATH];
+        let request = objects(core, Method::Patch, &path);
+        let request = self
+            .list
+            .apply(request, &self.includes)
+            .param_opt("include", self.includes.param(Some(R::NESTED)));
+        Ok(with_body(request, &json!({"set": set, "delete": delete})))
     }
 
-    #[test]
-    fn sort_keys_by_list() {
-        assert!(ListKind::Users.sort_key_allowed("name"));
-        assert!(!ListKind::Users.sort_key_allowed("channel.name"));
-        assert!(ListKind::Memberships.sort_key_allowed("channel.name"));
-        assert!(ListKind::Memberships.sort_key_allowed("updated"));
-        assert!(!ListKind::Memberships.sort_key_allowed("name"));
-        assert!(!ListKind::Memberships.sort_key_allowed("uuid.name"));
-        assert!(ListKind::Members.sort_key_allowed("uuid.updated"));
-        assert!(!ListKind::Members.sort_key_allowed("uuid."));
+    fn parse(&self, _: &Core, answer: &Response) -> Result<Page<R::Item>, Error> {
+        types::page(answer, R::parse)
     }
 }

@@ -363,6 +363,8 @@ pub fn transition_with(
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PresenceMachine;
 
+impl crate::engine::sealed::Sealed for PresenceMachine {}
+
 impl Machine for PresenceMachine {
     type State = State;
     type Event = Event;

@@ -6,4 +6,3 @@ pub(crate) mod joined;
 pub mod machine;
 pub(crate) mod requests;
 pub mod rest;
-pub(crate) mod wire;

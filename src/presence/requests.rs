@@ -24,7 +24,7 @@ use tokio_util::task::TaskTracker;
 use crate::engine::Input;
 use crate::error::Error;
 use crate::presence::joined::{Joined, Outcome};
-use crate::presence::wire;
+use crate::presence::rest as wire;
 use crate::service::Core;
 
 /// The answer to a queued heartbeat.

@@ -1,6 +1,6 @@
 //! The presence REST requests (PROTOCOL.md §6): here now, where now, set and get state,
-//! heartbeat and leave. Heartbeat and leave also exist as crate functions on an [`Input`], for
-//! the presence engine's effects and the subscription manager.
+//! heartbeat and leave. Heartbeat and leave are also what the presence engine's effects and
+//! the subscription manager send.
 
 mod here_now;
 
@@ -9,53 +9,104 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::{into_future, PubNub};
 use crate::engine::Input;
 use crate::error::Error;
-use crate::presence::wire::{
-    channel_request, execute_ok, group_param, heartbeat_request, leave_request,
-};
+use crate::request::{self, setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method};
+use crate::service::Core;
+use crate::transport::encode::Segment;
+use crate::transport::{response, Request, Response};
 use crate::validate;
 
-pub use here_now::{ChannelOccupancy, HereNow, HereNowResult, Occupant};
+pub use here_now::{ChannelOccupancy, HereNowOp, HereNowResult, Occupant};
 
-/// Builder arguments: channels and groups, checked and non-empty.
-fn checked_names(what: &str, channels: &[String], groups: &[String]) -> Result<(), Error> {
-    if channels.is_empty() && groups.is_empty() {
-        return Err(Error::invalid(format!(
-            "{what} needs at least one channel or group"
-        )));
-    }
-    validate::names("channel", channels)?;
-    validate::names("channel group", groups)
+/// A here-now request; `.await` it. Created by [`PubNub::here_now`](crate::PubNub::here_now).
+pub type HereNow = RequestBuilder<HereNowOp>;
+/// A where-now request; `.await` it. Created by [`PubNub::where_now`](crate::PubNub::where_now).
+pub type WhereNow = RequestBuilder<WhereNowOp>;
+/// A set-state request; `.await` it. Created by [`PubNub::set_state`](crate::PubNub::set_state).
+pub type SetState = RequestBuilder<SetStateOp>;
+/// A get-state request; `.await` it. Created by [`PubNub::get_state`](crate::PubNub::get_state).
+pub type GetState = RequestBuilder<GetStateOp>;
+/// A heartbeat request; `.await` it. Created by [`PubNub::heartbeat`](crate::PubNub::heartbeat).
+///
+/// The presence engine sends heartbeats by itself when a heartbeat interval is configured;
+/// this is for applications that manage presence by hand.
+pub type Heartbeat = RequestBuilder<PresenceOp<HeartbeatKind>>;
+/// A leave request; `.await` it. Created by [`PubNub::leave`](crate::PubNub::leave). Sent even
+/// when `suppress_leave_events` is set: that setting is about automatic leaves.
+pub type Leave = RequestBuilder<PresenceOp<LeaveKind>>;
+
+/// The channels and channel groups a presence call names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Names {
+    pub(crate) channels: Vec<String>,
+    pub(crate) groups: Vec<String>,
 }
 
-/// Setters for channel and group lists, shared by the builders below.
-macro_rules! names_setters {
-    () => {
+impl Names {
+    /// Checked and non-empty.
+    fn required(&self, what: &str) -> Result<(), Error> {
+        if self.channels.is_empty() && self.groups.is_empty() {
+            return Err(Error::invalid(format!(
+                "{what} needs at least one channel or group"
+            )));
+        }
+        self.check()
+    }
+
+    /// Each name checked.
+    fn check(&self) -> Result<(), Error> {
+        validate::names("channel", &self.channels)?;
+        validate::names("channel group", &self.groups)
+    }
+
+    /// `/v2/presence/sub-key/{sub}/channel/{names}` followed by `rest`.
+    fn request(&self, core: &Core, rest: &str, segments: &[&str]) -> Request {
+        let template = format!("/v2/presence/sub-key/{{sub}}/channel/{{}}{rest}");
+        let mut values = vec![(&self.channels).into()];
+        values.extend(segments.iter().map(|s| Segment::from(*s)));
+        core.get(&template, &values)
+    }
+
+    /// The `channel-group` value, when there are groups.
+    fn group_param(&self) -> Option<String> {
+        (!self.groups.is_empty()).then(|| self.groups.join(","))
+    }
+
+    fn from_input(input: &Input) -> Names {
+        let input = input.without_presence();
+        Names {
+            channels: input.channels.iter().cloned().collect(),
+            groups: input.groups.iter().cloned().collect(),
+        }
+    }
+}
+
+mod names {
+    /// The operations that name channels and groups.
+    pub trait WithNames {
+        fn names(&mut self) -> &mut super::Names;
+    }
+}
+use names::WithNames;
+
+impl<O: WithNames> RequestBuilder<O> {
+    setters! {
         /// The channels.
-        pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
-            self.channels = channels.into_iter().map(Into::into).collect();
-            self
-        }
-
+        channels(channels: impl IntoIterator<Item = impl Into<String>>) op =>
+            op.names().channels = channels.into_iter().map(Into::into).collect();
         /// The channel groups.
-        pub fn channel_groups<I: IntoIterator<Item = S>, S: Into<String>>(
-            mut self,
-            groups: I,
-        ) -> Self {
-            self.groups = groups.into_iter().map(Into::into).collect();
-            self
-        }
+        channel_groups(groups: impl IntoIterator<Item = impl Into<String>>) op =>
+            op.names().groups = groups.into_iter().map(Into::into).collect();
+    }
+}
 
-        /// Retry transient failures with the client's retry configuration (default: no).
-        pub fn retry(mut self, retry: bool) -> Self {
-            self.retry = retry;
-            self
-        }
-    };
+/// The user id of a call: the one given, else the client's own.
+fn user_id_or_own<'a>(core: &'a Core, user_id: &'a Option<String>) -> Result<&'a str, Error> {
+    let user_id = user_id.as_deref().unwrap_or(core.config().user_id());
+    validate::user_id(user_id)?;
+    Ok(user_id)
 }
 
 /// The channels a user is present on.
@@ -65,52 +116,34 @@ pub struct WhereNowResult {
     pub channels: Vec<String>,
 }
 
-/// A where-now request; `.await` it. Created by [`PubNub::where_now`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct WhereNow {
-    pubnub: PubNub,
+/// The where-now endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct WhereNowOp {
     user_id: Option<String>,
-    retry: bool,
 }
 
-impl WhereNow {
-    /// The user to ask about (default: this client's user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
+impl RequestBuilder<WhereNowOp> {
+    setters! {
+        /// The user to ask about (default: this client's user id).
+        user_id(user_id: impl Into<String>) op => op.user_id = Some(user_id.into());
+    }
+}
+
+impl Operation for WhereNowOp {
+    type Output = WhereNowResult;
+    const GROUP: Endpoint = Endpoint::Presence;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        let user_id = user_id_or_own(core, &self.user_id)?;
+        Ok(core.get("/v2/presence/sub-key/{sub}/uuid/{}", &[user_id.into()]))
     }
 
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<WhereNowResult, Error> {
-        let core = self.pubnub.core();
-        let user_id = self.user_id.as_deref().unwrap_or(self.pubnub.user_id());
-        validate::user_id(user_id)?;
-        let path = format!(
-            "/v2/presence/sub-key/{}/uuid/{}",
-            core.sub_key_segment(),
-            encode::encode(user_id)
-        );
-        let request = core.request(Method::Get, path);
-        core.execute(Endpoint::Presence, request, self.retry, |answer| {
-            let mut json = response::check(answer)?;
-            let channels = json
-                .pointer_mut("/payload/channels")
-                .map(Value::take)
-                .ok_or_else(|| Error::decode("where now response has no payload.channels"))?;
-            Ok(WhereNowResult {
-                channels: response::decode(channels, "where now")?,
-            })
+    fn parse(&self, _: &Core, answer: &Response) -> Result<WhereNowResult, Error> {
+        Ok(WhereNowResult {
+            channels: response::field(answer, "/payload/channels", "where now")?,
         })
-        .await
     }
 }
-into_future!(WhereNow, WhereNowResult);
 
 /// The state the service stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,55 +152,71 @@ pub struct SetStateResult {
     pub state: Value,
 }
 
-/// A set-state request; `.await` it. Created by [`PubNub::set_state`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct SetState {
-    pubnub: PubNub,
-    channels: Vec<String>,
-    groups: Vec<String>,
+/// The set-state endpoint.
+#[derive(Debug, Default)]
+pub struct SetStateOp {
+    names: Names,
     state: Option<Result<Value, Error>>,
-    retry: bool,
 }
 
-impl SetState {
-    names_setters!();
+impl WithNames for SetStateOp {
+    fn names(&mut self) -> &mut Names {
+        &mut self.names
+    }
+}
 
+impl RequestBuilder<SetStateOp> {
     /// The state (required): anything that serialises to a JSON object; `{}` clears it.
     pub fn state<T: Serialize + ?Sized>(mut self, state: &T) -> Self {
-        self.state = Some(match serde_json::to_value(state) {
+        self.op.state = Some(match serde_json::to_value(state) {
             Ok(value) if value.is_object() => Ok(value),
             Ok(_) => Err(Error::invalid("state must serialise to a JSON object")),
             Err(e) => Err(Error::invalid("state cannot be serialised to JSON").with_source(e)),
         });
         self
     }
+}
 
-    async fn send(self) -> Result<SetStateResult, Error> {
-        checked_names("set state", &self.channels, &self.groups)?;
-        let state = self
-            .state
-            .ok_or_else(|| Error::invalid("state is missing"))??;
-        let core = self.pubnub.core();
-        let rest = format!("/uuid/{}/data", encode::encode(self.pubnub.user_id()));
-        let request = channel_request(core, &self.channels, &rest)
-            .param("state", state.to_string())
-            .param_opt("channel-group", group_param(&self.groups));
-        let result = core
-            .execute(Endpoint::Presence, request, self.retry, |answer| {
-                let mut json = response::check(answer)?;
-                let echoed = json.get_mut("payload").map(Value::take);
-                Ok(SetStateResult {
-                    state: echoed.unwrap_or_else(|| state.clone()),
-                })
-            })
-            .await?;
-        // Remembered only once the service accepted it: the handshake and heartbeats resend it.
-        core.store_presence_state(&self.channels, &self.groups, &state);
-        Ok(result)
+impl SetStateOp {
+    fn state(&self) -> Result<&Value, Error> {
+        match &self.state {
+            None => Err(Error::invalid("state is missing")),
+            Some(Err(error)) => Err(error.copy()),
+            Some(Ok(state)) => Ok(state),
+        }
     }
 }
-into_future!(SetState, SetStateResult);
+
+impl Operation for SetStateOp {
+    type Output = SetStateResult;
+    const GROUP: Endpoint = Endpoint::Presence;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.names.required("set state")?;
+        let state = self.state()?;
+        let me = core.config().user_id();
+        Ok(self
+            .names
+            .request(core, "/uuid/{}/data", &[me])
+            .param("state", state.to_string())
+            .param_opt("channel-group", self.names.group_param()))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<SetStateResult, Error> {
+        let mut json = response::check(answer)?;
+        let echoed = json.get_mut("payload").map(Value::take);
+        Ok(SetStateResult {
+            state: echoed.unwrap_or_else(|| self.state().cloned().unwrap_or_default()),
+        })
+    }
+
+    /// Remembered only once the service accepted it: the handshake and heartbeats resend it.
+    fn succeeded(&self, core: &Core, _: &SetStateResult) {
+        if let Ok(state) = self.state() {
+            core.store_presence_state(&self.names.channels, &self.names.groups, state);
+        }
+    }
+}
 
 /// A user's state on each channel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -176,159 +225,149 @@ pub struct GetStateResult {
     pub channels: BTreeMap<String, Value>,
 }
 
-/// A get-state request; `.await` it. Created by [`PubNub::get_state`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct GetState {
-    pubnub: PubNub,
-    channels: Vec<String>,
-    groups: Vec<String>,
+/// The get-state endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct GetStateOp {
+    names: Names,
     user_id: Option<String>,
-    retry: bool,
 }
 
-impl GetState {
-    names_setters!();
+impl WithNames for GetStateOp {
+    fn names(&mut self) -> &mut Names {
+        &mut self.names
+    }
+}
 
-    /// The user to ask about (default: this client's user id).
-    pub fn user_id(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into());
-        self
+impl RequestBuilder<GetStateOp> {
+    setters! {
+        /// The user to ask about (default: this client's user id).
+        user_id(user_id: impl Into<String>) op => op.user_id = Some(user_id.into());
+    }
+}
+
+impl Operation for GetStateOp {
+    type Output = GetStateResult;
+    const GROUP: Endpoint = Endpoint::Presence;
+
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.names.required("get state")?;
+        let user_id = user_id_or_own(core, &self.user_id)?;
+        Ok(self
+            .names
+            .request(core, "/uuid/{}", &[user_id])
+            .param_opt("channel-group", self.names.group_param()))
     }
 
-    async fn send(self) -> Result<GetStateResult, Error> {
-        checked_names("get state", &self.channels, &self.groups)?;
-        let user_id = self.user_id.as_deref().unwrap_or(self.pubnub.user_id());
-        validate::user_id(user_id)?;
-        let core = self.pubnub.core();
-        let rest = format!("/uuid/{}", encode::encode(user_id));
-        let request = channel_request(core, &self.channels, &rest)
-            .param_opt("channel-group", group_param(&self.groups));
+    fn parse(&self, _: &Core, answer: &Response) -> Result<GetStateResult, Error> {
+        let payload = response::field::<Value>(answer, "/payload", "get state")?;
         // One channel and no group: the payload is the bare state (PROTOCOL.md §6.6).
-        let single = match (self.channels.as_slice(), self.groups.is_empty()) {
-            ([channel], true) => Some(channel.clone()),
-            _ => None,
+        let channels = match (
+            self.names.channels.as_slice(),
+            self.names.groups.is_empty(),
+            payload,
+        ) {
+            ([channel], true, state) => BTreeMap::from([(channel.clone(), state)]),
+            (_, _, Value::Object(mut map)) => match map.remove("channels") {
+                Some(channels) => response::decode(channels, "get state")?,
+                None => BTreeMap::new(),
+            },
+            _ => return Err(Error::decode("unexpected get state response")),
         };
-        core.execute(Endpoint::Presence, request, self.retry, |answer| {
-            let mut json = response::check(answer)?;
-            let payload = json
-                .get_mut("payload")
-                .map(Value::take)
-                .ok_or_else(|| Error::decode("get state response has no payload"))?;
-            let channels = match (&single, payload) {
-                (Some(channel), state) => BTreeMap::from([(channel.clone(), state)]),
-                (None, Value::Object(mut map)) => match map.remove("channels") {
-                    Some(channels) => response::decode(channels, "get state")?,
-                    None => BTreeMap::new(),
-                },
-                (None, _) => return Err(Error::decode("unexpected get state response")),
-            };
-            Ok(GetStateResult { channels })
+        Ok(GetStateResult { channels })
+    }
+}
+
+/// A heartbeat or a leave: `K` says which.
+#[derive(Debug, Clone, Default)]
+pub struct PresenceOp<K> {
+    names: Names,
+    kind: std::marker::PhantomData<K>,
+}
+
+/// Announces the user for the presence timeout.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HeartbeatKind;
+/// Tells the service the user left.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeaveKind;
+
+mod kind {
+    /// A heartbeat or a leave.
+    pub trait Kind: Send + Sync + 'static {
+        const NAME: &'static str;
+        const HEARTBEAT: bool;
+    }
+    impl Kind for super::HeartbeatKind {
+        const NAME: &'static str = "heartbeat";
+        const HEARTBEAT: bool = true;
+    }
+    impl Kind for super::LeaveKind {
+        const NAME: &'static str = "leave";
+        const HEARTBEAT: bool = false;
+    }
+}
+use kind::Kind;
+
+impl<K> WithNames for PresenceOp<K> {
+    fn names(&mut self) -> &mut Names {
+        &mut self.names
+    }
+}
+
+impl<K: Kind> Operation for PresenceOp<K> {
+    type Output = ();
+    const GROUP: Endpoint = Endpoint::Presence;
+
+    /// Sorted, each name once, presence names left out, as the engines send them.
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.names.required(K::NAME)?;
+        let input = Input::new(self.names.channels.clone(), self.names.groups.clone());
+        let names = Names::from_input(&input);
+        let request = names.request(core, &format!("/{}", K::NAME), &[]);
+        let groups = names.group_param();
+        if !K::HEARTBEAT {
+            return Ok(request.param_opt("channel-group", groups));
+        }
+        let input = input.without_presence();
+        Ok(request
+            .param("heartbeat", core.config().presence_timeout().to_string())
+            .param_opt("channel-group", groups)
+            .param_opt("state", core.presence_state_for(&input)))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<(), Error> {
+        response::ok(answer)
+    }
+}
+
+impl<K: Kind> PresenceOp<K> {
+    /// The request for the channels and groups of `input`, presence names left out; `None`
+    /// when nothing is left.
+    fn for_input(input: &Input) -> Option<Self> {
+        let names = Names::from_input(input);
+        (!names.channels.is_empty() || !names.groups.is_empty()).then_some(PresenceOp {
+            names,
+            kind: std::marker::PhantomData,
         })
-        .await
     }
 }
-into_future!(GetState, GetStateResult);
 
-/// A heartbeat request; `.await` it. Created by [`PubNub::heartbeat`].
-///
-/// The presence engine sends heartbeats by itself when a heartbeat interval is configured;
-/// this is for applications that manage presence by hand.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct Heartbeat {
-    pubnub: PubNub,
-    channels: Vec<String>,
-    groups: Vec<String>,
-    retry: bool,
-}
-
-impl Heartbeat {
-    names_setters!();
-
-    async fn send(self) -> Result<(), Error> {
-        checked_names("heartbeat", &self.channels, &self.groups)?;
-        let core = self.pubnub.core();
-        let request = heartbeat_request(core, &Input::new(self.channels, self.groups));
-        execute_ok(core, request, self.retry).await
+/// One heartbeat for the channels and groups of `input` (presence names are skipped), with
+/// the configured presence timeout and the stored state. An input with nothing left sends
+/// nothing. One attempt: the presence engine decides about retries.
+pub(crate) async fn send_heartbeat(core: &Core, input: &Input) -> Result<(), Error> {
+    match PresenceOp::<HeartbeatKind>::for_input(input) {
+        Some(op) => request::run(core, &op, false).await,
+        None => Ok(()),
     }
 }
-into_future!(Heartbeat, ());
 
-/// A leave request; `.await` it. Created by [`PubNub::leave`]. Sent even when
-/// `suppress_leave_events` is set: that setting is about automatic leaves.
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct Leave {
-    pubnub: PubNub,
-    channels: Vec<String>,
-    groups: Vec<String>,
-    retry: bool,
-}
-
-impl Leave {
-    names_setters!();
-
-    async fn send(self) -> Result<(), Error> {
-        checked_names("leave", &self.channels, &self.groups)?;
-        let core = self.pubnub.core();
-        let request = leave_request(core, &Input::new(self.channels, self.groups));
-        execute_ok(core, request, self.retry).await
-    }
-}
-into_future!(Leave, ());
-
-impl PubNub {
-    /// The channels a user is present on.
-    pub fn where_now(&self) -> WhereNow {
-        WhereNow {
-            pubnub: self.clone(),
-            user_id: None,
-            retry: false,
-        }
-    }
-
-    /// Sets this user's presence state on channels and groups. The client remembers it and
-    /// sends it again with every subscribe handshake and heartbeat on those channels.
-    pub fn set_state(&self) -> SetState {
-        SetState {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            groups: Vec::new(),
-            state: None,
-            retry: false,
-        }
-    }
-
-    /// A user's presence state on channels and groups.
-    pub fn get_state(&self) -> GetState {
-        GetState {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            groups: Vec::new(),
-            user_id: None,
-            retry: false,
-        }
-    }
-
-    /// Announces this user on channels and groups for the presence timeout.
-    pub fn heartbeat(&self) -> Heartbeat {
-        Heartbeat {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            groups: Vec::new(),
-            retry: false,
-        }
-    }
-
-    /// Tells the service this user left channels and groups.
-    pub fn leave(&self) -> Leave {
-        Leave {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            groups: Vec::new(),
-            retry: false,
-        }
+/// One leave for the channels and groups of `input` (presence names are skipped). Sends
+/// nothing when the input has nothing left or `suppress_leave_events` is set.
+pub(crate) async fn send_leave(core: &Core, input: &Input) -> Result<(), Error> {
+    match PresenceOp::<LeaveKind>::for_input(input) {
+        Some(op) if !core.config().suppress_leave_events() => request::run(core, &op, false).await,
+        _ => Ok(()),
     }
 }
 
@@ -340,7 +379,6 @@ mod tests {
 
     use super::*;
     use crate::error::ErrorKind;
-    use crate::presence::wire::{send_heartbeat, send_leave};
     use crate::transport::testing::Recorder;
     use crate::transport::{Request, Response};
 

@@ -111,9 +111,10 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{Semaphore, TryAcquireError};
 
-use crate::client::{PubNub, RequestFuture};
+use crate::client::PubNub;
 use crate::error::{Error, ErrorKind};
 use crate::publish::PreparedPublish;
+use crate::request::RequestFuture;
 use crate::retry::RetryConfig;
 
 use self::queue::Shared;

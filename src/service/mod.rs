@@ -24,10 +24,11 @@ use crate::config::Config;
 use crate::engine::Input;
 use crate::error::{Error, ErrorKind};
 use crate::retry::{Endpoint, Jitter};
-use crate::transport::{encode, Method, Request, Response, Transport, SDK_NAME};
+use crate::transport::encode::{self, Segment};
+use crate::transport::{Method, Request, Response, Transport, SDK_NAME};
 
 /// The shared part of a client that requests and effects use.
-pub(crate) struct Core {
+pub struct Core {
     config: Config,
     transport: Arc<dyn Transport>,
     /// The last publish sequence number handed out (`seqn`, PROTOCOL.md §2.3).
@@ -85,11 +86,6 @@ impl Core {
         &self.transport
     }
 
-    /// The encoded subscribe key, the path segment most endpoints start with.
-    pub(crate) fn sub_key_segment(&self) -> String {
-        encode::encode(self.config.subscribe_key())
-    }
-
     /// The `auth` value: a token set at run time, else the configured token or key.
     pub(crate) fn auth(&self) -> Option<String> {
         let token = self.token.read().unwrap_or_else(|e| e.into_inner());
@@ -121,6 +117,27 @@ impl Core {
         request.timeout = self.config.non_subscribe_request_timeout();
         request.max_response_bytes = self.config.max_response_bytes();
         request
+    }
+
+    /// A request of `method` to the path `template` describes ([`encode::path`]: `{sub}` is
+    /// the subscribe key, `{pub}` the publish key, each `{}` the next of `segments`), with what
+    /// every request carries ([`Core::request`]).
+    pub(crate) fn endpoint(
+        &self,
+        method: Method,
+        template: &str,
+        segments: &[Segment<'_>],
+    ) -> Request {
+        let keys = (
+            self.config.subscribe_key(),
+            self.config.publish_key().unwrap_or_default(),
+        );
+        self.request(method, encode::path(template, keys, segments))
+    }
+
+    /// A GET of [`Core::endpoint`].
+    pub(crate) fn get(&self, template: &str, segments: &[Segment<'_>]) -> Request {
+        self.endpoint(Method::Get, template, segments)
     }
 
     /// One attempt: sends `request` through the transport within its timeout. Any HTTP status

@@ -185,7 +185,7 @@ impl Windows {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::subscribe::events::Message;
     use serde_json::json;
@@ -206,7 +206,7 @@ mod tests {
     }
 
     /// A marked message; each copy of a retried message has its own timetoken.
-    fn marked(publisher: &str, channel: &str, id: &str, number: u64) -> Update {
+    pub(crate) fn marked(publisher: &str, channel: &str, id: &str, number: u64) -> Update {
         static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut update = message(publisher, channel, Some(1), json!("same"));
         if let Update::Message(m) = &mut update {
@@ -214,36 +214,6 @@ mod tests {
             m.timetoken += CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         update
-    }
-
-    #[test]
-    fn listeners_of_a_deduplicating_subscription_see_a_copy_once() {
-        use crate::subscribe::listeners::Listeners;
-        use futures_util::{FutureExt, StreamExt};
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        use std::sync::Arc;
-
-        for (window, expected) in [(Some(10), 2), (None, 3)] {
-            let listeners = Listeners::deduplicating(window);
-            let calls = Arc::new(AtomicUsize::new(0));
-            let counter = calls.clone();
-            listeners.add_callback(Arc::new(move |_: &Update| {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }));
-            let mut stream = listeners.add_stream::<Message>(10);
-            let first = marked("p", "c", "a", 1);
-            let retried = marked("p", "c", "a", 1);
-            let second = marked("p", "c", "a", 2);
-            for update in [&first, &retried, &second] {
-                listeners.deliver(update, 0);
-            }
-            assert_eq!(calls.load(Ordering::Relaxed), expected);
-            let mut streamed = 0;
-            while let Some(Some(_)) = stream.next().now_or_never() {
-                streamed += 1;
-            }
-            assert_eq!(streamed, expected);
-        }
     }
 
     #[test]

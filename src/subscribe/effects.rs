@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
 use crate::error::Error;
-use crate::history::{self, HistoryMessage};
+use crate::history::{FetchOp, HistoryMessage};
 use crate::presence::joined::{Joined, Outcome};
+use crate::request;
 use crate::retry::RetryDecision;
 use crate::service::Core;
 use crate::status::Status;
@@ -24,7 +25,7 @@ use crate::subscribe::events::Update;
 use crate::subscribe::listeners::Listeners;
 use crate::subscribe::machine::{Event, GapRange, Invocation, Messages, SubscribeMachine};
 use crate::subscribe::manager::Registry;
-use crate::subscribe::subscriber::ClientListeners;
+use crate::subscribe::streams::ClientListeners;
 use crate::transport::encode;
 use crate::transport::{Method, Request};
 
@@ -289,7 +290,8 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
 /// messages within the range, and where the channel's next page starts. Which page comes next,
 /// and whether one does, is the machine's decision.
 async fn fill_gap(core: &Core, range: &GapRange) -> Event {
-    let page = match history::page_between(core, &range.channel, range.after, range.before).await {
+    let op = FetchOp::gap_page(&range.channel, range.after, range.before);
+    let page = match request::run(core, &op, true).await {
         Ok(page) => page,
         Err(error) => {
             return Event::GapFillFailure {

@@ -4,20 +4,14 @@
 //! Each legacy channel or group is registered like an anonymous subscription, so it shares the
 //! reference counting of ENGINE.md §4 with entity subscriptions.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::engine::{Cursor, Input, PRESENCE_SUFFIX};
 use crate::error::Error;
 use crate::subscribe::listeners::Listeners;
 use crate::validate::{subscribe_names, timetoken as validate_timetoken};
 use crate::PubNub;
-
-/// Legacy subscriptions by name: `(is_group, name)` → registry id.
-#[derive(Default)]
-pub(crate) struct Legacy {
-    ids: Mutex<HashMap<(bool, String), u64>>,
-}
 
 /// `pubnub.subscribe()`: the legacy subscribe builder.
 #[derive(Debug, Clone)]
@@ -188,12 +182,5 @@ impl UnsubscribeBuilder {
                 }
             });
         }
-    }
-}
-
-impl Legacy {
-    /// Forgets every legacy subscription (after `unsubscribe_all`).
-    pub(crate) fn clear(&self) {
-        self.ids.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }

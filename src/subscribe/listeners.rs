@@ -326,3 +326,39 @@ listener_method! {
     /// Calls `f` with every event that could not be decoded.
     on_undecodable => UndecodableEvent, Undecodable;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribe::events::Message;
+
+    #[test]
+    fn listeners_of_a_deduplicating_subscription_see_a_copy_once() {
+        use crate::subscribe::dedupe::tests::marked;
+        use futures_util::{FutureExt, StreamExt};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        for (window, expected) in [(Some(10), 2), (None, 3)] {
+            let listeners = Listeners::deduplicating(window);
+            let calls = Arc::new(AtomicUsize::new(0));
+            let counter = calls.clone();
+            listeners.add_callback(Arc::new(move |_: &Update| {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }));
+            let mut stream = listeners.add_stream::<Message>(10);
+            let first = marked("p", "c", "a", 1);
+            let retried = marked("p", "c", "a", 1);
+            let second = marked("p", "c", "a", 2);
+            for update in [&first, &retried, &second] {
+                listeners.deliver(update, 0);
+            }
+            assert_eq!(calls.load(Ordering::Relaxed), expected);
+            let mut streamed = 0;
+            while let Some(Some(_)) = stream.next().now_or_never() {
+                streamed += 1;
+            }
+            assert_eq!(streamed, expected);
+        }
+    }
+}

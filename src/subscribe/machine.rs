@@ -1201,6 +1201,8 @@ pub fn transition_with(
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SubscribeMachine;
 
+impl crate::engine::sealed::Sealed for SubscribeMachine {}
+
 impl Machine for SubscribeMachine {
     type State = State;
     type Event = Event;

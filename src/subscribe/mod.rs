@@ -11,5 +11,6 @@ pub mod listeners;
 pub mod machine;
 pub(crate) mod manager;
 pub mod payload;
+pub(crate) mod streams;
 pub mod subscriber;
 pub mod subscription;

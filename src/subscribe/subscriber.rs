@@ -4,263 +4,36 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use tokio::sync::{broadcast, mpsc};
-use tokio_util::sync::{CancellationToken, ReusableBoxFuture};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::engine::driver::Engine;
 use crate::engine::trace::TraceSink;
-use crate::engine::{Context, Cursor, Input, TraceEntry};
+use crate::engine::{Context, Cursor, Input};
 use crate::error::{Error, ErrorKind};
 use crate::presence::effects::PresenceEffects;
 use crate::presence::joined::Joined;
 use crate::presence::requests::PresenceRequests;
 use crate::service::Core;
-use crate::status::Status;
 use crate::subscribe::effects::SubscribeEffects;
-use crate::subscribe::events::Update;
-use crate::subscribe::high_water::HighWater;
-use crate::subscribe::legacy::Legacy;
-use crate::subscribe::listeners::{guarded, Listener, Listeners};
+use crate::subscribe::listeners::{Listener, Listeners};
 use crate::subscribe::manager::{DirectLeave, Manager, Registry};
+use crate::subscribe::streams::ClientListeners;
+pub use crate::subscribe::streams::{ListenerId, StatusStream, TraceStream};
 
 /// How many trace entries a slow trace consumer may lag behind before it misses some.
 const TRACE_CAPACITY: usize = 4096;
 
-/// An id returned by [`PubNub::add_listener`](crate::PubNub::add_listener).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ListenerId(u64);
-
-struct StatusSink {
-    tx: mpsc::Sender<Status>,
-    dropped: Arc<AtomicU64>,
-}
-
-/// Client-level listeners: statuses and every update.
+/// Legacy subscriptions by name: `(is_group, name)` → registry id.
 #[derive(Default)]
-pub(crate) struct ClientListeners {
-    listeners: Mutex<Vec<(ListenerId, Listener)>>,
-    status_sinks: Mutex<Vec<StatusSink>>,
-    /// Events that could not be decoded, delivered as `Update::Undecodable`.
-    undecodable: AtomicU64,
-    /// What the client-level listeners received on each channel (see [`HighWater`]).
-    high_water: HighWater,
+pub(crate) struct Legacy {
+    pub(crate) ids: Mutex<std::collections::HashMap<(bool, String), u64>>,
 }
 
-impl ClientListeners {
-    /// Client-level listeners want everything any subscription receives: no floor.
-    fn new() -> Self {
-        let listeners = ClientListeners::default();
-        listeners.high_water.set_floor(Some(0));
-        listeners
-    }
-
-    pub(crate) fn count_undecodable(&self) {
-        self.undecodable.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn undecodable(&self) -> u64 {
-        self.undecodable.load(Ordering::Relaxed)
-    }
-
-    fn listeners(&self) -> Vec<Listener> {
-        let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
-        list.iter().map(|(_, l)| l.clone()).collect()
-    }
-
-    pub(crate) fn status(&self, status: &Status) {
-        {
-            let mut sinks = self.status_sinks.lock().unwrap_or_else(|e| e.into_inner());
-            sinks.retain(|s| !s.tx.is_closed());
-            for sink in sinks.iter() {
-                if sink.tx.try_send(status.clone()).is_err() {
-                    sink.dropped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("a status stream's buffer is full; status dropped for it");
-                }
-            }
-        }
-        for listener in self.listeners() {
-            for f in &listener.status {
-                guarded(|| f(status));
-            }
-        }
-    }
-
-    /// Drops every listener and status stream sender.
+impl Legacy {
+    /// Forgets every legacy subscription (after `unsubscribe_all`).
     fn clear(&self) {
-        self.listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-        self.status_sinks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
-    }
-
-    /// The client-level listeners start no later than `timetoken` (`reconnect_from`).
-    pub(crate) fn rewind_to(&self, timetoken: u64) {
-        self.high_water.lower_floor(timetoken);
-    }
-
-    pub(crate) fn update(&self, update: &Update, from: u64) {
-        if !self.high_water.admit_update(update, from) {
-            return;
-        }
-        let listeners = {
-            let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
-            if list.iter().all(|(_, l)| l.update.is_empty()) {
-                return;
-            }
-            list.iter().map(|(_, l)| l.clone()).collect::<Vec<_>>()
-        };
-        for listener in listeners {
-            for f in &listener.update {
-                guarded(|| f(update));
-            }
-        }
-    }
-}
-
-/// A bounded stream of statuses; see [`PubNub::status_stream`](crate::PubNub::status_stream).
-#[derive(Debug)]
-pub struct StatusStream {
-    rx: mpsc::Receiver<Status>,
-    dropped: Arc<AtomicU64>,
-}
-
-impl StatusStream {
-    /// How many statuses were dropped because this stream's buffer was full.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-impl futures_util::Stream for StatusStream {
-    type Item = Status;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Status>> {
-        self.rx.poll_recv(cx)
-    }
-}
-
-/// A stream of trace entries; see [`PubNub::trace`](crate::PubNub::trace).
-///
-/// It is a [`Stream`](futures_util::Stream) of [`TraceEntry`] that ends once the client is
-/// closed or gone (after the entries already sent), so a test can `collect`, `take` or
-/// `filter` it; [`TraceStream::next_entry`] is the same without importing `StreamExt`, and
-/// [`TraceStream::drain`] takes what is there without waiting.
-///
-/// If the consumer falls more than 4096 entries behind, it skips ahead and
-/// [`TraceStream::missed`] counts what it missed.
-pub struct TraceStream {
-    rx: broadcast::Receiver<TraceEntry>,
-    missed: u64,
-    ended: CancellationToken,
-    /// While the stream waits: resolves when an entry is sent after it was created, or the
-    /// client ends. It listens on a receiver of its own (a broadcast receiver cannot be polled
-    /// without a future that owns it), so `rx` stays here for `drain`.
-    wake: Option<ReusableBoxFuture<'static, ()>>,
-}
-
-impl std::fmt::Debug for TraceStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TraceStream")
-            .field("missed", &self.missed)
-            .field("ended", &self.ended.is_cancelled())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Resolves when `rx` receives anything (an entry, a lag, the channel's end) or `ended` fires.
-async fn woken(mut rx: broadcast::Receiver<TraceEntry>, ended: CancellationToken) {
-    tokio::select! {
-        _ = rx.recv() => {}
-        _ = ended.cancelled() => {}
-    }
-}
-
-impl TraceStream {
-    pub(crate) fn new(rx: broadcast::Receiver<TraceEntry>, ended: CancellationToken) -> Self {
-        TraceStream {
-            rx,
-            missed: 0,
-            ended,
-            wake: None,
-        }
-    }
-
-    /// How many entries this stream missed by lagging.
-    pub fn missed(&self) -> u64 {
-        self.missed
-    }
-
-    /// The next entry, or `None` once the client is closed or gone.
-    pub async fn next_entry(&mut self) -> Option<TraceEntry> {
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut *self).poll_entry(cx)).await
-    }
-
-    /// Every entry available right now, without waiting.
-    pub fn drain(&mut self) -> Vec<TraceEntry> {
-        let mut entries = Vec::new();
-        loop {
-            match self.rx.try_recv() {
-                Ok(entry) => entries.push(entry),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => self.missed += n,
-                Err(_) => return entries,
-            }
-        }
-    }
-
-    /// The next entry if one is there; else waits for one to be sent, or for the end.
-    fn poll_entry(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<TraceEntry>> {
-        use std::task::Poll;
-        loop {
-            match self.rx.try_recv() {
-                Ok(entry) => return Poll::Ready(Some(entry)),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                    self.missed += n;
-                    continue;
-                }
-                Err(broadcast::error::TryRecvError::Closed) => return Poll::Ready(None),
-                Err(broadcast::error::TryRecvError::Empty) => {}
-            }
-            // Entries already sent come first, then the end.
-            if self.ended.is_cancelled() {
-                return Poll::Ready(None);
-            }
-            // The waiting receiver must exist before `rx` is found empty, or an entry sent in
-            // between would wake no one: a new one is made, then `rx` is looked at again.
-            let Some(wake) = self.wake.as_mut() else {
-                let wake = woken(self.rx.resubscribe(), self.ended.clone());
-                self.wake = Some(ReusableBoxFuture::new(wake));
-                continue;
-            };
-            match wake.poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(()) => {
-                    let fresh = woken(self.rx.resubscribe(), self.ended.clone());
-                    wake.set(fresh);
-                }
-            }
-        }
-    }
-}
-
-impl futures_util::Stream for TraceStream {
-    type Item = TraceEntry;
-
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<TraceEntry>> {
-        self.poll_entry(cx)
+        self.ids.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
@@ -274,7 +47,6 @@ pub(crate) struct Subscriber {
     tracker: TaskTracker,
     token: CancellationToken,
     next_id: AtomicU64,
-    next_listener: AtomicU64,
     closed: AtomicBool,
     legacy: Legacy,
     /// Every subscription's listeners, so `close()` can end their streams.
@@ -296,7 +68,6 @@ impl Subscriber {
             tracker: TaskTracker::new(),
             token: CancellationToken::new(),
             next_id: AtomicU64::new(1),
-            next_listener: AtomicU64::new(1),
             closed: AtomicBool::new(false),
             legacy: Legacy::default(),
             all_listeners: Mutex::default(),
@@ -408,38 +179,15 @@ impl Subscriber {
     }
 
     pub(crate) fn add_listener(&self, listener: Listener) -> ListenerId {
-        let id = ListenerId(self.next_listener.fetch_add(1, Ordering::Relaxed));
-        self.listeners
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((id, listener));
-        id
+        self.listeners.add(listener)
     }
 
     pub(crate) fn remove_listener(&self, id: ListenerId) -> bool {
-        let mut list = self
-            .listeners
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let before = list.len();
-        list.retain(|(other, _)| *other != id);
-        list.len() != before
+        self.listeners.remove(id)
     }
 
     pub(crate) fn status_stream(&self, capacity: usize) -> StatusStream {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        self.listeners
-            .status_sinks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(StatusSink {
-                tx,
-                dropped: dropped.clone(),
-            });
-        StatusStream { rx, dropped }
+        self.listeners.status_stream(capacity)
     }
 
     pub(crate) fn trace(&self) -> TraceStream {

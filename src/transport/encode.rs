@@ -63,6 +63,68 @@ pub(crate) fn name_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String 
     out
 }
 
+/// A value of a path template's `{}`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Segment<'a> {
+    /// One segment, percent-encoded.
+    One(&'a str),
+    /// A list of names: [`name_list`].
+    List(&'a [String]),
+}
+
+impl<'a> From<&'a str> for Segment<'a> {
+    fn from(value: &'a str) -> Self {
+        Segment::One(value)
+    }
+}
+
+impl<'a> From<&'a String> for Segment<'a> {
+    fn from(value: &'a String) -> Self {
+        Segment::One(value)
+    }
+}
+
+impl<'a> From<&'a [String]> for Segment<'a> {
+    fn from(value: &'a [String]) -> Self {
+        Segment::List(value)
+    }
+}
+
+impl<'a> From<&'a Vec<String>> for Segment<'a> {
+    fn from(value: &'a Vec<String>) -> Self {
+        Segment::List(value)
+    }
+}
+
+/// The path `template` describes: `{sub}` and `{pub}` become the encoded keys, each `{}` the
+/// next of `segments`, encoded; the rest is copied as it is (templates are the SDK's own).
+/// A `{}` without a segment is left empty.
+pub(crate) fn path(template: &str, keys: (&str, &str), segments: &[Segment<'_>]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut next = segments.iter();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        match &rest[open + 1..close] {
+            "sub" => encode_into(&mut out, keys.0),
+            "pub" => encode_into(&mut out, keys.1),
+            _ => match next.next() {
+                Some(Segment::One(value)) => encode_into(&mut out, value),
+                Some(Segment::List(names)) => {
+                    out.push_str(&name_list(names.iter().map(String::as_str)))
+                }
+                None => {}
+            },
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +192,20 @@ mod tests {
         assert_eq!(name_list(["a,b", "c d"]), "a%2Cb,c%20d");
         assert_eq!(name_list(["日"]), "%E6%97%A5");
         assert_eq!(name_list(std::iter::empty()), ",");
+    }
+
+    #[test]
+    fn path_templates() {
+        let names = vec!["a b".to_owned(), "c".to_owned()];
+        assert_eq!(
+            path(
+                "/v2/x/{sub}/{pub}/channel/{}/uuid/{}/end",
+                ("s/k", "p"),
+                &[Segment::List(&names), "me/you".into()]
+            ),
+            "/v2/x/s%2Fk/p/channel/a%20b,c/uuid/me%2Fyou/end"
+        );
+        assert_eq!(path("/t/{}", ("s", "p"), &[Segment::List(&[])]), "/t/,");
+        assert_eq!(path("/time/0", ("s", "p"), &[]), "/time/0");
     }
 }

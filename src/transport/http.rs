@@ -34,14 +34,17 @@ impl ReqwestTransport {
         ReqwestTransport::with_reqwest_client(base, build_client(&NetworkSettings::default())?)
     }
 
-    /// A transport to the configured origin with the configured connection settings
-    /// (connect timeout, TCP keepalive): what [`PubNub::new`](crate::PubNub::new) uses.
-    pub fn from_config(config: &crate::Config) -> Result<Self, Error> {
+    /// A transport to `base` with these connection settings.
+    pub(crate) fn with_settings(
+        base: &str,
+        connect_timeout: Duration,
+        tcp_keepalive: Option<Duration>,
+    ) -> Result<Self, Error> {
         let settings = NetworkSettings {
-            connect_timeout: config.connect_timeout(),
-            tcp_keepalive: config.tcp_keepalive(),
+            connect_timeout,
+            tcp_keepalive,
         };
-        ReqwestTransport::with_reqwest_client(config.origin(), build_client(&settings)?)
+        ReqwestTransport::with_reqwest_client(base, build_client(&settings)?)
     }
 
     /// The escape hatch to reqwest: a transport to `base` that sends with `client`, a
@@ -77,6 +80,12 @@ impl ReqwestTransport {
     }
 }
 
+/// How long opening a connection (TCP and TLS) may take, by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle time before TCP keepalive probes start (then one every third of it, 3 unanswered
+/// probes end the connection): a vanished peer is noticed within twice this.
+pub const DEFAULT_TCP_KEEPALIVE: Duration = Duration::from_secs(15);
+
 /// The connection settings of a built-in client.
 struct NetworkSettings {
     connect_timeout: Duration,
@@ -86,8 +95,8 @@ struct NetworkSettings {
 impl Default for NetworkSettings {
     fn default() -> Self {
         NetworkSettings {
-            connect_timeout: crate::config::DEFAULT_CONNECT_TIMEOUT,
-            tcp_keepalive: Some(crate::config::DEFAULT_TCP_KEEPALIVE),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
         }
     }
 }
@@ -279,13 +288,9 @@ mod tests {
 
     #[test]
     fn each_transport_has_its_own_client() {
-        let config = crate::Config::builder("sub", "me")
-            .origin("http://127.0.0.1:9")
-            .connect_timeout(Duration::from_millis(250))
-            .tcp_keepalive(None)
-            .build()
-            .unwrap();
-        let transport = ReqwestTransport::from_config(&config).unwrap();
+        let transport =
+            ReqwestTransport::with_settings("http://127.0.0.1:9", Duration::from_millis(250), None)
+                .unwrap();
         assert_eq!(transport.base(), "http://127.0.0.1:9");
     }
 }

@@ -7,7 +7,7 @@
 //! [`ConfigBuilder::transport`](crate::ConfigBuilder::transport) and sees every request.
 
 pub(crate) mod encode;
-mod http;
+pub(crate) mod http;
 pub(crate) mod response;
 pub(crate) mod signature;
 #[cfg(test)]
@@ -24,6 +24,10 @@ use crate::error::Error;
 
 pub(crate) use http::too_large;
 pub use http::ReqwestTransport;
+
+/// The longest answer read for requests other than subscribe, by default (they are far
+/// smaller than a subscribe answer).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 << 20;
 
 /// The `pnsdk` and `User-Agent` value of this SDK (PROTOCOL.md §10.5).
 pub(crate) const SDK_NAME: &str = concat!("PubNub-Engine-Rust/", env!("CARGO_PKG_VERSION"));
@@ -136,7 +140,7 @@ impl Request {
             body: None,
             headers: Vec::new(),
             timeout: Duration::from_secs(10),
-            max_response_bytes: crate::config::DEFAULT_MAX_RESPONSE_BYTES,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 

@@ -47,6 +47,26 @@ pub(crate) fn check(response: &Response) -> Result<Value, Error> {
     }
 }
 
+/// Success or the error the answer describes, for calls whose answer carries nothing else.
+pub(crate) fn ok(response: &Response) -> Result<(), Error> {
+    check(response).map(drop)
+}
+
+/// The value at `pointer` (`/payload/channels`) of a successful answer, deserialised into `T`;
+/// a missing value or another shape is a [`ErrorKind::Decode`] error naming `what`.
+pub(crate) fn field<T: DeserializeOwned>(
+    response: &Response,
+    pointer: &str,
+    what: &str,
+) -> Result<T, Error> {
+    let mut json = check(response)?;
+    let value = json
+        .pointer_mut(pointer)
+        .map(Value::take)
+        .ok_or_else(|| Error::decode(format!("{what} response has no {pointer}")))?;
+    decode(value, what)
+}
+
 /// Deserialises a checked body into `T`; a shape mismatch is a [`ErrorKind::Decode`] error.
 pub(crate) fn decode<T: DeserializeOwned>(json: Value, what: &str) -> Result<T, Error> {
     serde_json::from_value(json)
@@ -199,7 +219,7 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 }
 
 /// A short, single-line form of a JSON value for error messages.
-fn short(json: &Value) -> String {
+pub(crate) fn short(json: &Value) -> String {
     clip(&json.to_string())
 }
 

@@ -2,18 +2,18 @@
 //! (a flat body for one channel, a `payload` body otherwise), one typed result.
 
 use std::collections::BTreeMap;
-use std::future::IntoFuture;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::{PubNub, RequestFuture};
+use super::{Names, WithNames};
 use crate::error::Error;
+use crate::request::{setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
-use crate::transport::{encode, response, Method};
-use crate::validate;
+use crate::service::Core;
+use crate::transport::{response, Request, Response};
 
-/// The answer to [`PubNub::here_now`].
+/// The answer to [`PubNub::here_now`](crate::PubNub::here_now).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HereNowResult {
     /// How many channels have someone on them.
@@ -44,117 +44,75 @@ pub struct Occupant {
     pub state: Option<Value>,
 }
 
-/// A here-now request; `.await` it. Created by [`PubNub::here_now`].
-#[must_use = "a request does nothing until it is awaited"]
-#[derive(Debug)]
-pub struct HereNow {
-    pubnub: PubNub,
-    channels: Vec<String>,
-    groups: Vec<String>,
+/// The here-now endpoint.
+#[derive(Debug, Clone)]
+pub struct HereNowOp {
+    names: Names,
     include_uuids: bool,
     include_state: bool,
     limit: Option<u32>,
     offset: Option<u32>,
-    retry: bool,
 }
 
-impl HereNow {
-    /// The channels to ask about. With neither channels nor groups, every channel of the key.
-    pub fn channels<I: IntoIterator<Item = S>, S: Into<String>>(mut self, channels: I) -> Self {
-        self.channels = channels.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The channel groups to ask about.
-    pub fn channel_groups<I: IntoIterator<Item = S>, S: Into<String>>(mut self, groups: I) -> Self {
-        self.groups = groups.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// List the users (default true); false asks for occupancy only.
-    pub fn include_uuids(mut self, include: bool) -> Self {
-        self.include_uuids = include;
-        self
-    }
-
-    /// Include each user's presence state (default false).
-    pub fn include_state(mut self, include: bool) -> Self {
-        self.include_state = include;
-        self
-    }
-
-    /// At most this many users per channel (the service's default and maximum is 1000).
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Skip this many users per channel (pagination).
-    pub fn offset(mut self, offset: u32) -> Self {
-        self.offset = Some(offset);
-        self
-    }
-
-    /// Retry transient failures with the client's retry configuration (default: no).
-    pub fn retry(mut self, retry: bool) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    async fn send(self) -> Result<HereNowResult, Error> {
-        validate::names("channel", &self.channels)?;
-        validate::names("channel group", &self.groups)?;
-        let global = self.channels.is_empty() && self.groups.is_empty();
-        let core = self.pubnub.core();
-        let mut path = format!("/v2/presence/sub-key/{}", core.sub_key_segment());
-        if !global {
-            path.push_str("/channel/");
-            path.push_str(&encode::name_list(self.channels.iter().map(String::as_str)));
-        }
-        let request = core
-            .request(Method::Get, path)
-            .param_opt(
-                "channel-group",
-                (!self.groups.is_empty()).then(|| self.groups.join(",")),
-            )
-            .param_opt("disable_uuids", (!self.include_uuids).then_some("1"))
-            .param_opt("state", self.include_state.then_some("1"))
-            .param_opt("limit", self.limit.map(|n| n.to_string()))
-            .param_opt("offset", self.offset.map(|n| n.to_string()));
-        // The flat body names no channel: it is the one asked about.
-        let single = match (self.channels.as_slice(), self.groups.is_empty()) {
-            ([channel], true) => Some(channel.clone()),
-            _ => None,
-        };
-        core.execute(Endpoint::Presence, request, self.retry, |answer| {
-            parse(response::check(answer)?, single.as_deref())
-        })
-        .await
-    }
-}
-
-impl IntoFuture for HereNow {
-    type Output = Result<HereNowResult, Error>;
-    type IntoFuture = RequestFuture<HereNowResult>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.send())
-    }
-}
-
-impl PubNub {
-    /// Who is present on channels or groups, or on every channel of the key.
-    pub fn here_now(&self) -> HereNow {
-        HereNow {
-            pubnub: self.clone(),
-            channels: Vec::new(),
-            groups: Vec::new(),
+impl Default for HereNowOp {
+    fn default() -> Self {
+        HereNowOp {
+            names: Names::default(),
             include_uuids: true,
             include_state: false,
             limit: None,
             offset: None,
-            retry: false,
         }
+    }
+}
+
+impl WithNames for HereNowOp {
+    fn names(&mut self) -> &mut Names {
+        &mut self.names
+    }
+}
+
+impl RequestBuilder<HereNowOp> {
+    setters! {
+        /// List the users (default true); false asks for occupancy only.
+        include_uuids(include: bool) op => op.include_uuids = include;
+        /// Include each user's presence state (default false).
+        include_state(include: bool) op => op.include_state = include;
+        /// At most this many users per channel (the service's default and maximum is 1000).
+        limit(limit: u32) op => op.limit = Some(limit);
+        /// Skip this many users per channel (pagination).
+        offset(offset: u32) op => op.offset = Some(offset);
+    }
+}
+
+impl Operation for HereNowOp {
+    type Output = HereNowResult;
+    const GROUP: Endpoint = Endpoint::Presence;
+
+    /// With neither channels nor groups: every channel of the key.
+    fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.names.check()?;
+        let global = self.names.channels.is_empty() && self.names.groups.is_empty();
+        let request = if global {
+            core.get("/v2/presence/sub-key/{sub}", &[])
+        } else {
+            self.names.request(core, "", &[])
+        };
+        Ok(request
+            .param_opt("channel-group", self.names.group_param())
+            .param_opt("disable_uuids", (!self.include_uuids).then_some("1"))
+            .param_opt("state", self.include_state.then_some("1"))
+            .param_opt("limit", self.limit.map(|n| n.to_string()))
+            .param_opt("offset", self.offset.map(|n| n.to_string())))
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<HereNowResult, Error> {
+        // The flat body names no channel: it is the one asked about.
+        let single = match (self.names.channels.as_slice(), self.names.groups.is_empty()) {
+            ([channel], true) => Some(channel.as_str()),
+            _ => None,
+        };
+        parse(response::check(answer)?, single)
     }
 }
 
