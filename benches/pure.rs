@@ -88,6 +88,7 @@ fn cycle() -> (State, Vec<Event>) {
         input: input(),
         cursor: cursor(0),
         outage: false,
+        probe: false,
     };
     (state, events)
 }

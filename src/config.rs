@@ -796,6 +796,7 @@ impl Context {
                 .unwrap_or_else(Jitter::from_entropy),
             request_message_count_threshold: config.request_message_count_threshold(),
             gap_fill_max_pages: config.gap_fill_max_pages(),
+            long_poll_liveness: config.long_poll_liveness(),
         }
     }
 }

@@ -93,7 +93,8 @@
 //!
 //! # Architecture
 //!
-//! Three layers, each testable on its own.
+//! Layers, each testable on its own; each imports only the layers before it (ENGINE.md §6, and
+//! a test of the crate fails on any import cycle between its files).
 //!
 //! 1. **Machines.** [`subscribe::machine`] (the long-poll loop) and [`presence::machine`]
 //!    (heartbeats and leave) are pure functions `transition(&State, &Event) ->
@@ -101,7 +102,11 @@
 //!    that ask for an effect (a handshake, a long-poll, a status, a back-off sleep) without doing
 //!    it. The list is always the old state's exit invocations, then the transition's own, then
 //!    the new state's entry invocations. Machines do no I/O, read no clock and take no lock, so
-//!    their tests are tables of `(state, event, expected state, expected invocations)`.
+//!    their tests are tables of `(state, event, expected state, expected invocations)`. They
+//!    decide everything (retry or give up, where to resume, when a silent long-poll needs
+//!    proof that the network answers) with the pure [`RetryPolicy::delay`] and
+//!    [`retry::is_transient`] and the plain values of their [`engine::Context`]; they import
+//!    neither the client, the configuration, the transport nor any effect.
 //! 2. **The driver.** One task per machine takes events from a queue, calls `transition`, and
 //!    dispatches *every* invocation it returned before taking the next event: the **drain rule**,
 //!    which makes the order of effects a function of the order of events. Long-running effects
@@ -110,11 +115,24 @@
 //!    cancelled effect never reports a result, and a long-poll's answer becomes the next event,
 //!    reaches the listeners and sends the next long-poll in one wake-up of one task. The driver
 //!    knows no PubNub endpoint and makes no decision of its own.
-//! 3. **Effects and transport.** What each invocation does (`subscribe::effects`,
-//!    `presence::effects`): build a [`Request`], send it through the [`Transport`], turn the
-//!    answer into the next event. Effects decide nothing: a reconnect invocation carries the
-//!    machine's decision (wait this long, or give up), taken with the pure
-//!    [`RetryPolicy::delay`] and [`retry::is_transient`] from the machine's context.
+//! 3. **Transport.** A [`Request`] goes through the [`Transport`] (reqwest with rustls by
+//!    default, or yours) and comes back as a [`Response`], whatever its status; the transport
+//!    knows no configuration type and never retries.
+//! 4. **Service.** The client's core: configuration, transport, identity, the publish sequence
+//!    and the presence state. It sends one request within its timeout, signs it when a secret
+//!    key is set, and retries it only when asked.
+//! 5. **Requests.** Every REST call is an operation — one endpoint described: its checks
+//!    (a typed [`ErrorKind::InvalidArgument`] before anything is sent), its request, how its
+//!    answer reads — run by one generic builder, [`RequestBuilder`], which is `.await`-able, has
+//!    the one `.retry(true)` opt-in and, for every paged list, `pages()`. The families
+//!    ([`publish`], [`history`], [`objects`], [`access`], …) hold their operations and setters
+//!    and know neither the client nor the engines.
+//! 6. **Effects.** What each invocation does (`subscribe::effects`, `presence::effects`): a
+//!    request through the service, or an operation of a family (gap fill reads history's fetch),
+//!    turned into the next event. Effects decide nothing: a reconnect invocation carries the
+//!    machine's decision (wait this long, or give up), a long-poll the liveness interval.
+//! 7. **Client.** [`PubNub`]: the entry point of every family, the subscriptions and their
+//!    listeners, the engines' lifecycle.
 //!
 //! Between the user and the subscribe machine, the subscription manager turns subscriptions
 //! into the machine's input: the union of every subscribed name, reference counted, so two

@@ -260,6 +260,7 @@ fn disconnect_and_reconnect_keep_the_cursor() {
             input: other_input(),
             cursor: Cursor::new(cursor(2).timetoken, cursor(4).region),
             outage: false,
+            probe: false,
         }
     );
 }
@@ -349,6 +350,7 @@ fn subscription_change_while_receive_reconnecting() {
             input: other_input(),
             cursor: cursor(1),
             outage: true,
+            probe: false,
         }
     );
 }
@@ -388,6 +390,7 @@ fn one_outage_tells_one_story_even_when_the_subscription_changes_during_it() {
             input: input(),
             cursor: cursor(2),
             outage: false,
+            probe: false,
         }
     );
 }
@@ -766,6 +769,7 @@ fn handshake_recovery() {
             input: input(),
             cursor: cursor(1),
             outage: false,
+            probe: false,
         }
     );
 }
@@ -848,6 +852,8 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
         &Invocation::ReceiveMessages {
             input: input(),
             cursor: cursor(1),
+            liveness: None,
+            probe: false,
         }
     );
 }

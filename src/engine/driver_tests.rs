@@ -119,6 +119,7 @@ async fn every_invocation_is_dispatched_in_order_before_the_next_event() {
             input: Input::channels(["abc"]),
             cursor: Cursor::new(3, 1),
             outage: false,
+            probe: false,
         }
     );
     assert_eq!(snapshot.running, ["RECEIVE_MESSAGES"]);
@@ -157,6 +158,7 @@ async fn a_replaced_effect_never_reports_its_result() {
             input: Input::channels(["bb"]),
             cursor: Cursor::new(2, 1),
             outage: false,
+            probe: false,
         },
         "the cursor is the second handshake's"
     );

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::Reason;
 use crate::retry::{Endpoint, Jitter, RetryConfig, RetryDecision};
@@ -162,6 +163,9 @@ pub struct Context {
     /// service's queue may have dropped from history, in at most this many pages, before it
     /// delivers the answer. `None`: off.
     pub gap_fill_max_pages: Option<u32>,
+    /// How long a long-poll may stay silent before the subscribe machine hears of it and
+    /// decides to prove that the network answers. `None`: off.
+    pub long_poll_liveness: Option<Duration>,
 }
 
 impl Context {
@@ -171,8 +175,8 @@ impl Context {
     }
 }
 
-/// The default policy ([`RetryConfig::default`]), no jitter, a threshold of 100: what the
-/// diagrams and the tables of the specification use.
+/// The default policy ([`RetryConfig::default`]), no jitter, a threshold of 100, no gap fill
+/// and no liveness check: what the diagrams and the tables of the specification use.
 impl Default for Context {
     fn default() -> Self {
         Context {
@@ -180,6 +184,7 @@ impl Default for Context {
             jitter: Jitter::off(),
             request_message_count_threshold: 100,
             gap_fill_max_pages: None,
+            long_poll_liveness: None,
         }
     }
 }

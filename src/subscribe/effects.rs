@@ -5,11 +5,12 @@
 //! this long, or give up), and the effect sleeps and sends, or reports the give-up at once.
 //! Timeouts follow what the service does: a handshake (`tt=0`) is answered at once, so it gets
 //! the short handshake timeout; a long-poll is held by the service, so it gets the long one,
-//! and a long-poll that stays silent past the liveness interval is checked (see
+//! and one that stays silent past the liveness interval the machine gave is reported to it (see
 //! [`ConfigBuilder::long_poll_liveness`](crate::ConfigBuilder::long_poll_liveness)).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
@@ -113,29 +114,37 @@ async fn handshake(
     result
 }
 
-/// The long-poll from `cursor`. When it stays silent for the liveness interval, it is dropped
-/// and a handshake of the same input (answered at once) checks the network: its failure is the
-/// long-poll's failure; its success renews the long-poll from the same cursor, on a connection
-/// that answers. Nothing is lost either way: the cursor does not move. One subscribe request is
-/// in flight at a time, as always.
-pub(crate) async fn receive(
+/// What a long-poll from `cursor` reports, as the machine asked for it: with `probe`, a
+/// handshake of the same input (answered at once) goes first, and its failure is the
+/// long-poll's; with `liveness`, a long-poll silent that long is dropped and reported as
+/// LONG_POLL_SILENT (the machine decides what follows). One subscribe request is in flight at a
+/// time, as always, and the cursor does not move.
+async fn receive(
     core: &Core,
     input: &Input,
     cursor: Cursor,
-) -> Result<SubscribeResponse, Error> {
-    let Some(liveness) = core.config().long_poll_liveness() else {
-        return subscribe(core, input, Some(cursor)).await;
-    };
-    loop {
-        let poll = subscribe(core, input, Some(cursor));
-        if let Ok(answer) = tokio::time::timeout(liveness, poll).await {
-            return answer;
+    liveness: Option<Duration>,
+    probe: bool,
+) -> Event {
+    if probe {
+        if let Err(e) = subscribe(core, input, None).await {
+            return Event::ReceiveFailure { reason: e.reason() };
         }
-        subscribe(core, input, None).await?;
-        tracing::debug!(
-            ?liveness,
-            "long-poll silent, the network answers: renewing it from the same cursor"
-        );
+    }
+    let poll = subscribe(core, input, Some(cursor));
+    let answer = match liveness {
+        Some(liveness) => match tokio::time::timeout(liveness, poll).await {
+            Ok(answer) => answer,
+            Err(_) => return Event::LongPollSilent,
+        },
+        None => poll.await,
+    };
+    match answer {
+        Ok(r) => Event::ReceiveSuccess {
+            cursor: r.cursor,
+            messages: r.messages.into(),
+        },
+        Err(e) => Event::ReceiveFailure { reason: e.reason() },
     }
 }
 
@@ -225,7 +234,12 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                     })
                 })),
             },
-            Invocation::ReceiveMessages { input, cursor } => {
+            Invocation::ReceiveMessages {
+                input,
+                cursor,
+                liveness,
+                probe,
+            } => {
                 let registry = self.registry.clone();
                 Dispatch::Async(Box::pin(async move {
                     // Started after the previous batch was delivered: the next batch's origin.
@@ -233,13 +247,7 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .polling_from = Some(cursor.timetoken);
-                    Some(match receive(&core, &input, cursor).await {
-                        Ok(r) => Event::ReceiveSuccess {
-                            cursor: r.cursor,
-                            messages: r.messages.into(),
-                        },
-                        Err(e) => Event::ReceiveFailure { reason: e.reason() },
-                    })
+                    Some(receive(&core, &input, cursor, liveness, probe).await)
                 }))
             }
             // A handshake of the same input proves the network is back at once, even on a

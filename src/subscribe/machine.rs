@@ -41,6 +41,7 @@
 //!   SUBSCRIPTION_CHANGED is (the table does not list it; an empty loop cannot be restored).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::engine::{compose, Context, Cursor, Input, Lifecycle, Machine, Transition};
 use crate::error::{ErrorKind, Reason};
@@ -104,6 +105,9 @@ pub enum State {
         /// the subscription changed): the next answer reports `Reconnected`, and a failure is
         /// not reported a second time.
         outage: bool,
+        /// The last long-poll was silent for the liveness interval: the next one first proves
+        /// that the network answers (a handshake of the same input).
+        probe: bool,
     },
     /// A long-poll failed and is being retried.
     ReceiveReconnecting {
@@ -210,6 +214,9 @@ pub enum Event {
         /// Why.
         reason: Reason,
     },
+    /// A long-poll stayed silent for the liveness interval the machine asked for
+    /// ([`Context::long_poll_liveness`]): a silent network and an idle channel look the same.
+    LongPollSilent,
     /// The network is back: the reconnect request was answered.
     ReceiveReconnectSuccess {
         /// The server's current cursor, as the reconnect request answered it. The machine
@@ -300,12 +307,18 @@ pub enum Invocation {
         /// The machine's decision: how long to wait, or give up.
         retry: RetryDecision,
     },
-    /// Managed: the long-poll.
+    /// Managed: the long-poll. With `liveness`, a long-poll silent that long is dropped and
+    /// LONG_POLL_SILENT reported; with `probe`, a handshake of the same input (answered at
+    /// once) goes first, and its failure is the long-poll's.
     ReceiveMessages {
         /// Channels and groups.
         input: Input,
         /// Where to poll from.
         cursor: Cursor,
+        /// How long the long-poll may stay silent before the machine hears of it.
+        liveness: Option<Duration>,
+        /// Prove the network answers before polling.
+        probe: bool,
     },
     /// Managed: wait as the machine decided, then a request the service answers at once (a
     /// handshake of the same input) that proves the network is back; or report
@@ -413,6 +426,7 @@ impl Event {
             Event::HandshakeReconnectGiveup { .. } => "HANDSHAKE_RECONNECT_GIVEUP",
             Event::ReceiveSuccess { .. } => "RECEIVE_SUCCESS",
             Event::ReceiveFailure { .. } => "RECEIVE_FAILURE",
+            Event::LongPollSilent => "LONG_POLL_SILENT",
             Event::ReceiveReconnectSuccess { .. } => "RECEIVE_RECONNECT_SUCCESS",
             Event::ReceiveReconnectFailure { .. } => "RECEIVE_RECONNECT_FAILURE",
             Event::ReceiveReconnectGiveup { .. } => "RECEIVE_RECONNECT_GIVEUP",
@@ -708,6 +722,7 @@ fn receiving(input: &Input, cursor: Cursor, outage: bool) -> State {
         input: input.clone(),
         cursor,
         outage,
+        probe: false,
     }
 }
 
@@ -939,6 +954,7 @@ pub fn transition_with(
                 input,
                 cursor: from,
                 outage,
+                ..
             },
             Event::ReceiveSuccess { cursor, messages },
         ) => {
@@ -973,6 +989,7 @@ pub fn transition_with(
                 input,
                 cursor,
                 outage,
+                ..
             },
             Event::ReceiveFailure { reason },
         ) => go(
@@ -988,6 +1005,26 @@ pub fn transition_with(
                 RetryDecision::Wait(_) if !*outage => vec![outage_status(input, reason)],
                 _ => vec![],
             },
+        ),
+        // A long-poll silent for the liveness interval: a dead connection and an idle channel
+        // look the same, so the next long-poll (from the same cursor, on a fresh request)
+        // first proves that the network answers. Nothing is reported unless that fails.
+        (
+            S::Receiving {
+                input,
+                cursor,
+                outage,
+                ..
+            },
+            Event::LongPollSilent,
+        ) => go(
+            S::Receiving {
+                input: input.clone(),
+                cursor: *cursor,
+                outage: *outage,
+                probe: true,
+            },
+            vec![],
         ),
         // `reconnect_from(tt)` while receiving: the loop restarts from `tt` with a handshake;
         // every subscription receives what was published since (a plain reconnect while
@@ -1250,9 +1287,16 @@ impl Machine for SubscribeMachine {
                 reason: reason.clone(),
                 retry: context.decide(Endpoint::Subscribe, *attempts, reason),
             }],
-            State::Receiving { input, cursor, .. } => vec![Invocation::ReceiveMessages {
+            State::Receiving {
+                input,
+                cursor,
+                probe,
+                ..
+            } => vec![Invocation::ReceiveMessages {
                 input: input.clone(),
                 cursor: *cursor,
+                liveness: context.long_poll_liveness,
+                probe: *probe,
             }],
             State::ReceiveReconnecting {
                 input,
@@ -1303,6 +1347,9 @@ impl Machine for SubscribeMachine {
             } => Some(format!("attempt {attempts}: {retry}")),
             Invocation::EmitStatus(status) => Some(format!("{:?}", status.category)),
             Invocation::FillGap { range } => Some(range.to_string()),
+            Invocation::ReceiveMessages { probe: true, .. } => {
+                Some("prove the network answers first".to_owned())
+            }
             _ => None,
         }
     }
@@ -1360,11 +1407,13 @@ impl Machine for SubscribeMachine {
                 input: input.clone(),
                 cursor,
                 outage: false,
+                probe: false,
             },
             State::Receiving {
                 input: input.clone(),
                 cursor,
                 outage: true,
+                probe: false,
             },
             State::ReceiveReconnecting {
                 input: input.clone(),
@@ -1387,11 +1436,13 @@ impl Machine for SubscribeMachine {
         ]
     }
 
-    /// Gap fill on, and a threshold of one message, so that FillingGap is drawn.
+    /// Gap fill on, and a threshold of one message, so that FillingGap is drawn; the
+    /// long-poll liveness check on.
     fn sample_context() -> Context {
         Context {
             request_message_count_threshold: 1,
             gap_fill_max_pages: Some(1),
+            long_poll_liveness: Some(Duration::from_secs(30)),
             ..Context::default()
         }
     }
@@ -1431,6 +1482,7 @@ impl Machine for SubscribeMachine {
             Event::ReceiveFailure {
                 reason: reason.clone(),
             },
+            Event::LongPollSilent,
             Event::ReceiveReconnectSuccess { cursor, messages },
             Event::ReceiveReconnectFailure {
                 reason: reason.clone(),

@@ -126,6 +126,25 @@ fn receiving(input: Input, cursor: Cursor) -> State {
         input,
         cursor,
         outage: false,
+        probe: false,
+    }
+}
+
+/// The same Receiving state, whose next long-poll proves the network answers first.
+fn probing(state: State) -> State {
+    match state {
+        State::Receiving {
+            input,
+            cursor,
+            outage,
+            ..
+        } => State::Receiving {
+            input,
+            cursor,
+            outage,
+            probe: true,
+        },
+        other => other,
     }
 }
 
@@ -135,6 +154,7 @@ fn receiving_in_outage(input: Input, cursor: Cursor) -> State {
         input,
         cursor,
         outage: true,
+        probe: false,
     }
 }
 
@@ -194,7 +214,12 @@ fn handshake_reconnect(
 }
 
 fn receive(input: Input, cursor: Cursor) -> Invocation {
-    Invocation::ReceiveMessages { input, cursor }
+    Invocation::ReceiveMessages {
+        input,
+        cursor,
+        liveness: None,
+        probe: false,
+    }
 }
 
 fn receive_reconnect(input: Input, cursor: Cursor, attempts: u32, reason: Reason) -> Invocation {
@@ -658,6 +683,49 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
+            "Receiving{I,k,o} --LONG_POLL_SILENT--> Receiving{I, k, o, probe} \
+             (the next long-poll, from the same cursor, proves the network answers first)",
+            receiving_in_outage(i(), K),
+            Event::LongPollSilent,
+            probing(receiving_in_outage(i(), K)),
+            vec![
+                CancelReceiveMessages,
+                Invocation::ReceiveMessages {
+                    input: i(),
+                    cursor: K,
+                    liveness: None,
+                    probe: true,
+                },
+            ],
+        ),
+        row(
+            "Receiving{I,k,probe} --RECEIVE_SUCCESS(s, m)--> Receiving{I, s} (no probe: the \
+             network answered)",
+            probing(receiving(i(), K)),
+            Event::ReceiveSuccess {
+                cursor: S,
+                messages: m(),
+            },
+            receiving(i(), S),
+            vec![
+                CancelReceiveMessages,
+                emit_messages(m(), S),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "Receiving{I,k,probe} --RECEIVE_FAILURE(e)--> ReceiveReconnecting{I, k, 1, e} (the \
+             probe failed: the outage is reported)",
+            probing(receiving(i(), K)),
+            Event::ReceiveFailure { reason: e() },
+            rx_reconnecting(i(), K, 1, e()),
+            vec![
+                CancelReceiveMessages,
+                error_status(UnexpectedDisconnect, &i(), e()),
+                receive_reconnect(i(), K, 1, e()),
+            ],
+        ),
+        row(
             "Receiving{I,k} --DISCONNECT--> ReceiveStopped{I, k}",
             receiving(i(), K),
             Event::Disconnect,
@@ -976,8 +1044,10 @@ fn the_table_covers_exactly_the_listed_pairs() {
     // plus three rows of reconnect_from while handshaking (two) or receiving,
     // plus two rows of a catch-up newer than the kept cursor (the loop does not move),
     // plus two rows of the handshake's catch-up decision (a catch-up cursor ahead of the
-    // service's; a handshake retry without a catch-up cursor).
-    assert_eq!(table().len(), 46 + 6 + 1 + 4 + 3 + 2 + 2);
+    // service's; a handshake retry without a catch-up cursor),
+    // plus three rows of the long-poll liveness check (silent, then the probing poll's
+    // success and failure).
+    assert_eq!(table().len(), 46 + 6 + 1 + 4 + 3 + 2 + 2 + 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -996,7 +1066,7 @@ const STATE_NAMES: [&str; 10] = [
     "FillingGap",
 ];
 
-const EVENT_NAMES: [&str; 17] = [
+const EVENT_NAMES: [&str; 18] = [
     "SUBSCRIPTION_CHANGED",
     "SUBSCRIPTION_RESTORED",
     "HANDSHAKE_SUCCESS",
@@ -1006,6 +1076,7 @@ const EVENT_NAMES: [&str; 17] = [
     "HANDSHAKE_RECONNECT_GIVEUP",
     "RECEIVE_SUCCESS",
     "RECEIVE_FAILURE",
+    "LONG_POLL_SILENT",
     "RECEIVE_RECONNECT_SUCCESS",
     "RECEIVE_RECONNECT_FAILURE",
     "RECEIVE_RECONNECT_GIVEUP",
@@ -1075,6 +1146,7 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
                 SR,
                 "RECEIVE_SUCCESS",
                 "RECEIVE_FAILURE",
+                "LONG_POLL_SILENT",
                 RF,
                 "DISCONNECT",
                 UA,
@@ -1115,8 +1187,8 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
         .collect();
     assert_eq!(
         set.len(),
-        61,
-        "ENGINE.md §1.4's 46 rows, RECONNECT(r) in the 6 states that reconnect, \
+        62,
+        "ENGINE.md §1.4's 47 rows, RECONNECT(r) in the 6 states that reconnect, \
          reconnect_from while handshaking or receiving, and FillingGap's 7 (§1.6)"
     );
     set
@@ -1158,6 +1230,7 @@ fn my_events() -> Vec<Event> {
             messages: m(),
         },
         Event::ReceiveFailure { reason: e2() },
+        Event::LongPollSilent,
         Event::ReceiveReconnectSuccess {
             cursor: S,
             messages: m(),
@@ -1285,6 +1358,7 @@ fn trace_names_are_spelled_as_in_engine_md() {
             "RECEIVE_SUCCESS",
         ),
         (Event::ReceiveFailure { reason: e() }, "RECEIVE_FAILURE"),
+        (Event::LongPollSilent, "LONG_POLL_SILENT"),
         (
             Event::ReceiveReconnectSuccess {
                 cursor: S,
@@ -1392,7 +1466,17 @@ fn entry_of(state: &State) -> Option<Invocation> {
             attempts,
             reason,
         } => Some(handshake_reconnect(input, cursor, attempts, reason)),
-        State::Receiving { input, cursor, .. } => Some(receive(input, cursor)),
+        State::Receiving {
+            input,
+            cursor,
+            probe,
+            ..
+        } => Some(Invocation::ReceiveMessages {
+            input,
+            cursor,
+            liveness: None,
+            probe,
+        }),
         State::ReceiveReconnecting {
             input,
             cursor,

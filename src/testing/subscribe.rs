@@ -49,6 +49,9 @@ pub const HANDSHAKE_RECONNECT_GIVEUP: &str = "HANDSHAKE_RECONNECT_GIVEUP";
 pub const RECEIVE_SUCCESS: &str = "RECEIVE_SUCCESS";
 /// Event: a long-poll failed.
 pub const RECEIVE_FAILURE: &str = "RECEIVE_FAILURE";
+/// Event: a long-poll stayed silent for the liveness interval (the next one proves the network
+/// answers first).
+pub const LONG_POLL_SILENT: &str = "LONG_POLL_SILENT";
 /// Event: a receive retry answered.
 pub const RECEIVE_RECONNECT_SUCCESS: &str = "RECEIVE_RECONNECT_SUCCESS";
 /// Event: a receive retry failed.
@@ -122,6 +125,7 @@ pub const EVENTS: &[&str] = &[
     HANDSHAKE_RECONNECT_GIVEUP,
     RECEIVE_SUCCESS,
     RECEIVE_FAILURE,
+    LONG_POLL_SILENT,
     RECEIVE_RECONNECT_SUCCESS,
     RECEIVE_RECONNECT_FAILURE,
     RECEIVE_RECONNECT_GIVEUP,
