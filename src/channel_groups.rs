@@ -2,11 +2,20 @@
 //! client subscribes to by the group's name.
 
 use crate::error::Error;
+use crate::macros::markers;
 use crate::request::{setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
 use crate::service::Core;
 use crate::transport::{response, Request, Response};
 use crate::validate;
+
+/// The endpoints of one channel group; `A` says which.
+#[derive(Debug, Clone, Default)]
+pub struct GroupOp<A> {
+    group: String,
+    channels: Vec<String>,
+    action: std::marker::PhantomData<A>,
+}
 
 /// Adds channels to a group; `.await` it. Created by
 /// [`PubNub::add_channel_to_channel_group`](crate::PubNub::add_channel_to_channel_group).
@@ -21,30 +30,20 @@ pub type ListChannelsInChannelGroup = RequestBuilder<GroupOp<ListChannels>>;
 /// Deletes a group; `.await` it. Created by
 /// [`PubNub::remove_channel_group`](crate::PubNub::remove_channel_group).
 pub type RemoveChannelGroup = RequestBuilder<GroupOp<DeleteGroup>>;
+markers! {
+    /// Adds channels to the group.
+    AddChannels;
+    /// Removes channels from the group.
+    RemoveChannels;
+    /// Lists the group's channels.
+    ListChannels;
+    /// Deletes the group.
+    DeleteGroup;
+}
+
 /// Lists the groups of the key; `.await` it. Created by
 /// [`PubNub::list_channel_groups`](crate::PubNub::list_channel_groups).
 pub type ListChannelGroups = RequestBuilder<ListGroupsOp>;
-
-/// The endpoints of one channel group; `A` says which.
-#[derive(Debug, Clone, Default)]
-pub struct GroupOp<A> {
-    group: String,
-    channels: Vec<String>,
-    action: std::marker::PhantomData<A>,
-}
-
-/// Adds channels to the group.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AddChannels;
-/// Removes channels from the group.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RemoveChannels;
-/// Lists the group's channels.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ListChannels;
-/// Deletes the group.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeleteGroup;
 
 mod action {
     use super::*;
@@ -63,40 +62,27 @@ mod action {
     impl Changes for AddChannels {}
     impl Changes for RemoveChannels {}
 
-    impl Action for AddChannels {
-        type Output = ();
-        const PATH: &'static str = "";
-        const CHANNELS: Option<&'static str> = Some("add");
-        fn read(answer: &Response) -> Result<(), Error> {
-            response::ok(answer)
-        }
+    /// `action!(Type => Output, path after the group's, channel list's parameter, reader)`.
+    macro_rules! action {
+        ($($action:ty => $output:ty, $path:literal, $channels:expr, $read:expr;)*) => {$(
+            impl Action for $action {
+                type Output = $output;
+                const PATH: &'static str = $path;
+                const CHANNELS: Option<&'static str> = $channels;
+                fn read(answer: &Response) -> Result<$output, Error> {
+                    $read(answer)
+                }
+            }
+        )*};
     }
 
-    impl Action for RemoveChannels {
-        type Output = ();
-        const PATH: &'static str = "";
-        const CHANNELS: Option<&'static str> = Some("remove");
-        fn read(answer: &Response) -> Result<(), Error> {
-            response::ok(answer)
-        }
-    }
-
-    impl Action for ListChannels {
-        type Output = Vec<String>;
-        const PATH: &'static str = "";
-        const CHANNELS: Option<&'static str> = None;
-        fn read(answer: &Response) -> Result<Vec<String>, Error> {
+    action! {
+        AddChannels => (), "", Some("add"), response::ok;
+        RemoveChannels => (), "", Some("remove"), response::ok;
+        ListChannels => Vec<String>, "", None, |answer| {
             response::field(answer, "/payload/channels", "channel group")
-        }
-    }
-
-    impl Action for DeleteGroup {
-        type Output = ();
-        const PATH: &'static str = "/remove";
-        const CHANNELS: Option<&'static str> = None;
-        fn read(answer: &Response) -> Result<(), Error> {
-            response::ok(answer)
-        }
+        };
+        DeleteGroup => (), "/remove", None, response::ok;
     }
 }
 use action::Action;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::crypto::CryptoModule;
 use crate::engine::Context;
 use crate::error::Error;
+use crate::macros::setters;
 use crate::retry::{Jitter, RetryConfig};
 use crate::transport::{ReqwestTransport, Transport};
 use crate::validate;
@@ -57,13 +58,13 @@ const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// assert_eq!(config.presence_timeout(), 300);
 /// # Ok::<(), pubnub_engine::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Config {
     subscribe_key: String,
     publish_key: Option<String>,
-    secret_key: Option<String>,
-    auth_key: Option<String>,
-    auth_token: Option<String>,
+    secret_key: Option<Secret>,
+    auth_key: Option<Secret>,
+    auth_token: Option<Secret>,
     user_id: String,
     origin: String,
     secure: bool,
@@ -94,35 +95,37 @@ impl Config {
     /// A builder with the two required values and every default.
     pub fn builder(subscribe_key: impl Into<String>, user_id: impl Into<String>) -> ConfigBuilder {
         ConfigBuilder {
-            subscribe_key: subscribe_key.into(),
-            publish_key: None,
-            secret_key: None,
-            auth_key: None,
-            auth_token: None,
-            user_id: user_id.into(),
-            origin: DEFAULT_ORIGIN.to_owned(),
-            secure: true,
-            presence_timeout: 300,
-            heartbeat_interval: 0,
-            suppress_leave_events: false,
-            filter_expression: None,
-            retry: RetryConfig::default(),
-            jitter: None,
-            subscribe_request_timeout: DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT,
-            non_subscribe_request_timeout: DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
-            long_poll_liveness: Some(DEFAULT_LONG_POLL_LIVENESS),
-            leave_timeout: DEFAULT_LEAVE_TIMEOUT,
-            max_subscribe_response_bytes: DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-            request_message_count_threshold: 100,
-            gap_fill_max_pages: None,
-            publish_post_threshold: Some(DEFAULT_PUBLISH_POST_THRESHOLD),
-            compress_publish: false,
-            crypto_module: None,
-            transport: None,
+            config: Config {
+                subscribe_key: subscribe_key.into(),
+                publish_key: None,
+                secret_key: None,
+                auth_key: None,
+                auth_token: None,
+                user_id: user_id.into(),
+                origin: DEFAULT_ORIGIN.to_owned(),
+                secure: true,
+                presence_timeout: 300,
+                heartbeat_interval: 0,
+                suppress_leave_events: false,
+                filter_expression: None,
+                retry: RetryConfig::default(),
+                jitter: None,
+                subscribe_request_timeout: DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT,
+                non_subscribe_request_timeout: DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT,
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
+                long_poll_liveness: Some(DEFAULT_LONG_POLL_LIVENESS),
+                leave_timeout: DEFAULT_LEAVE_TIMEOUT,
+                max_subscribe_response_bytes: DEFAULT_MAX_SUBSCRIBE_RESPONSE_BYTES,
+                max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+                request_message_count_threshold: 100,
+                gap_fill_max_pages: None,
+                publish_post_threshold: Some(DEFAULT_PUBLISH_POST_THRESHOLD),
+                compress_publish: false,
+                crypto_module: None,
+                transport: None,
+            },
         }
     }
 
@@ -143,12 +146,15 @@ impl Config {
 
     /// The secret key, for signing requests; never logged.
     pub(crate) fn secret(&self) -> Option<&str> {
-        self.secret_key.as_deref()
+        self.secret_key.as_ref().map(Secret::expose)
     }
 
     /// The credential sent as `auth`: the token when one is set, else the auth key.
     pub(crate) fn auth(&self) -> Option<&str> {
-        self.auth_token.as_deref().or(self.auth_key.as_deref())
+        self.auth_token
+            .as_ref()
+            .or(self.auth_key.as_ref())
+            .map(Secret::expose)
     }
 
     /// The user id, sent as `uuid` on every request.
@@ -274,47 +280,19 @@ impl Config {
     }
 }
 
-impl fmt::Debug for Config {
+/// A credential: `Debug` shows `***`, so that a configuration can be logged.
+#[derive(Clone, PartialEq, Eq)]
+struct Secret(String);
+
+impl Secret {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hidden = |set: bool| if set { Some("***") } else { None };
-        f.debug_struct("Config")
-            .field("subscribe_key", &self.subscribe_key)
-            .field("publish_key", &self.publish_key)
-            .field("secret_key", &hidden(self.secret_key.is_some()))
-            .field("auth_key", &hidden(self.auth_key.is_some()))
-            .field("auth_token", &hidden(self.auth_token.is_some()))
-            .field("user_id", &self.user_id)
-            .field("origin", &self.origin)
-            .field("presence_timeout", &self.presence_timeout)
-            .field("heartbeat_interval", &self.heartbeat_interval)
-            .field("suppress_leave_events", &self.suppress_leave_events)
-            .field("filter_expression", &self.filter_expression)
-            .field("retry", &self.retry)
-            .field("subscribe_request_timeout", &self.subscribe_request_timeout)
-            .field(
-                "non_subscribe_request_timeout",
-                &self.non_subscribe_request_timeout,
-            )
-            .field("handshake_timeout", &self.handshake_timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("tcp_keepalive", &self.tcp_keepalive)
-            .field("long_poll_liveness", &self.long_poll_liveness)
-            .field("leave_timeout", &self.leave_timeout)
-            .field("publish_post_threshold", &self.publish_post_threshold)
-            .field("compress_publish", &self.compress_publish)
-            .field(
-                "max_subscribe_response_bytes",
-                &self.max_subscribe_response_bytes,
-            )
-            .field("max_response_bytes", &self.max_response_bytes)
-            .field(
-                "request_message_count_threshold",
-                &self.request_message_count_threshold,
-            )
-            .field("gap_fill_max_pages", &self.gap_fill_max_pages)
-            .field("crypto_module", &self.crypto_module)
-            .field("transport", &self.transport)
-            .finish()
+        fmt::Debug::fmt("***", f)
     }
 }
 
@@ -322,329 +300,208 @@ impl fmt::Debug for Config {
 #[must_use = "a builder does nothing until `build` is called"]
 #[derive(Clone)]
 pub struct ConfigBuilder {
-    subscribe_key: String,
-    publish_key: Option<String>,
-    secret_key: Option<String>,
-    auth_key: Option<String>,
-    auth_token: Option<String>,
-    user_id: String,
-    origin: String,
-    secure: bool,
-    presence_timeout: u32,
-    heartbeat_interval: u32,
-    suppress_leave_events: bool,
-    filter_expression: Option<String>,
-    retry: RetryConfig,
-    jitter: Option<Jitter>,
-    subscribe_request_timeout: Duration,
-    non_subscribe_request_timeout: Duration,
-    handshake_timeout: Duration,
-    connect_timeout: Duration,
-    tcp_keepalive: Option<Duration>,
-    long_poll_liveness: Option<Duration>,
-    leave_timeout: Duration,
-    max_subscribe_response_bytes: usize,
-    max_response_bytes: usize,
-    request_message_count_threshold: u32,
-    gap_fill_max_pages: Option<u32>,
-    publish_post_threshold: Option<usize>,
-    compress_publish: bool,
-    crypto_module: Option<CryptoModule>,
-    transport: Option<Arc<dyn Transport>>,
+    /// The values given so far, every other one at its default; `build` checks them.
+    config: Config,
 }
 
 impl ConfigBuilder {
-    /// The publish key (needed for publish, fire and signal).
-    pub fn publish_key(mut self, key: impl Into<String>) -> Self {
-        self.publish_key = Some(key.into());
-        self
+    setters! {
+        self;
+        /// The publish key (needed for publish, fire and signal).
+        publish_key(key: impl Into<String>) b => b.config.publish_key = Some(key.into());
+        /// The secret key: with it, every request is signed (Access Manager): it carries a
+        /// `timestamp` and a `signature`, v1 for a POST publish or fire and v2 for everything else,
+        /// as the service expects. The key itself is never sent, and it is kept out of `Debug` and
+        /// logs.
+        secret_key(key: impl Into<String>) b => b.config.secret_key = Some(Secret(key.into()));
+        /// A legacy Access Manager auth key, sent as `auth` unless a token is set.
+        auth_key(key: impl Into<String>) b => b.config.auth_key = Some(Secret(key.into()));
+        /// An Access Manager v3 token, sent as `auth` in preference to an auth key.
+        auth_token(token: impl Into<String>) b => b.config.auth_token = Some(Secret(token.into()));
+        /// The origin: a host (`ps.pndsn.com`), `host:port`, or a URL (`http://127.0.0.1:8090`),
+        /// whose scheme then decides TLS over [`secure`](Self::secure). Default `ps.pndsn.com`.
+        origin(origin: impl Into<String>) b => b.config.origin = origin.into();
+        /// Whether to use TLS when the origin has no scheme. Default true.
+        secure(secure: bool) b => b.config.secure = secure;
+        /// The presence timeout in seconds (default 300); values under 20 are raised to 20.
+        presence_timeout(seconds: u32) b => b.config.presence_timeout = seconds;
+        /// Seconds between heartbeats (default 0: the presence engine is off). Must be smaller
+        /// than the presence timeout; `presence_timeout / 2 - 1` is the usual choice.
+        heartbeat_interval(seconds: u32) b => b.config.heartbeat_interval = seconds;
+        /// Send no `leave` on unsubscribe. Default false.
+        suppress_leave_events(suppress: bool) b => b.config.suppress_leave_events = suppress;
+        /// A subscribe filter expression, e.g. `meta.priority == "high"` (PROTOCOL.md §11).
+        filter_expression(expression: impl Into<String>) b =>
+            b.config.filter_expression = Some(expression.into());
+        /// The retry configuration (default: [`RetryConfig::default`]). It applies automatically to
+        /// subscribe and heartbeat; other requests use its policy only when they opt in with
+        /// `.retry(true)`.
+        retry(retry: RetryConfig) b => b.config.retry = retry;
+        /// The source of the [0, 1 s) jitter added to retry delays (default: seeded per client
+        /// from the clock). Tests fix it with [`Jitter::seeded`] or turn it off with
+        /// [`Jitter::off`], so back-off timings are reproducible.
+        retry_jitter(jitter: Jitter) b => b.config.jitter = Some(jitter);
+        /// How long a subscribe long-poll may take (default 310 s; more than 0, at most an hour).
+        subscribe_request_timeout(timeout: Duration) b => b.config.subscribe_request_timeout = timeout;
+        /// How long any other request may take (default 10 s; more than 0, at most an hour).
+        non_subscribe_request_timeout(timeout: Duration) b =>
+            b.config.non_subscribe_request_timeout = timeout;
+        /// How long a handshake may take, and each request that proves the network is back after
+        /// a failure (default 5 s; more than 0, at most an hour). The service answers both at once,
+        /// so a handshake that hangs is a silent network, reported as soon as this passes.
+        handshake_timeout(timeout: Duration) b => b.config.handshake_timeout = timeout;
+        /// How long opening a TCP (and TLS) connection may take (default 5 s; more than 0, at most
+        /// an hour). A connect that hangs (an unreachable network, a full backlog) fails then.
+        /// Applies to the built-in HTTP transport only.
+        connect_timeout(timeout: Duration) b => b.config.connect_timeout = timeout;
+        /// TCP keepalive on every connection of the built-in HTTP transport: the idle time before
+        /// the first probe (default 15 s), then a probe every third of it, and the connection
+        /// ends after 3 unanswered probes: a peer that vanished (Wi-Fi gone, a NAT that forgot
+        /// the connection, a sleeping laptop) is noticed within about twice the idle time. `None`
+        /// turns keepalive off. HTTP/2 connections also send PING frames every 15 s while a
+        /// request is open and drop the connection when one goes unanswered for 10 s.
+        tcp_keepalive(idle: Option<Duration>) b => b.config.tcp_keepalive = idle;
+        /// How long a long-poll may stay silent before the client checks the network (default
+        /// 30 s; `None` waits for the service's hold, ~280 s, and the subscribe request timeout).
+        ///
+        /// A connection that a middlebox keeps alive but starves answers TCP keepalive probes,
+        /// so only traffic of the SDK's own can notice it. When a long-poll has been silent this
+        /// long, the client sends a request the service answers at once (a handshake of the same
+        /// channels): if it fails, the long-poll is reported failed (`UnexpectedDisconnect`, then
+        /// reconnection); if it succeeds, the long-poll is renewed from the same cursor, so
+        /// nothing is lost. **Cost:** on a channel with no messages for a long time this is two
+        /// requests per interval instead of one long-poll per ~280 s hold (about 18 instead of 1
+        /// per 280 s at the default); a channel with traffic pays nothing, since its long-polls
+        /// return before the interval.
+        long_poll_liveness(interval: Option<Duration>) b => b.config.long_poll_liveness = interval;
+        /// How long `close()` gives the leave (default 1.5 s; more than 0, at most an hour):
+        /// `close()` never takes longer, whatever the network does.
+        leave_timeout(timeout: Duration) b => b.config.leave_timeout = timeout;
+        /// The longest subscribe answer read, counted after decompression (default 8 MiB; at least
+        /// 64 KiB). The largest legal answer (100 messages of 32 KiB) is about 3.3 MiB; a longer
+        /// one
+        /// (a body that never ends, a decompression bomb) fails with
+        /// [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge) and is retried like
+        /// an
+        /// undecodable answer.
+        max_subscribe_response_bytes(bytes: usize) b => b.config.max_subscribe_response_bytes = bytes;
+        /// The longest answer read for every other request (default 4 MiB; at least 64 KiB).
+        max_response_bytes(bytes: usize) b => b.config.max_response_bytes = bytes;
+        /// Messages in one subscribe response that trigger `RequestMessageCountExceeded` (default
+        /// 100).
+        request_message_count_threshold(count: u32) b => b.config.request_message_count_threshold = count;
+        /// Gap fill (default off): when one subscribe answer reaches
+        /// [`request_message_count_threshold`](ConfigBuilder::request_message_count_threshold), the
+        /// service's queue may have dropped older messages. With gap fill on, the subscribe machine
+        /// then reads the range the answer may be missing, for each channel concerned, from
+        /// message persistence (it must be enabled on the key), and delivers what it finds, in
+        /// timetoken order and marked [`Message::recovered`](crate::Message::recovered), before
+        /// the answer's own messages; each message reaches each listener once. It reads at most
+        /// `max_pages` pages of up to 100 messages, one at a time, newest first; what it could not
+        /// read (the budget was spent, or a read failed after the client's retry policy: what the
+        /// pages before it recovered is still delivered) is reported by a
+        /// [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered) status.
+        ///
+        /// Channel groups and wildcard subscriptions cannot be read from history (it is read per
+        /// channel): when a fill happens, they are named in a `MessagesNotRecovered` status.
+        ///
+        /// History is not filtered, so gap fill cannot be combined with a
+        /// [`filter_expression`](ConfigBuilder::filter_expression); signals and unstored messages
+        /// (`store(false)`, fire) are not in history and cannot be recovered.
+        gap_fill(max_pages: u32) b => b.config.gap_fill_max_pages = Some(max_pages);
+        /// Publish and fire send a message whose JSON (encrypted, with a crypto module) is longer
+        /// than this many bytes as a POST body instead of in the URL (default 1 KiB; `None`:
+        /// always in the URL, as PubNub's SDKs do unless told to POST). A request's own
+        /// [`use_post`](crate::publish::Publish::use_post) wins over it. The service takes both
+        /// forms; a body skips the percent-encoding and the URL parsing of a long path, which
+        /// makes large messages several times faster (BENCHMARKS.md), and the size limit then
+        /// counts the body's bytes rather than their escaped form. Signals are always sent in
+        /// the URL, as the service requires.
+        publish_post_threshold(bytes: Option<usize>) b => b.config.publish_post_threshold = bytes;
+        /// Compress the body of every publish and fire sent with POST (default: no; a request's
+        /// own [`should_compress`](crate::publish::Publish::should_compress) wins). The body is a
+        /// zlib stream sent with `Content-Encoding: deflate`, as PubNub's JavaScript SDK sends it;
+        /// the size limit still counts the uncompressed bytes, so this saves bandwidth, not size.
+        /// Messages in the URL are never compressed.
+        compress_publish(compress: bool) b => b.config.compress_publish = compress;
+        /// Message encryption with PubNub's crypto module (see [`crate::crypto`]): publish and fire
+        /// payloads are encrypted with it, and received messages decrypted before any listener
+        /// sees them; one that cannot be decrypted arrives as received, with the reason in
+        /// [`Message::error`](crate::Message::error). `meta` and signals are not encrypted.
+        ///
+        /// ```
+        /// use pubnub_engine::{Config, CryptoModule};
+        ///
+        /// let config = Config::builder("sub-c-123", "user-1")
+        ///     .crypto_module(CryptoModule::aes_cbc("my cipher key")?)
+        ///     .build()?;
+        /// assert!(config.crypto_module().is_some());
+        /// assert!(!format!("{config:?}").contains("my cipher key"));
+        /// # Ok::<(), pubnub_engine::Error>(())
+        /// ```
+        crypto_module(module: CryptoModule) b => b.config.crypto_module = Some(module);
+        /// The transport every request goes through, instead of HTTP to the origin: for tests
+        /// that count requests and for simulations against an in-memory server.
+        transport(transport: Arc<dyn Transport>) b => b.config.transport = Some(transport);
     }
 
-    /// The secret key: with it, every request is signed (Access Manager): it carries a
-    /// `timestamp` and a `signature`, v1 for a POST publish or fire and v2 for everything else,
-    /// as the service expects. The key itself is never sent, and it is kept out of `Debug` and
-    /// logs.
-    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
-        self.secret_key = Some(key.into());
-        self
-    }
-
-    /// A legacy Access Manager auth key, sent as `auth` unless a token is set.
-    pub fn auth_key(mut self, key: impl Into<String>) -> Self {
-        self.auth_key = Some(key.into());
-        self
-    }
-
-    /// An Access Manager v3 token, sent as `auth` in preference to an auth key.
-    pub fn auth_token(mut self, token: impl Into<String>) -> Self {
-        self.auth_token = Some(token.into());
-        self
-    }
-
-    /// The origin: a host (`ps.pndsn.com`), `host:port`, or a URL (`http://127.0.0.1:8090`),
-    /// whose scheme then decides TLS over [`secure`](Self::secure). Default `ps.pndsn.com`.
-    pub fn origin(mut self, origin: impl Into<String>) -> Self {
-        self.origin = origin.into();
-        self
-    }
-
-    /// Whether to use TLS when the origin has no scheme. Default true.
-    pub fn secure(mut self, secure: bool) -> Self {
-        self.secure = secure;
-        self
-    }
-
-    /// The presence timeout in seconds (default 300); values under 20 are raised to 20.
-    pub fn presence_timeout(mut self, seconds: u32) -> Self {
-        self.presence_timeout = seconds;
-        self
-    }
-
-    /// Seconds between heartbeats (default 0: the presence engine is off). Must be smaller
-    /// than the presence timeout; `presence_timeout / 2 - 1` is the usual choice.
-    pub fn heartbeat_interval(mut self, seconds: u32) -> Self {
-        self.heartbeat_interval = seconds;
-        self
-    }
-
-    /// Send no `leave` on unsubscribe. Default false.
-    pub fn suppress_leave_events(mut self, suppress: bool) -> Self {
-        self.suppress_leave_events = suppress;
-        self
-    }
-
-    /// A subscribe filter expression, e.g. `meta.priority == "high"` (PROTOCOL.md §11).
-    pub fn filter_expression(mut self, expression: impl Into<String>) -> Self {
-        self.filter_expression = Some(expression.into());
-        self
-    }
-
-    /// The retry configuration (default: [`RetryConfig::default`]). It applies automatically to
-    /// subscribe and heartbeat; other requests use its policy only when they opt in with
-    /// `.retry(true)`.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The source of the [0, 1 s) jitter added to retry delays (default: seeded per client
-    /// from the clock). Tests fix it with [`Jitter::seeded`] or turn it off with
-    /// [`Jitter::off`], so back-off timings are reproducible.
-    pub fn retry_jitter(mut self, jitter: Jitter) -> Self {
-        self.jitter = Some(jitter);
-        self
-    }
-
-    /// How long a subscribe long-poll may take (default 310 s; more than 0, at most an hour).
-    pub fn subscribe_request_timeout(mut self, timeout: Duration) -> Self {
-        self.subscribe_request_timeout = timeout;
-        self
-    }
-
-    /// How long any other request may take (default 10 s; more than 0, at most an hour).
-    pub fn non_subscribe_request_timeout(mut self, timeout: Duration) -> Self {
-        self.non_subscribe_request_timeout = timeout;
-        self
-    }
-
-    /// How long a handshake may take, and each request that proves the network is back after
-    /// a failure (default 5 s; more than 0, at most an hour). The service answers both at once,
-    /// so a handshake that hangs is a silent network, reported as soon as this passes.
-    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// How long opening a TCP (and TLS) connection may take (default 5 s; more than 0, at most
-    /// an hour). A connect that hangs (an unreachable network, a full backlog) fails then.
-    /// Applies to the built-in HTTP transport only.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// TCP keepalive on every connection of the built-in HTTP transport: the idle time before
-    /// the first probe (default 15 s), then a probe every third of it, and the connection
-    /// ends after 3 unanswered probes: a peer that vanished (Wi-Fi gone, a NAT that forgot
-    /// the connection, a sleeping laptop) is noticed within about twice the idle time. `None`
-    /// turns keepalive off. HTTP/2 connections also send PING frames every 15 s while a
-    /// request is open and drop the connection when one goes unanswered for 10 s.
-    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
-        self.tcp_keepalive = idle;
-        self
-    }
-
-    /// How long a long-poll may stay silent before the client checks the network (default
-    /// 30 s; `None` waits for the service's hold, ~280 s, and the subscribe request timeout).
-    ///
-    /// A connection that a middlebox keeps alive but starves answers TCP keepalive probes,
-    /// so only traffic of the SDK's own can notice it. When a long-poll has been silent this
-    /// long, the client sends a request the service answers at once (a handshake of the same
-    /// channels): if it fails, the long-poll is reported failed (`UnexpectedDisconnect`, then
-    /// reconnection); if it succeeds, the long-poll is renewed from the same cursor, so
-    /// nothing is lost. **Cost:** on a channel with no messages for a long time this is two
-    /// requests per interval instead of one long-poll per ~280 s hold (about 18 instead of 1
-    /// per 280 s at the default); a channel with traffic pays nothing, since its long-polls
-    /// return before the interval.
-    pub fn long_poll_liveness(mut self, interval: Option<Duration>) -> Self {
-        self.long_poll_liveness = interval;
-        self
-    }
-
-    /// How long `close()` gives the leave (default 1.5 s; more than 0, at most an hour):
-    /// `close()` never takes longer, whatever the network does.
-    pub fn leave_timeout(mut self, timeout: Duration) -> Self {
-        self.leave_timeout = timeout;
-        self
-    }
-
-    /// The longest subscribe answer read, counted after decompression (default 8 MiB; at least
-    /// 64 KiB). The largest legal answer (100 messages of 32 KiB) is about 3.3 MiB; a longer one
-    /// (a body that never ends, a decompression bomb) fails with
-    /// [`ErrorKind::ResponseTooLarge`](crate::ErrorKind::ResponseTooLarge) and is retried like an
-    /// undecodable answer.
-    pub fn max_subscribe_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_subscribe_response_bytes = bytes;
-        self
-    }
-
-    /// The longest answer read for every other request (default 4 MiB; at least 64 KiB).
-    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
-        self
-    }
-
-    /// Messages in one subscribe response that trigger `RequestMessageCountExceeded` (default 100).
-    pub fn request_message_count_threshold(mut self, count: u32) -> Self {
-        self.request_message_count_threshold = count;
-        self
-    }
-
-    /// Gap fill (default off): when one subscribe answer reaches
-    /// [`request_message_count_threshold`](ConfigBuilder::request_message_count_threshold), the
-    /// service's queue may have dropped older messages. With gap fill on, the subscribe machine
-    /// then reads the range the answer may be missing, for each channel concerned, from
-    /// message persistence (it must be enabled on the key), and delivers what it finds, in
-    /// timetoken order and marked [`Message::recovered`](crate::Message::recovered), before
-    /// the answer's own messages; each message reaches each listener once. It reads at most
-    /// `max_pages` pages of up to 100 messages, one at a time, newest first; what it could not
-    /// read (the budget was spent, or a read failed after the client's retry policy: what the
-    /// pages before it recovered is still delivered) is reported by a
-    /// [`MessagesNotRecovered`](crate::StatusCategory::MessagesNotRecovered) status.
-    ///
-    /// Channel groups and wildcard subscriptions cannot be read from history (it is read per
-    /// channel): when a fill happens, they are named in a `MessagesNotRecovered` status.
-    ///
-    /// History is not filtered, so gap fill cannot be combined with a
-    /// [`filter_expression`](ConfigBuilder::filter_expression); signals and unstored messages
-    /// (`store(false)`, fire) are not in history and cannot be recovered.
-    pub fn gap_fill(mut self, max_pages: u32) -> Self {
-        self.gap_fill_max_pages = Some(max_pages);
-        self
-    }
-
-    /// Publish and fire send a message whose JSON (encrypted, with a crypto module) is longer
-    /// than this many bytes as a POST body instead of in the URL (default 1 KiB; `None`:
-    /// always in the URL, as PubNub's SDKs do unless told to POST). A request's own
-    /// [`use_post`](crate::publish::Publish::use_post) wins over it. The service takes both
-    /// forms; a body skips the percent-encoding and the URL parsing of a long path, which
-    /// makes large messages several times faster (BENCHMARKS.md), and the size limit then
-    /// counts the body's bytes rather than their escaped form. Signals are always sent in
-    /// the URL, as the service requires.
-    pub fn publish_post_threshold(mut self, bytes: Option<usize>) -> Self {
-        self.publish_post_threshold = bytes;
-        self
-    }
-
-    /// Compress the body of every publish and fire sent with POST (default: no; a request's
-    /// own [`should_compress`](crate::publish::Publish::should_compress) wins). The body is a
-    /// zlib stream sent with `Content-Encoding: deflate`, as PubNub's JavaScript SDK sends it;
-    /// the size limit still counts the uncompressed bytes, so this saves bandwidth, not size.
-    /// Messages in the URL are never compressed.
-    pub fn compress_publish(mut self, compress: bool) -> Self {
-        self.compress_publish = compress;
-        self
-    }
-
-    /// Message encryption with PubNub's crypto module (see [`crate::crypto`]): publish and fire
-    /// payloads are encrypted with it, and received messages decrypted before any listener
-    /// sees them; one that cannot be decrypted arrives as received, with the reason in
-    /// [`Message::error`](crate::Message::error). `meta` and signals are not encrypted.
-    ///
-    /// ```
-    /// use pubnub_engine::{Config, CryptoModule};
-    ///
-    /// let config = Config::builder("sub-c-123", "user-1")
-    ///     .crypto_module(CryptoModule::aes_cbc("my cipher key")?)
-    ///     .build()?;
-    /// assert!(config.crypto_module().is_some());
-    /// assert!(!format!("{config:?}").contains("my cipher key"));
-    /// # Ok::<(), pubnub_engine::Error>(())
-    /// ```
-    pub fn crypto_module(mut self, module: CryptoModule) -> Self {
-        self.crypto_module = Some(module);
-        self
-    }
-
-    /// The transport every request goes through, instead of HTTP to the origin: for tests
-    /// that count requests and for simulations against an in-memory server.
-    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
-        self.transport = Some(transport);
-        self
-    }
-
-    /// The checked configuration, or an [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)
+    /// The checked configuration, or an
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument)
     /// error naming the first bad value.
     pub fn build(self) -> Result<Config, Error> {
-        key("subscribe key", &self.subscribe_key)?;
-        if let Some(publish_key) = &self.publish_key {
+        key("subscribe key", &self.config.subscribe_key)?;
+        if let Some(publish_key) = &self.config.publish_key {
             key("publish key", publish_key)?;
         }
         for (what, value) in [
-            ("secret key", &self.secret_key),
-            ("auth key", &self.auth_key),
-            ("auth token", &self.auth_token),
+            ("secret key", &self.config.secret_key),
+            ("auth key", &self.config.auth_key),
+            ("auth token", &self.config.auth_token),
         ] {
-            if value.as_deref().is_some_and(str::is_empty) {
+            if value.as_ref().is_some_and(|v| v.expose().is_empty()) {
                 return Err(Error::invalid(format!("{what} is empty")));
             }
         }
-        validate::user_id(&self.user_id)?;
-        let (origin, secure) = resolve_origin(&self.origin, self.secure)?;
-        let presence_timeout = self.presence_timeout.max(MIN_PRESENCE_TIMEOUT);
-        if self.heartbeat_interval >= presence_timeout {
+        validate::user_id(&self.config.user_id)?;
+        let (origin, secure) = resolve_origin(&self.config.origin, self.config.secure)?;
+        let presence_timeout = self.config.presence_timeout.max(MIN_PRESENCE_TIMEOUT);
+        if self.config.heartbeat_interval >= presence_timeout {
             return Err(Error::invalid(format!(
                 "heartbeat interval {} s must be smaller than the presence timeout {presence_timeout} s",
-                self.heartbeat_interval
+                self.config.heartbeat_interval
             )));
         }
         if self
+            .config
             .filter_expression
             .as_deref()
             .is_some_and(|e| e.trim().is_empty())
         {
             return Err(Error::invalid("filter expression is empty"));
         }
-        timeout("subscribe request timeout", self.subscribe_request_timeout)?;
+        timeout(
+            "subscribe request timeout",
+            self.config.subscribe_request_timeout,
+        )?;
         timeout(
             "non-subscribe request timeout",
-            self.non_subscribe_request_timeout,
+            self.config.non_subscribe_request_timeout,
         )?;
-        timeout("handshake timeout", self.handshake_timeout)?;
-        timeout("connect timeout", self.connect_timeout)?;
-        timeout("leave timeout", self.leave_timeout)?;
-        if let Some(idle) = self.tcp_keepalive {
+        timeout("handshake timeout", self.config.handshake_timeout)?;
+        timeout("connect timeout", self.config.connect_timeout)?;
+        timeout("leave timeout", self.config.leave_timeout)?;
+        if let Some(idle) = self.config.tcp_keepalive {
             timeout("TCP keepalive idle time", idle)?;
         }
-        if let Some(interval) = self.long_poll_liveness {
+        if let Some(interval) = self.config.long_poll_liveness {
             timeout("long-poll liveness interval", interval)?;
         }
         for (what, bytes) in [
             (
                 "max subscribe response bytes",
-                self.max_subscribe_response_bytes,
+                self.config.max_subscribe_response_bytes,
             ),
-            ("max response bytes", self.max_response_bytes),
+            ("max response bytes", self.config.max_response_bytes),
         ] {
             if bytes < MIN_RESPONSE_LIMIT {
                 return Err(Error::invalid(format!(
@@ -652,51 +509,26 @@ impl ConfigBuilder {
                 )));
             }
         }
-        if self.request_message_count_threshold == 0 {
+        if self.config.request_message_count_threshold == 0 {
             return Err(Error::invalid(
                 "request message count threshold must be at least 1",
             ));
         }
-        if let Some(pages) = self.gap_fill_max_pages {
+        if let Some(pages) = self.config.gap_fill_max_pages {
             if pages == 0 {
                 return Err(Error::invalid("gap fill needs at least one page"));
             }
-            if self.filter_expression.is_some() {
+            if self.config.filter_expression.is_some() {
                 return Err(Error::invalid(
                     "gap fill cannot be combined with a filter expression: history is not filtered",
                 ));
             }
         }
         Ok(Config {
-            subscribe_key: self.subscribe_key,
-            publish_key: self.publish_key,
-            secret_key: self.secret_key,
-            auth_key: self.auth_key,
-            auth_token: self.auth_token,
-            user_id: self.user_id,
             origin,
             secure,
             presence_timeout,
-            heartbeat_interval: self.heartbeat_interval,
-            suppress_leave_events: self.suppress_leave_events,
-            filter_expression: self.filter_expression,
-            retry: self.retry,
-            jitter: self.jitter,
-            subscribe_request_timeout: self.subscribe_request_timeout,
-            non_subscribe_request_timeout: self.non_subscribe_request_timeout,
-            handshake_timeout: self.handshake_timeout,
-            connect_timeout: self.connect_timeout,
-            tcp_keepalive: self.tcp_keepalive,
-            long_poll_liveness: self.long_poll_liveness,
-            leave_timeout: self.leave_timeout,
-            max_subscribe_response_bytes: self.max_subscribe_response_bytes,
-            max_response_bytes: self.max_response_bytes,
-            request_message_count_threshold: self.request_message_count_threshold,
-            gap_fill_max_pages: self.gap_fill_max_pages,
-            publish_post_threshold: self.publish_post_threshold,
-            compress_publish: self.compress_publish,
-            crypto_module: self.crypto_module,
-            transport: self.transport,
+            ..self.config
         })
     }
 }
@@ -704,9 +536,9 @@ impl ConfigBuilder {
 impl fmt::Debug for ConfigBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConfigBuilder")
-            .field("subscribe_key", &self.subscribe_key)
-            .field("user_id", &self.user_id)
-            .field("origin", &self.origin)
+            .field("subscribe_key", &self.config.subscribe_key)
+            .field("user_id", &self.config.user_id)
+            .field("origin", &self.config.origin)
             .finish_non_exhaustive()
     }
 }

@@ -160,15 +160,26 @@ impl Reason {
 
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.kind, self.status) {
-            (ErrorKind::Http { .. }, _) | (_, None) => write!(f, "{}", self.kind)?,
-            (kind, Some(status)) => write!(f, "{kind} (HTTP {status})")?,
-        }
-        if !self.message.is_empty() {
-            write!(f, ": {}", self.message)?;
-        }
-        Ok(())
+        describe(f, self.kind, self.status, &self.message)
     }
+}
+
+/// `kind (HTTP status): message`, as errors and reasons print: the status only when the kind
+/// does not name it already, the message only when there is one.
+fn describe(
+    f: &mut fmt::Formatter<'_>,
+    kind: ErrorKind,
+    status: Option<u16>,
+    message: &str,
+) -> fmt::Result {
+    match (kind, status) {
+        (ErrorKind::Http { .. }, _) | (_, None) => write!(f, "{kind}")?,
+        (kind, Some(status)) => write!(f, "{kind} (HTTP {status})")?,
+    }
+    if !message.is_empty() {
+        write!(f, ": {message}")?;
+    }
+    Ok(())
 }
 
 /// The one error type of the SDK: what happened ([`Error::kind`]), a short message, the HTTP
@@ -307,15 +318,7 @@ struct Text<'a>(&'a Error);
 
 impl fmt::Display for Text<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let error = self.0;
-        match (&error.kind, error.status) {
-            (ErrorKind::Http { .. }, _) | (_, None) => write!(f, "{}", error.kind)?,
-            (kind, Some(status)) => write!(f, "{kind} (HTTP {status})")?,
-        }
-        if !error.message.is_empty() {
-            write!(f, ": {}", error.message)?;
-        }
-        Ok(())
+        describe(f, self.0.kind, self.0.status, &self.0.message)
     }
 }
 

@@ -337,15 +337,9 @@ fn parse_fetch(
     crypto: Option<&crate::crypto::CryptoModule>,
 ) -> Result<FetchMessagesResult, Error> {
     let json = response::check(answer)?;
-    let channels = match json.get("channels") {
-        Some(Value::Object(channels)) => channels,
-        // An empty range: the service may leave `channels` out.
-        None | Some(Value::Null) => return Ok(FetchMessagesResult::default()),
-        Some(_) => {
-            return Err(Error::decode(
-                "history response: `channels` is not an object",
-            ))
-        }
+    // An empty range: the service may leave `channels` out.
+    let Some(channels) = response::object(&json, "channels", "history response")? else {
+        return Ok(FetchMessagesResult::default());
     };
     let service_more = json
         .pointer("/more/start")
@@ -512,12 +506,16 @@ pub struct DeleteOp {
 
 impl RequestBuilder<DeleteOp> {
     setters! {
+        /// The exclusive bound of the range: the message published at `start` is kept. Alone,
+        /// every message older than it is deleted. With [`end`](Self::end), in either order
+        /// (as the service takes them), every message between the two: to delete the one
+        /// message published at `T`, give `start(T - 1)` and `end(T)`, as PubNub's docs do.
+        start(timetoken: u64) op => op.start = Some(timetoken);
+        /// The inclusive bound of the range: the message published at `end` is deleted. Alone,
+        /// every message from `end` to now is deleted.
+        end(timetoken: u64) op => op.end = Some(timetoken);
         /// The channel (required).
         channel(channel: impl Into<String>) op => op.channel = channel.into();
-        /// The newer bound of the range, exclusive (default: now).
-        start(timetoken: u64) op => op.start = Some(timetoken);
-        /// The older bound of the range, inclusive (default: the oldest stored message).
-        end(timetoken: u64) op => op.end = Some(timetoken);
     }
 }
 
@@ -527,7 +525,17 @@ impl Operation for DeleteOp {
 
     fn request(&self, core: &Core) -> Result<Request, Error> {
         validate::name("channel", &self.channel)?;
-        check_range(self.start, self.end)?;
+        for tt in [self.start, self.end].into_iter().flatten() {
+            validate::timetoken(tt)?;
+        }
+        if let (Some(start), Some(end)) = (self.start, self.end) {
+            if start == end {
+                return Err(Error::invalid(format!(
+                    "start and end are both {start}: the range is empty, nothing would be \
+                     deleted (to delete the message published at T, give start T - 1 and end T)"
+                )));
+            }
+        }
         if core.config().secret().is_none() && core.auth().is_none() {
             return Err(Error::invalid(
                 "deleting messages needs the secret key, or a token that grants delete",

@@ -225,6 +225,7 @@ pub mod diagram;
 pub mod engine;
 pub mod error;
 pub mod history;
+mod macros;
 pub mod message_actions;
 pub mod objects;
 pub mod presence;

@@ -281,14 +281,8 @@ fn item(value: &Value) -> Result<MessageActionItem, Error> {
 
 fn parse_list(answer: &Response) -> Result<GetMessageActionsResult, Error> {
     let json = response::check(answer)?;
-    let list = match json.get("data") {
-        Some(Value::Array(list)) => list,
-        None | Some(Value::Null) => return Ok(GetMessageActionsResult::default()),
-        Some(_) => {
-            return Err(Error::decode(
-                "message actions response: `data` is not a list",
-            ))
-        }
+    let Some(list) = response::array(&json, "data", "message actions response")? else {
+        return Ok(GetMessageActionsResult::default());
     };
     let mut actions = list.iter().map(item).collect::<Result<Vec<_>, _>>()?;
     actions.sort_by_key(|a| a.action_timetoken);

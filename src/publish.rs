@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
+use crate::macros::markers;
 use crate::request::{setters, Operation, RequestBuilder};
 use crate::retry::Endpoint;
 use crate::service::Core;
@@ -76,15 +77,14 @@ impl<K> Default for PublishOp<K> {
     }
 }
 
-/// A message for subscribers, stored by default.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PublishKind;
-/// A message for Functions only.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FireKind;
-/// A small message, never stored.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SignalKind;
+markers! {
+    /// A message for subscribers, stored by default.
+    PublishKind;
+    /// A message for Functions only.
+    FireKind;
+    /// A small message, never stored.
+    SignalKind;
+}
 
 mod kind {
     /// Which of the three a [`PublishOp`](super::PublishOp) is.

@@ -254,6 +254,30 @@ async fn delete_needs_the_secret_key_and_removes_the_range() {
     let left: Vec<u64> = left.channels["trash"].iter().map(|m| m.timetoken).collect();
     assert_eq!(left, vec![sent[0], sent[4]]);
 
+    // PubNub's documented way to delete the one message published at T: start = T - 1 (older,
+    // exclusive), end = T (inclusive).
+    pubnub
+        .delete_messages()
+        .channel("trash")
+        .start(sent[4] - 1)
+        .end(sent[4])
+        .await
+        .unwrap();
+    let left = pubnub.fetch_messages().channels(["trash"]).await.unwrap();
+    let left: Vec<u64> = left.channels["trash"].iter().map(|m| m.timetoken).collect();
+    assert_eq!(left, vec![sent[0]]);
+    // Equal bounds delete nothing: refused before sending.
+    let before = sent_requests(&server);
+    let empty = pubnub
+        .delete_messages()
+        .channel("trash")
+        .start(sent[0])
+        .end(sent[0])
+        .await
+        .unwrap_err();
+    assert_eq!(empty.kind(), ErrorKind::InvalidArgument);
+    assert_eq!(sent_requests(&server), before, "nothing sent");
+
     pubnub.delete_messages().channel("trash").await.unwrap();
     let none = pubnub.fetch_messages().channels(["trash"]).await.unwrap();
     assert!(none.channels.is_empty());

@@ -206,13 +206,13 @@ impl PubNub {
     /// Adds a user to channels: [`PubNub::manage_memberships`] with only
     /// [`ManageMemberships::set`].
     pub fn set_memberships(&self) -> ManageMemberships {
-        self.manage_memberships()
+        self.call(Default::default())
     }
 
     /// Removes a user from channels: [`PubNub::manage_memberships`] with only
     /// [`ManageMemberships::remove`].
     pub fn remove_memberships(&self) -> ManageMemberships {
-        self.manage_memberships()
+        self.call(Default::default())
     }
 
     /// Lists the users of a channel (App Context).
@@ -228,13 +228,13 @@ impl PubNub {
     /// Adds users to a channel: [`PubNub::manage_channel_members`] with only
     /// [`ManageChannelMembers::set`].
     pub fn set_channel_members(&self) -> ManageChannelMembers {
-        self.manage_channel_members()
+        self.call(Default::default())
     }
 
     /// Removes users from a channel: [`PubNub::manage_channel_members`] with only
     /// [`ManageChannelMembers::remove`].
     pub fn remove_channel_members(&self) -> ManageChannelMembers {
-        self.manage_channel_members()
+        self.call(Default::default())
     }
 
     /// Grants a token for `ttl_minutes` (1 to [`MAX_TTL_MINUTES`](crate::access::MAX_TTL_MINUTES)); name what it allows with

@@ -290,3 +290,81 @@ async fn a_panicking_effect_still_cancels_the_engine_token() {
     );
     assert!(!engine.send(Event::Disconnect), "the engine is gone");
 }
+
+mod idle_tests {
+    //! When the driver says it is idle: managed effects may wait, immediate ones may not.
+
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::{Cursor, Input};
+    use crate::subscribe::machine::{Event, Invocation, SubscribeMachine};
+    use tokio::time::Instant;
+
+    /// Handshakes answer after 1 s; each status is emitted by a task of its own that takes
+    /// 3 s, and panics for `Disconnected`; long-polls hang.
+    struct Slow;
+
+    impl Effects<SubscribeMachine> for Slow {
+        fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
+            match invocation {
+                Invocation::Handshake { .. } => Dispatch::Async(Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Some(Event::HandshakeSuccess {
+                        cursor: Cursor::new(17_000_000_000_000_000, 1),
+                    })
+                })),
+                Invocation::ReceiveMessages { .. } => {
+                    Dispatch::Async(Box::pin(std::future::pending()))
+                }
+                Invocation::EmitStatus(status) => Dispatch::Async(Box::pin(async move {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    assert_ne!(
+                        status.category,
+                        crate::StatusCategory::Disconnected,
+                        "a panicking immediate effect"
+                    );
+                    None
+                })),
+                _ => Dispatch::Done,
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_waits_for_immediate_effects_but_not_for_managed_ones() {
+        let tracker = TaskTracker::new();
+        let engine = Engine::<SubscribeMachine>::spawn(
+            MachineContext::default(),
+            Arc::new(Slow),
+            TraceSink::lazy(8),
+            CancellationToken::new(),
+            tracker.clone(),
+        );
+        let started = Instant::now();
+        assert_eq!(engine.idle().await, Some(0));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        engine.send(Event::SubscriptionChanged {
+            input: Input::channels(["a"]),
+        });
+        // The handshake (managed) waits for its second: idle at once, one step taken.
+        assert_eq!(engine.idle().await, Some(1));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+
+        // Once it answers, the Connected status takes 3 s in a task of its own: idle only
+        // after it, with the long-poll (managed) still hanging.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let steps = engine.idle().await.unwrap();
+        assert_eq!(started.elapsed(), Duration::from_secs(4));
+        let snapshot = engine.inspect().await.unwrap();
+        assert_eq!(snapshot.running, ["RECEIVE_MESSAGES"]);
+        // The handshake's end, its event, the status task's end.
+        assert_eq!(steps, 4);
+
+        // An immediate effect that panics still counts as ended.
+        engine.send(Event::Disconnect);
+        assert_eq!(engine.idle().await, Some(6));
+        assert_eq!(started.elapsed(), Duration::from_secs(7));
+    }
+}

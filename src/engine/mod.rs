@@ -10,6 +10,8 @@ use std::time::Duration;
 use crate::error::Reason;
 use crate::retry::{Endpoint, Jitter, RetryConfig, RetryDecision};
 
+#[cfg(test)]
+pub(crate) mod checks;
 pub(crate) mod driver;
 pub mod trace;
 

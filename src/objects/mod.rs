@@ -45,6 +45,7 @@
 //! ```
 
 mod check;
+pub(crate) mod kinds;
 mod list;
 mod types;
 
@@ -53,13 +54,16 @@ use std::marker::PhantomData;
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::request::{setters, Operation, Paged, RequestBuilder};
+use crate::macros::markers;
+use crate::request::{setters, AboutUser, Operation, Paged, RequestBuilder};
 use crate::retry::Endpoint;
 use crate::service::Core;
 use crate::transport::{response, Method, Request, Response};
 
-use self::list::{Includes, ListKind, ListOptions};
-pub use types::{ChannelMetadata, Member, Membership, Page, UserMetadata};
+use self::list::{Includes, ListOptions};
+pub use types::{
+    ChannelMetadata, Member, MemberInput, Membership, MembershipInput, Page, UserMetadata,
+};
 
 /// Longest user or channel id, in characters: PubNub's limits page gives 92 characters for a
 /// user id and for a channel id.
@@ -84,94 +88,6 @@ impl SortDirection {
             SortDirection::Asc => "asc",
             SortDirection::Desc => "desc",
         }
-    }
-}
-
-/// A channel to add a user to, with the membership's own fields.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct MembershipInput {
-    /// The channel id.
-    pub channel: String,
-    /// The membership's custom fields: a flat JSON object.
-    pub custom: Option<Value>,
-    /// The membership's status.
-    pub status: Option<String>,
-    /// The membership's type.
-    pub membership_type: Option<String>,
-}
-
-impl MembershipInput {
-    /// A membership of `channel` with no fields of its own.
-    pub fn new(channel: impl Into<String>) -> Self {
-        MembershipInput {
-            channel: channel.into(),
-            custom: None,
-            status: None,
-            membership_type: None,
-        }
-    }
-
-    /// The membership's custom fields (a flat JSON object of scalars).
-    pub fn custom(mut self, custom: Value) -> Self {
-        self.custom = Some(custom);
-        self
-    }
-
-    /// The membership's status.
-    pub fn status(mut self, status: impl Into<String>) -> Self {
-        self.status = Some(status.into());
-        self
-    }
-
-    /// The membership's type.
-    pub fn membership_type(mut self, kind: impl Into<String>) -> Self {
-        self.membership_type = Some(kind.into());
-        self
-    }
-}
-
-/// A user to add to a channel, with the membership's own fields.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub struct MemberInput {
-    /// The user id.
-    pub user_id: String,
-    /// The membership's custom fields: a flat JSON object.
-    pub custom: Option<Value>,
-    /// The membership's status.
-    pub status: Option<String>,
-    /// The membership's type.
-    pub member_type: Option<String>,
-}
-
-impl MemberInput {
-    /// A membership of `user_id` with no fields of its own.
-    pub fn new(user_id: impl Into<String>) -> Self {
-        MemberInput {
-            user_id: user_id.into(),
-            custom: None,
-            status: None,
-            member_type: None,
-        }
-    }
-
-    /// The membership's custom fields (a flat JSON object of scalars).
-    pub fn custom(mut self, custom: Value) -> Self {
-        self.custom = Some(custom);
-        self
-    }
-
-    /// The membership's status.
-    pub fn status(mut self, status: impl Into<String>) -> Self {
-        self.status = Some(status.into());
-        self
-    }
-
-    /// The membership's type.
-    pub fn member_type(mut self, kind: impl Into<String>) -> Self {
-        self.member_type = Some(kind.into());
-        self
     }
 }
 
@@ -225,146 +141,18 @@ pub type GetChannelMembers = RequestBuilder<GetRelationsOp<Members>>;
 /// [`PubNub::remove_channel_members`](crate::PubNub::remove_channel_members).
 pub type ManageChannelMembers = RequestBuilder<ManageRelationsOp<Members>>;
 
-/// User metadata (the service calls users `uuids`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Users;
-/// Channel metadata.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Channels;
-/// The channels of a user.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Memberships;
-/// The users of a channel.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct Members;
-
-pub(crate) mod kinds {
-    use super::*;
-
-    /// Users or channels.
-    pub trait Kind: Copy + Default + Eq + std::hash::Hash + Send + Sync + 'static {
-        type Metadata: Send + 'static;
-        /// The path segment of the kind: `uuids`, `channels`.
-        const PATH: &'static str;
-        /// What the id names in error messages.
-        const WHAT: &'static str;
-        const LIST: ListKind;
-        /// A call without an id is about the client's own user.
-        const DEFAULTS_TO_OWN: bool;
-        fn parse(value: &Value) -> Result<Self::Metadata, Error>;
-    }
-
-    impl Kind for Users {
-        type Metadata = UserMetadata;
-        const PATH: &'static str = "uuids";
-        const WHAT: &'static str = "user";
-        const LIST: ListKind = ListKind::Users;
-        const DEFAULTS_TO_OWN: bool = true;
-        fn parse(value: &Value) -> Result<UserMetadata, Error> {
-            types::user(value)
-        }
-    }
-
-    impl Kind for Channels {
-        type Metadata = ChannelMetadata;
-        const PATH: &'static str = "channels";
-        const WHAT: &'static str = "channel";
-        const LIST: ListKind = ListKind::Channels;
-        const DEFAULTS_TO_OWN: bool = false;
-        fn parse(value: &Value) -> Result<ChannelMetadata, Error> {
-            types::channel(value)
-        }
-    }
-
-    /// A direction of memberships: whose list (`Owner`) of what (`Other`).
-    pub trait Relation: Copy + Default + Eq + std::hash::Hash + Send + Sync + 'static {
-        type Owner: Kind;
-        type Other: Kind;
-        type Item: Send + 'static;
-        type Input;
-        /// The key of the nested object: `channel`, `uuid`.
-        const NESTED: &'static str;
-        const LIST: ListKind;
-        fn parse(value: &Value) -> Result<Self::Item, Error>;
-        fn entry(input: Self::Input) -> Entry;
-    }
-
-    impl Relation for Memberships {
-        type Owner = Users;
-        type Other = Channels;
-        type Item = Membership;
-        type Input = MembershipInput;
-        const NESTED: &'static str = "channel";
-        const LIST: ListKind = ListKind::Memberships;
-        fn parse(value: &Value) -> Result<Membership, Error> {
-            types::membership(value)
-        }
-        fn entry(input: MembershipInput) -> Entry {
-            Entry {
-                id: input.channel,
-                custom: input.custom,
-                status: input.status,
-                kind: input.membership_type,
-            }
-        }
-    }
-
-    impl Relation for Members {
-        type Owner = Channels;
-        type Other = Users;
-        type Item = Member;
-        type Input = MemberInput;
-        const NESTED: &'static str = "uuid";
-        const LIST: ListKind = ListKind::Members;
-        fn parse(value: &Value) -> Result<Member, Error> {
-            types::member(value)
-        }
-        fn entry(input: MemberInput) -> Entry {
-            Entry {
-                id: input.user_id,
-                custom: input.custom,
-                status: input.status,
-                kind: input.member_type,
-            }
-        }
-    }
-
-    /// The operations about one user or channel: `Of` says which.
-    pub trait Identified {
-        type Of: Kind;
-        fn id(&mut self) -> &mut Option<String>;
-    }
-
-    /// The operations that ask the service to include fields.
-    pub trait Included {
-        fn includes(&mut self) -> &mut Includes;
-    }
-
-    /// The operations that read a list.
-    pub trait Listed {
-        fn list(&mut self) -> &mut ListOptions;
-    }
-
-    /// The operations that can include the nested object of a relation.
-    pub trait Nested: Included {
-        type Of: Relation;
-    }
-
-    /// One membership to set: the other side's id and the membership's own fields.
-    #[derive(Debug, Clone, PartialEq)]
-    pub struct Entry {
-        pub(crate) id: String,
-        pub(crate) custom: Option<Value>,
-        pub(crate) status: Option<String>,
-        pub(crate) kind: Option<String>,
-    }
-
-    /// The operations that change the stored object only if its ETag matches.
-    pub trait Conditional {
-        fn etag(&mut self) -> &mut Option<String>;
-    }
+markers! {
+    /// User metadata (the service calls users `uuids`).
+    Users;
+    /// Channel metadata.
+    Channels;
+    /// The channels of a user.
+    Memberships;
+    /// The users of a channel.
+    Members;
 }
-use kinds::{Conditional, Entry, Identified, Included, Kind, Listed, Nested, Relation};
+
+use self::kinds::{Conditional, Entry, Identified, Included, Kind, Listed, Nested, Relation};
 
 /// The id of a call about `K`: the one given, else the client's own user id (users only).
 fn id_of<K: Kind>(core: &Core, id: &Option<String>) -> Result<String, Error> {
@@ -404,10 +192,9 @@ fn with_body(mut request: Request, body: &Value) -> Request {
     request
 }
 
-impl<O: Identified<Of = Users>> RequestBuilder<O> {
-    setters! {
-        /// The user (default: the client's own user id).
-        user_id(user_id: impl Into<String>) op => *op.id() = Some(user_id.into());
+impl<O: Identified<Of = Users>> AboutUser for O {
+    fn user_id(&mut self) -> &mut Option<String> {
+        self.id()
     }
 }
 
@@ -470,31 +257,27 @@ impl<O: Listed + Included> RequestBuilder<O> {
     }
 }
 
-impl<O: Nested<Of = Memberships>> RequestBuilder<O> {
-    setters! {
-        /// Include the channel's metadata in each item (not only its id).
-        include_channel(include: bool) op => op.includes().nested = include;
-        /// Include the channel's custom fields in each item.
-        include_channel_custom(include: bool) op => op.includes().nested_custom = include;
-        /// Include the channel's status in each item.
-        include_channel_status(include: bool) op => op.includes().nested_status = include;
-        /// Include the channel's type in each item.
-        include_channel_type(include: bool) op => op.includes().nested_type = include;
-    }
+/// The setters that include the nested object of memberships (`channel`) or members (`user`).
+macro_rules! nested_setters {
+    ($relation:ty, $what:literal: $plain:ident, $custom:ident, $status:ident, $kind:ident) => {
+        impl<O: Nested<Of = $relation>> RequestBuilder<O> {
+            setters! {
+                #[doc = concat!("Include the ", $what, "'s metadata in each item (not only its id).")]
+                $plain(include: bool) op => op.includes().nested = include;
+                #[doc = concat!("Include the ", $what, "'s custom fields in each item.")]
+                $custom(include: bool) op => op.includes().nested_custom = include;
+                #[doc = concat!("Include the ", $what, "'s status in each item.")]
+                $status(include: bool) op => op.includes().nested_status = include;
+                #[doc = concat!("Include the ", $what, "'s type in each item.")]
+                $kind(include: bool) op => op.includes().nested_type = include;
+            }
+        }
+    };
 }
-
-impl<O: Nested<Of = Members>> RequestBuilder<O> {
-    setters! {
-        /// Include the user's metadata in each item (not only its id).
-        include_user(include: bool) op => op.includes().nested = include;
-        /// Include the user's custom fields in each item.
-        include_user_custom(include: bool) op => op.includes().nested_custom = include;
-        /// Include the user's status in each item.
-        include_user_status(include: bool) op => op.includes().nested_status = include;
-        /// Include the user's type in each item.
-        include_user_type(include: bool) op => op.includes().nested_type = include;
-    }
-}
+nested_setters!(Memberships, "channel": include_channel, include_channel_custom,
+    include_channel_status, include_channel_type);
+nested_setters!(Members, "user": include_user, include_user_custom, include_user_status,
+    include_user_type);
 
 /// Implements the accessor traits of an operation from its field names.
 macro_rules! accessors {

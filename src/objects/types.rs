@@ -89,6 +89,94 @@ pub struct Member {
     pub etag: Option<String>,
 }
 
+/// A channel to add a user to, with the membership's own fields.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MembershipInput {
+    /// The channel id.
+    pub channel: String,
+    /// The membership's custom fields: a flat JSON object.
+    pub custom: Option<Value>,
+    /// The membership's status.
+    pub status: Option<String>,
+    /// The membership's type.
+    pub membership_type: Option<String>,
+}
+
+impl MembershipInput {
+    /// A membership of `channel` with no fields of its own.
+    pub fn new(channel: impl Into<String>) -> Self {
+        MembershipInput {
+            channel: channel.into(),
+            custom: None,
+            status: None,
+            membership_type: None,
+        }
+    }
+
+    /// The membership's custom fields (a flat JSON object of scalars).
+    pub fn custom(mut self, custom: Value) -> Self {
+        self.custom = Some(custom);
+        self
+    }
+
+    /// The membership's status.
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// The membership's type.
+    pub fn membership_type(mut self, kind: impl Into<String>) -> Self {
+        self.membership_type = Some(kind.into());
+        self
+    }
+}
+
+/// A user to add to a channel, with the membership's own fields.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MemberInput {
+    /// The user id.
+    pub user_id: String,
+    /// The membership's custom fields: a flat JSON object.
+    pub custom: Option<Value>,
+    /// The membership's status.
+    pub status: Option<String>,
+    /// The membership's type.
+    pub member_type: Option<String>,
+}
+
+impl MemberInput {
+    /// A membership of `user_id` with no fields of its own.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        MemberInput {
+            user_id: user_id.into(),
+            custom: None,
+            status: None,
+            member_type: None,
+        }
+    }
+
+    /// The membership's custom fields (a flat JSON object of scalars).
+    pub fn custom(mut self, custom: Value) -> Self {
+        self.custom = Some(custom);
+        self
+    }
+
+    /// The membership's status.
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// The membership's type.
+    pub fn member_type(mut self, kind: impl Into<String>) -> Self {
+        self.member_type = Some(kind.into());
+        self
+    }
+}
+
 /// One page of a list answer.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -203,16 +291,11 @@ pub(crate) fn page<T>(
     item: fn(&Value) -> Result<T, Error>,
 ) -> Result<Page<T>, Error> {
     let json = response::check(answer)?;
-    let data = match json.get("data") {
-        Some(Value::Array(list)) => list.iter().map(item).collect::<Result<Vec<_>, _>>()?,
-        None | Some(Value::Null) => Vec::new(),
-        Some(other) => {
-            return Err(Error::decode(format!(
-                "App Context list: `data` is not a list: {}",
-                short(other)
-            )))
-        }
-    };
+    let data = response::array(&json, "data", "App Context list")?
+        .unwrap_or_default()
+        .iter()
+        .map(item)
+        .collect::<Result<Vec<_>, _>>()?;
     let cursor = |key: &str| {
         json.get(key)
             .and_then(Value::as_str)

@@ -126,10 +126,6 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    fn c(names: &[&str]) -> Input {
-        Input::channels(names.iter().copied())
-    }
-
     #[test]
     fn outcomes_of_answers() {
         let refused = Error::answer(ErrorKind::AccessDenied, 403, "Forbidden");
@@ -186,7 +182,7 @@ mod tests {
         for (i, (steps, asked, sent)) in table.iter().enumerate() {
             let joined = Joined::default();
             for (step, names) in steps.iter() {
-                let input = c(names);
+                let input = Input::channels(names.iter().copied());
                 match *step {
                     "s" => joined.sent(&input),
                     "j" => joined.answered(&input, Outcome::Joined),
@@ -195,7 +191,8 @@ mod tests {
                     other => unreachable!("{other}"),
                 }
             }
-            assert_eq!(joined.leave(&c(asked)), c(sent), "case {i}");
+            let channels = |names: &[&str]| Input::channels(names.iter().copied());
+            assert_eq!(joined.leave(&channels(asked)), channels(sent), "case {i}");
         }
     }
 

@@ -120,13 +120,7 @@ use State::HeartbeatInactive as Inactive;
 // ---------------------------------------------------------------------------------------------
 // The table.
 
-struct Row {
-    name: &'static str,
-    from: State,
-    event: Event,
-    to: State,
-    invocations: Vec<Invocation>,
-}
+type Row = crate::engine::checks::Row<PresenceMachine>;
 
 fn row(
     name: &'static str,
@@ -135,13 +129,7 @@ fn row(
     to: State,
     invocations: Vec<Invocation>,
 ) -> Row {
-    Row {
-        name,
-        from,
-        event,
-        to,
-        invocations,
-    }
+    Row::new(name, from, event, to, invocations)
 }
 
 /// Every row of ENGINE.md §2, both LEFT branches, in the order of the document.
@@ -404,39 +392,7 @@ fn names(invocations: &[Invocation]) -> Vec<&'static str> {
 
 #[test]
 fn every_row_of_the_transition_table() {
-    let rows = table();
-    let mut failures = Vec::new();
-    for r in &rows {
-        match transition(&r.from, &r.event) {
-            None => failures.push(format!(
-                "{}\n    expected {:?} with {:?}\n    actual   None (ignored)",
-                r.name,
-                r.to,
-                names(&r.invocations)
-            )),
-            Some(t) => {
-                if t.state != r.to {
-                    failures.push(format!(
-                        "{}: wrong state\n    expected {:?}\n    actual   {:?}",
-                        r.name, r.to, t.state
-                    ));
-                }
-                if t.invocations != r.invocations {
-                    failures.push(format!(
-                        "{}: wrong invocations\n    expected {:?}\n    actual   {:?}",
-                        r.name, r.invocations, t.invocations
-                    ));
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} rows failed:\n{}",
-        failures.len(),
-        rows.len(),
-        failures.join("\n")
-    );
+    crate::engine::checks::check_rows(&crate::engine::Context::default(), &table());
 }
 
 #[test]
@@ -580,52 +536,18 @@ fn ignored_by_set_rules(state: &State, event: &Event) -> bool {
     }
 }
 
-fn assert_covers_every_variant(states: &[State], events: &[Event]) {
-    let state_names: BTreeSet<&str> = states.iter().map(State::name).collect();
-    let event_names: BTreeSet<&str> = events.iter().map(Event::name).collect();
-    assert_eq!(
-        state_names,
-        STATE_NAMES.into_iter().collect::<BTreeSet<_>>()
-    );
-    assert_eq!(
-        event_names,
-        EVENT_NAMES.into_iter().collect::<BTreeSet<_>>()
-    );
-}
-
-fn walk(states: &[State], events: &[Event]) {
-    let listed = listed();
-    let mut failures = Vec::new();
-    for state in states {
-        for event in events {
-            let expected = listed.contains(&(state.name(), event.name()))
-                && !ignored_by_set_rules(state, event);
-            let actual = transition(state, event);
-            if expected != actual.is_some() {
-                failures.push(format!(
-                    "{state:?} --{event:?}--> expected {}, got {:?}",
-                    if expected { "Some" } else { "None" },
-                    actual.map(|t| (t.state.name(), names(&t.invocations)))
-                ));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
+/// Every (state, event) pair of this test's values and of the machine's samples (what the
+/// diagrams are drawn from) is handled exactly when §2 lists it.
 #[test]
 fn every_unlisted_pair_is_ignored_and_every_listed_pair_is_not() {
-    let (states, events) = (my_states(), my_events());
-    assert_covers_every_variant(&states, &events);
-    walk(&states, &events);
-}
-
-#[test]
-fn the_machine_samples_cover_every_variant_and_walk_the_same() {
-    let states = PresenceMachine::sample_states();
-    let events = PresenceMachine::sample_events();
-    assert_covers_every_variant(&states, &events);
-    walk(&states, &events);
+    let listed = listed();
+    crate::engine::checks::walk_all::<PresenceMachine>(
+        (my_states(), my_events()),
+        (&STATE_NAMES, &EVENT_NAMES),
+        &|state, event| {
+            listed.contains(&(state.name(), event.name())) && !ignored_by_set_rules(state, event)
+        },
+    );
 }
 
 #[test]
@@ -725,12 +647,12 @@ fn trace_names_are_spelled_as_in_engine_md() {
         (Event::Reconnect, "RECONNECT"),
         (Event::TimesUp, "TIMES_UP"),
     ];
-    let spelled: Vec<&str> = events.iter().map(|(_, name)| *name).collect();
-    assert_eq!(spelled, EVENT_NAMES);
-    for (event, name) in &events {
-        assert_eq!(event.name(), *name);
-        assert_eq!(PresenceMachine::event_name(event), *name);
-    }
+    crate::engine::checks::assert_spelled(
+        &events,
+        &EVENT_NAMES,
+        Event::name,
+        PresenceMachine::event_name,
+    );
 
     let invocations = [
         (heartbeat(i()), "HEARTBEAT"),
@@ -740,12 +662,12 @@ fn trace_names_are_spelled_as_in_engine_md() {
         (CancelDelayedHeartbeat, "CANCEL_DELAYED_HEARTBEAT"),
         (leave(i()), "LEAVE"),
     ];
-    let spelled: Vec<&str> = invocations.iter().map(|(_, name)| *name).collect();
-    assert_eq!(spelled, INVOCATION_NAMES);
-    for (invocation, name) in &invocations {
-        assert_eq!(invocation.name(), *name);
-        assert_eq!(PresenceMachine::invocation_name(invocation), *name);
-    }
+    crate::engine::checks::assert_spelled(
+        &invocations,
+        &INVOCATION_NAMES,
+        Invocation::name,
+        PresenceMachine::invocation_name,
+    );
 }
 
 #[test]
@@ -794,29 +716,13 @@ fn entry_of(state: &State) -> Option<Invocation> {
 
 #[test]
 fn every_transition_is_exit_then_own_then_entry() {
-    for state in my_states() {
-        for event in my_events() {
-            let Some(t) = transition(&state, &event) else {
-                continue;
-            };
-            let label = format!("{} --{}--> {}", state.name(), event.name(), t.state.name());
-            let mut rest: &[Invocation] = &t.invocations;
-            if let Some(exit) = exit_of(&state) {
-                assert_eq!(rest.first(), Some(&exit), "{label}: exit first");
-                rest = &rest[1..];
-            }
-            if let Some(entry) = entry_of(&t.state) {
-                assert_eq!(rest.last(), Some(&entry), "{label}: entry last");
-                rest = &rest[..rest.len() - 1];
-            }
-            for own in rest {
-                assert!(
-                    matches!(own, Invocation::Leave { .. }),
-                    "{label}: unexpected own invocation {own:?}"
-                );
-            }
-        }
-    }
+    crate::engine::checks::assert_exit_own_entry::<PresenceMachine>(
+        &my_states(),
+        &my_events(),
+        &exit_of,
+        &entry_of,
+        &|own| matches!(own, Invocation::Leave { .. }),
+    );
 }
 
 #[test]

@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::engine::Input;
 use crate::error::Error;
-use crate::request::{self, setters, Operation, RequestBuilder};
+use crate::macros::markers;
+use crate::request::{self, setters, AboutUser, Operation, RequestBuilder};
 use crate::retry::Endpoint;
 use crate::service::Core;
 use crate::transport::encode::Segment;
@@ -102,6 +103,18 @@ impl<O: WithNames> RequestBuilder<O> {
     }
 }
 
+/// Where now and get state ask about a user: the client's own unless one is given.
+macro_rules! about_user {
+    ($($op:ty),*) => {$(
+        impl AboutUser for $op {
+            fn user_id(&mut self) -> &mut Option<String> {
+                &mut self.user_id
+            }
+        }
+    )*};
+}
+about_user!(WhereNowOp, GetStateOp);
+
 /// The user id of a call: the one given, else the client's own.
 fn user_id_or_own<'a>(core: &'a Core, user_id: &'a Option<String>) -> Result<&'a str, Error> {
     let user_id = user_id.as_deref().unwrap_or(core.config().user_id());
@@ -120,13 +133,6 @@ pub struct WhereNowResult {
 #[derive(Debug, Clone, Default)]
 pub struct WhereNowOp {
     user_id: Option<String>,
-}
-
-impl RequestBuilder<WhereNowOp> {
-    setters! {
-        /// The user to ask about (default: this client's user id).
-        user_id(user_id: impl Into<String>) op => op.user_id = Some(user_id.into());
-    }
 }
 
 impl Operation for WhereNowOp {
@@ -238,13 +244,6 @@ impl WithNames for GetStateOp {
     }
 }
 
-impl RequestBuilder<GetStateOp> {
-    setters! {
-        /// The user to ask about (default: this client's user id).
-        user_id(user_id: impl Into<String>) op => op.user_id = Some(user_id.into());
-    }
-}
-
 impl Operation for GetStateOp {
     type Output = GetStateResult;
     const GROUP: Endpoint = Endpoint::Presence;
@@ -284,12 +283,12 @@ pub struct PresenceOp<K> {
     kind: std::marker::PhantomData<K>,
 }
 
-/// Announces the user for the presence timeout.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct HeartbeatKind;
-/// Tells the service the user left.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LeaveKind;
+markers! {
+    /// Announces the user for the presence timeout.
+    HeartbeatKind;
+    /// Tells the service the user left.
+    LeaveKind;
+}
 
 mod kind {
     /// A heartbeat or a leave.

@@ -113,6 +113,7 @@ use tokio::sync::{Semaphore, TryAcquireError};
 
 use crate::client::PubNub;
 use crate::error::{Error, ErrorKind};
+use crate::macros::setters;
 use crate::publish::PreparedPublish;
 use crate::request::RequestFuture;
 use crate::retry::RetryConfig;
@@ -145,51 +146,33 @@ impl Default for ReliablePublisherOptions {
 }
 
 impl ReliablePublisherOptions {
+    setters! {
+        self;
+        /// At most `messages` publish attempts per `per` on each channel (`messages` is at least
+        /// 1; a zero `per` means no limit).
+        rate_limit(messages: u32, per: Duration) o => o.rate = Some((messages.max(1), per));
+        /// No rate limit.
+        no_rate_limit() o => o.rate = None;
+        /// How many messages a channel may send at once after a quiet spell (default 1, at least
+        /// 1). With a burst of `b` and a rate of `r` per second, any one-second window holds at
+        /// most `b - 1 + r` attempts; the default keeps it at `r`.
+        burst(burst: u32) o => o.burst = burst.max(1);
+        /// How many messages each channel queues, not counting the one in flight (default 100, at
+        /// least 1).
+        queue_capacity(capacity: usize) o =>
+            o.queue_capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
+        /// How many publish requests may be in flight over all channels (default 16, at least 1).
+        max_in_flight(requests: usize) o =>
+            o.max_in_flight = requests.clamp(1, Semaphore::MAX_PERMITS);
+        /// Send messages as POST bodies (`true`) or in the URL (`false`); default: as the
+        /// client's [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold) says.
+        use_post(use_post: bool) o => o.use_post = Some(use_post);
+    }
+
     /// The defaults: 5 messages per second per channel in bursts of 1, 100 queued messages per
     /// channel, 16 requests in flight over all channels, GET, the client's retry configuration.
     pub fn new() -> Self {
         ReliablePublisherOptions::default()
-    }
-
-    /// At most `messages` publish attempts per `per` on each channel (`messages` is at least
-    /// 1; a zero `per` means no limit).
-    pub fn rate_limit(mut self, messages: u32, per: Duration) -> Self {
-        self.rate = Some((messages.max(1), per));
-        self
-    }
-
-    /// No rate limit.
-    pub fn no_rate_limit(mut self) -> Self {
-        self.rate = None;
-        self
-    }
-
-    /// How many messages a channel may send at once after a quiet spell (default 1, at least
-    /// 1). With a burst of `b` and a rate of `r` per second, any one-second window holds at
-    /// most `b - 1 + r` attempts; the default keeps it at `r`.
-    pub fn burst(mut self, burst: u32) -> Self {
-        self.burst = burst.max(1);
-        self
-    }
-
-    /// How many messages each channel queues, not counting the one in flight (default 100, at
-    /// least 1).
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
-        self
-    }
-
-    /// How many publish requests may be in flight over all channels (default 16, at least 1).
-    pub fn max_in_flight(mut self, requests: usize) -> Self {
-        self.max_in_flight = requests.clamp(1, Semaphore::MAX_PERMITS);
-        self
-    }
-
-    /// Send messages as POST bodies (`true`) or in the URL (`false`); default: as the
-    /// client's [`publish_post_threshold`](crate::ConfigBuilder::publish_post_threshold) says.
-    pub fn use_post(mut self, use_post: bool) -> Self {
-        self.use_post = Some(use_post);
-        self
     }
 
     /// Retry with this configuration instead of the client's.

@@ -52,6 +52,23 @@ struct State {
     closed: bool,
 }
 
+impl State {
+    /// The state of `channel`, made on first use; an error once the publisher is closed.
+    fn channel(
+        &mut self,
+        channel: &str,
+        options: &ReliablePublisherOptions,
+    ) -> Result<&mut ChannelState, Error> {
+        if self.closed {
+            return Err(closed());
+        }
+        Ok(self
+            .channels
+            .entry(channel.to_owned())
+            .or_insert_with(|| ChannelState::new(channel, options)))
+    }
+}
+
 /// One channel: its queue, numbering, rate limit and progress.
 struct ChannelState {
     queue: VecDeque<Job>,
@@ -194,16 +211,7 @@ impl Shared {
 
     /// The free places of `channel`'s queue, to wait on or try.
     pub(super) fn slots(&self, channel: &str) -> Result<Arc<Semaphore>, Error> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(closed());
-        }
-        let options = &self.options;
-        let entry = state
-            .channels
-            .entry(channel.to_owned())
-            .or_insert_with(|| ChannelState::new(channel, options));
-        Ok(entry.slots.clone())
+        Ok(self.lock().channel(channel, &self.options)?.slots.clone())
     }
 
     /// Numbers `publish`, queues it in `slot` and starts the channel's task if it is idle.
@@ -221,14 +229,7 @@ impl Shared {
         let (reply, receiver) = oneshot::channel();
         let start = {
             let mut state = self.lock();
-            if state.closed {
-                return Err(closed());
-            }
-            let options = &self.options;
-            let entry = state
-                .channels
-                .entry(channel.clone())
-                .or_insert_with(|| ChannelState::new(&channel, options));
+            let entry = state.channel(&channel, &self.options)?;
             let seqn = entry.take_seqn();
             publish.set_seqn(seqn);
             publish.set_meta(mark(&self.id, entry.take_mark()));

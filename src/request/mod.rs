@@ -42,6 +42,7 @@ use crate::error::Error;
 use crate::service::Core;
 
 pub(crate) use self::operation::{Operation, Paged};
+pub(crate) use crate::macros::setters;
 
 /// The future of a request builder: what `.await` on a builder runs.
 pub type RequestFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'static>>;
@@ -190,6 +191,22 @@ impl<O: Paged> Walk<O> {
     }
 }
 
+pub(crate) mod about {
+    /// The operations about one user id, the client's own unless one is given (where now,
+    /// get state, App Context's user metadata and memberships).
+    pub trait AboutUser {
+        fn user_id(&mut self) -> &mut Option<String>;
+    }
+}
+pub(crate) use about::AboutUser;
+
+impl<O: AboutUser> RequestBuilder<O> {
+    setters! {
+        /// The user (default: the client's own user id).
+        user_id(user_id: impl Into<String>) op => *op.user_id() = Some(user_id.into());
+    }
+}
+
 impl<O: fmt::Debug> fmt::Debug for RequestBuilder<O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestBuilder")
@@ -198,17 +215,3 @@ impl<O: fmt::Debug> fmt::Debug for RequestBuilder<O> {
             .finish_non_exhaustive()
     }
 }
-
-/// Builder setters, each one line of what it changes in the operation: `name(arg: Type) op =>
-/// op.field = arg;` becomes `pub fn name(mut self, arg: Type) -> Self`.
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*) $op:ident => $body:expr;)*) => {$(
-        $(#[$doc])*
-        pub fn $name(mut self, $($arg: $ty),*) -> Self {
-            let $op = &mut self.op;
-            $body;
-            self
-        }
-    )*};
-}
-pub(crate) use setters;

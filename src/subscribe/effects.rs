@@ -30,6 +30,39 @@ use crate::subscribe::streams::ClientListeners;
 use crate::transport::encode;
 use crate::transport::{Method, Request};
 
+/// Which invocation a handshake answers, and so which events report it.
+#[derive(Clone, Copy)]
+enum Answer {
+    Handshake,
+    HandshakeReconnect,
+    /// The network is back: the machine resumes from its kept cursor. What a handshake answer
+    /// carries besides its cursor is not delivered: the long-poll from the kept cursor
+    /// delivers everything once.
+    ReceiveReconnect,
+}
+
+impl Answer {
+    fn event(self, answer: Result<SubscribeResponse, Error>) -> Event {
+        match (self, answer) {
+            (Answer::Handshake, Ok(r)) => Event::HandshakeSuccess { cursor: r.cursor },
+            (Answer::Handshake, Err(e)) => Event::HandshakeFailure { reason: e.reason() },
+            (Answer::HandshakeReconnect, Ok(r)) => {
+                Event::HandshakeReconnectSuccess { cursor: r.cursor }
+            }
+            (Answer::HandshakeReconnect, Err(e)) => {
+                Event::HandshakeReconnectFailure { reason: e.reason() }
+            }
+            (Answer::ReceiveReconnect, Ok(r)) => Event::ReceiveReconnectSuccess {
+                cursor: r.cursor,
+                messages: Arc::from(Vec::new()),
+            },
+            (Answer::ReceiveReconnect, Err(e)) => {
+                Event::ReceiveReconnectFailure { reason: e.reason() }
+            }
+        }
+    }
+}
+
 /// The subscribe engine's effects.
 pub(crate) struct SubscribeEffects {
     pub(crate) core: Arc<Core>,
@@ -149,6 +182,33 @@ async fn receive(
 }
 
 impl SubscribeEffects {
+    /// Obeys a reconnecting state's decision: reports the give-up at once (no request), or
+    /// waits the decided delay and then handshakes, reported as `answer` says.
+    fn reconnect(
+        &self,
+        input: Input,
+        retry: RetryDecision,
+        answer: Answer,
+        give_up: impl FnOnce() -> Event + Send + 'static,
+    ) -> Dispatch<Event> {
+        match retry {
+            RetryDecision::GiveUp => Dispatch::Async(Box::pin(async move { Some(give_up()) })),
+            RetryDecision::Wait(delay) => self.handshake(input, Some(delay), answer),
+        }
+    }
+
+    /// After `delay` (a reconnecting state's decision), a handshake of `input`, answered at
+    /// once (after a failure, it proves the network is back), reported as `answer` says.
+    fn handshake(&self, input: Input, delay: Option<Duration>, answer: Answer) -> Dispatch<Event> {
+        let (core, joined) = (self.core.clone(), self.joined.clone());
+        Dispatch::Async(Box::pin(async move {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            Some(answer.event(handshake(&core, &joined, &input).await))
+        }))
+    }
+
     fn emit_status(&self, status: &Status) {
         self.listeners.status(status);
     }
@@ -209,31 +269,16 @@ impl SubscribeEffects {
 impl Effects<SubscribeMachine> for SubscribeEffects {
     fn dispatch(&self, invocation: Invocation) -> Dispatch<Event> {
         let core = self.core.clone();
-        let joined = self.joined.clone();
         match invocation {
-            Invocation::Handshake { input, .. } => Dispatch::Async(Box::pin(async move {
-                Some(match handshake(&core, &joined, &input).await {
-                    Ok(r) => Event::HandshakeSuccess { cursor: r.cursor },
-                    Err(e) => Event::HandshakeFailure { reason: e.reason() },
-                })
-            })),
+            Invocation::Handshake { input, .. } => self.handshake(input, None, Answer::Handshake),
             Invocation::HandshakeReconnect {
                 input,
                 reason,
                 retry,
                 ..
-            } => match retry {
-                RetryDecision::GiveUp => Dispatch::Async(Box::pin(async move {
-                    Some(Event::HandshakeReconnectGiveup { reason })
-                })),
-                RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    Some(match handshake(&core, &joined, &input).await {
-                        Ok(r) => Event::HandshakeReconnectSuccess { cursor: r.cursor },
-                        Err(e) => Event::HandshakeReconnectFailure { reason: e.reason() },
-                    })
-                })),
-            },
+            } => self.reconnect(input, retry, Answer::HandshakeReconnect, || {
+                Event::HandshakeReconnectGiveup { reason }
+            }),
             Invocation::ReceiveMessages {
                 input,
                 cursor,
@@ -251,29 +296,15 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                 }))
             }
             // A handshake of the same input proves the network is back at once, even on a
-            // channel nobody publishes to; the machine then resumes from its kept cursor. What
-            // a handshake answer carries besides its cursor is not delivered: the long-poll
-            // from the kept cursor delivers everything once.
+            // channel nobody publishes to; the machine then resumes from its kept cursor.
             Invocation::ReceiveReconnect {
                 input,
                 reason,
                 retry,
                 ..
-            } => match retry {
-                RetryDecision::GiveUp => Dispatch::Async(Box::pin(async move {
-                    Some(Event::ReceiveReconnectGiveup { reason })
-                })),
-                RetryDecision::Wait(delay) => Dispatch::Async(Box::pin(async move {
-                    tokio::time::sleep(delay).await;
-                    Some(match handshake(&core, &joined, &input).await {
-                        Ok(r) => Event::ReceiveReconnectSuccess {
-                            cursor: r.cursor,
-                            messages: Arc::from(Vec::new()),
-                        },
-                        Err(e) => Event::ReceiveReconnectFailure { reason: e.reason() },
-                    })
-                })),
-            },
+            } => self.reconnect(input, retry, Answer::ReceiveReconnect, || {
+                Event::ReceiveReconnectGiveup { reason }
+            }),
             Invocation::FillGap { range } => {
                 Dispatch::Async(Box::pin(async move { Some(fill_gap(&core, &range).await) }))
             }

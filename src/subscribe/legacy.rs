@@ -55,22 +55,28 @@ impl PubNub {
     }
 }
 
-fn names(list: impl IntoIterator<Item = impl Into<String>>) -> impl Iterator<Item = String> {
-    list.into_iter().map(Into::into)
+/// The `channels` and `channel_groups` setters of both builders.
+macro_rules! names_setters {
+    ($what:literal) => {
+        #[doc = concat!("Channels to ", $what, " (wildcards such as `a.*` allowed).")]
+        pub fn channels(mut self, channels: impl IntoIterator<Item = impl Into<String>>) -> Self {
+            self.channels.extend(channels.into_iter().map(Into::into));
+            self
+        }
+
+        #[doc = concat!("Channel groups to ", $what, ".")]
+        pub fn channel_groups(
+            mut self,
+            groups: impl IntoIterator<Item = impl Into<String>>,
+        ) -> Self {
+            self.groups.extend(groups.into_iter().map(Into::into));
+            self
+        }
+    };
 }
 
 impl SubscribeBuilder {
-    /// Channels to subscribe to (wildcards such as `a.*` allowed).
-    pub fn channels(mut self, channels: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.channels.extend(names(channels));
-        self
-    }
-
-    /// Channel groups to subscribe to.
-    pub fn channel_groups(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.groups.extend(names(groups));
-        self
-    }
+    names_setters!("subscribe to");
 
     /// Catch up from this 17-digit timetoken.
     pub fn with_timetoken(mut self, timetoken: u64) -> Self {
@@ -144,17 +150,7 @@ impl SubscribeBuilder {
 }
 
 impl UnsubscribeBuilder {
-    /// Channels to unsubscribe from.
-    pub fn channels(mut self, channels: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.channels.extend(names(channels));
-        self
-    }
-
-    /// Channel groups to unsubscribe from.
-    pub fn channel_groups(mut self, groups: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.groups.extend(names(groups));
-        self
-    }
+    names_setters!("unsubscribe from");
 
     /// Unsubscribes (a leave is sent for the names no other subscription holds).
     pub fn execute(self) {

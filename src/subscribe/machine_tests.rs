@@ -266,13 +266,7 @@ use StatusCategory::{
 // ---------------------------------------------------------------------------------------------
 // The table.
 
-struct Row {
-    name: &'static str,
-    from: State,
-    event: Event,
-    to: State,
-    invocations: Vec<Invocation>,
-}
+type Row = crate::engine::checks::Row<SubscribeMachine>;
 
 fn row(
     name: &'static str,
@@ -281,13 +275,7 @@ fn row(
     to: State,
     invocations: Vec<Invocation>,
 ) -> Row {
-    Row {
-        name,
-        from,
-        event,
-        to,
-        invocations,
-    }
+    Row::new(name, from, event, to, invocations)
 }
 
 fn changed(input: Input) -> Event {
@@ -977,43 +965,7 @@ fn table_without_catch_up_cursor() -> Vec<Row> {
 }
 
 fn check_rows(rows: &[Row]) {
-    let mut failures = Vec::new();
-    for r in rows {
-        match transition(&r.from, &r.event) {
-            None => failures.push(format!(
-                "{}\n    expected {:?} with {:?}\n    actual   None (ignored)",
-                r.name,
-                r.to,
-                names(&r.invocations)
-            )),
-            Some(t) => {
-                if t.state != r.to {
-                    failures.push(format!(
-                        "{}: wrong state\n    expected {:?}\n    actual   {:?}",
-                        r.name, r.to, t.state
-                    ));
-                }
-                if t.invocations != r.invocations {
-                    failures.push(format!(
-                        "{}: wrong invocations\n    expected {:?}\n    actual   {:?}\n    \
-                         expected (full) {:?}\n    actual (full)   {:?}",
-                        r.name,
-                        names(&r.invocations),
-                        names(&t.invocations),
-                        r.invocations,
-                        t.invocations
-                    ));
-                }
-            }
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} rows failed:\n{}",
-        failures.len(),
-        rows.len(),
-        failures.join("\n")
-    );
+    crate::engine::checks::check_rows(&crate::engine::Context::default(), rows);
 }
 
 fn names(invocations: &[Invocation]) -> Vec<&'static str> {
@@ -1246,19 +1198,6 @@ fn my_events() -> Vec<Event> {
     ]
 }
 
-fn assert_covers_every_variant(states: &[State], events: &[Event]) {
-    let state_names: BTreeSet<&str> = states.iter().map(State::name).collect();
-    let event_names: BTreeSet<&str> = events.iter().map(Event::name).collect();
-    assert_eq!(
-        state_names,
-        STATE_NAMES.into_iter().collect::<BTreeSet<_>>()
-    );
-    assert_eq!(
-        event_names,
-        EVENT_NAMES.into_iter().collect::<BTreeSet<_>>()
-    );
-}
-
 /// The name under which §1.4 handles `event`: an empty SUBSCRIPTION_CHANGED is UNSUBSCRIBE_ALL.
 fn handled_as(event: &Event) -> &'static str {
     match event {
@@ -1268,40 +1207,16 @@ fn handled_as(event: &Event) -> &'static str {
     }
 }
 
-fn walk(states: &[State], events: &[Event]) {
-    let listed = listed();
-    let mut failures = Vec::new();
-    for state in states {
-        for event in events {
-            let expected = listed.contains(&(state.name(), handled_as(event)));
-            let actual = transition(state, event);
-            if expected != actual.is_some() {
-                failures.push(format!(
-                    "{} --{}--> expected {}, got {:?}",
-                    state.name(),
-                    event.name(),
-                    if expected { "Some" } else { "None" },
-                    actual.map(|t| (t.state.name(), names(&t.invocations)))
-                ));
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
+/// Every (state, event) pair of this test's values and of the machine's samples (what the
+/// diagrams are drawn from) is handled exactly when §1.4 lists it.
 #[test]
 fn every_unlisted_pair_is_ignored_and_every_listed_pair_is_not() {
-    let (states, events) = (my_states(), my_events());
-    assert_covers_every_variant(&states, &events);
-    walk(&states, &events);
-}
-
-#[test]
-fn the_machine_samples_cover_every_variant_and_walk_the_same() {
-    let states = SubscribeMachine::sample_states();
-    let events = SubscribeMachine::sample_events();
-    assert_covers_every_variant(&states, &events);
-    walk(&states, &events);
+    let listed = listed();
+    crate::engine::checks::walk_all::<SubscribeMachine>(
+        (my_states(), my_events()),
+        (&STATE_NAMES, &EVENT_NAMES),
+        &|state, event| listed.contains(&(state.name(), handled_as(event))),
+    );
 }
 
 #[test]
@@ -1401,12 +1316,12 @@ fn trace_names_are_spelled_as_in_engine_md() {
         (fill_gap(range_a()), "FILL_GAP"),
         (Invocation::CancelFillGap, "CANCEL_FILL_GAP"),
     ];
-    let spelled: Vec<&str> = invocations.iter().map(|(_, name)| *name).collect();
-    assert_eq!(spelled, INVOCATION_NAMES);
-    for (invocation, name) in &invocations {
-        assert_eq!(invocation.name(), *name);
-        assert_eq!(SubscribeMachine::invocation_name(invocation), *name);
-    }
+    crate::engine::checks::assert_spelled(
+        &invocations,
+        &INVOCATION_NAMES,
+        Invocation::name,
+        SubscribeMachine::invocation_name,
+    );
 }
 
 #[test]
@@ -1490,33 +1405,19 @@ fn entry_of(state: &State) -> Option<Invocation> {
 
 #[test]
 fn every_transition_is_exit_then_own_then_entry() {
-    for state in my_states() {
-        for event in my_events() {
-            let Some(t) = transition(&state, &event) else {
-                continue;
-            };
-            let label = format!("{} --{}--> {}", state.name(), event.name(), t.state.name());
-            let mut rest: &[Invocation] = &t.invocations;
-            if let Some(exit) = exit_of(&state) {
-                assert_eq!(rest.first(), Some(&exit), "{label}: exit first");
-                rest = &rest[1..];
-            }
-            if let Some(entry) = entry_of(&t.state) {
-                assert_eq!(rest.last(), Some(&entry), "{label}: entry last");
-                rest = &rest[..rest.len() - 1];
-            }
-            // What is left is the transition's own: only immediate invocations.
-            for own in rest {
-                assert!(
-                    matches!(
-                        own,
-                        Invocation::EmitStatus(_) | Invocation::EmitMessages { .. }
-                    ),
-                    "{label}: unexpected own invocation {own:?}"
-                );
-            }
-        }
-    }
+    // What is left is the transition's own: only immediate invocations.
+    crate::engine::checks::assert_exit_own_entry::<SubscribeMachine>(
+        &my_states(),
+        &my_events(),
+        &exit_of,
+        &entry_of,
+        &|own| {
+            matches!(
+                own,
+                Invocation::EmitStatus(_) | Invocation::EmitMessages { .. }
+            )
+        },
+    );
 }
 
 #[test]
@@ -2220,20 +2121,7 @@ fn gap_table() -> Vec<Row> {
 #[test]
 fn every_row_of_the_gap_fill_table() {
     let context = gap_context();
-    let mut failures = Vec::new();
-    for r in gap_table() {
-        match super::transition_with(&context, &r.from, &r.event) {
-            Some(t) if t.state == r.to && t.invocations == r.invocations => {}
-            other => failures.push(format!(
-                "{}\n    expected {:?} {:?}\n    actual   {:?}",
-                r.name,
-                r.to,
-                r.invocations,
-                other.map(|t| (t.state, t.invocations))
-            )),
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    crate::engine::checks::check_rows(&context, &gap_table());
     // FillingGap ignores what belongs to other states.
     for event in [
         Event::HandshakeSuccess { cursor: S },

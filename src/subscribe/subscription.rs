@@ -54,6 +54,7 @@ use std::sync::{Arc, Mutex};
 use crate::client::WeakPubNub;
 use crate::engine::{Cursor, Input, PRESENCE_SUFFIX};
 use crate::error::{Error, ErrorKind};
+use crate::macros::setters;
 use crate::subscribe::events::{
     AppContextEvent, FileEvent, Message, MessageAction, PresenceEvent, Signal, UndecodableEvent,
     Update,
@@ -76,39 +77,27 @@ pub struct SubscriptionOptions {
 }
 
 impl SubscriptionOptions {
+    setters! {
+        self;
+        /// Also receive presence events (subscribes to `<name>-pnpres`).
+        with_presence() o => o.presence = true;
+        /// Catch up from this 17-digit timetoken when subscribing.
+        timetoken(timetoken: u64) o => o.timetoken = Some(timetoken);
+        /// The region of the catch-up timetoken (`tr`), as the service gave it with the timetoken
+        /// (a [`Cursor`]'s region); default 0.
+        region(region: u32) o => o.region = region;
+        /// How many updates each of this subscription's streams buffers for a slow consumer
+        /// (default 1024). Past that, updates are dropped for that stream and counted.
+        stream_capacity(capacity: usize) o => o.stream_capacity = Some(capacity);
+    }
+
     /// Default options: no presence events, no catch-up.
     pub fn new() -> Self {
         SubscriptionOptions::default()
     }
 
-    /// Also receive presence events (subscribes to `<name>-pnpres`).
-    pub fn with_presence(mut self) -> Self {
-        self.presence = true;
-        self
-    }
-
-    /// Catch up from this 17-digit timetoken when subscribing.
-    pub fn timetoken(mut self, timetoken: u64) -> Self {
-        self.timetoken = Some(timetoken);
-        self
-    }
-
-    /// The region of the catch-up timetoken (`tr`), as the service gave it with the timetoken
-    /// (a [`Cursor`]'s region); default 0.
-    pub fn region(mut self, region: u32) -> Self {
-        self.region = region;
-        self
-    }
-
     fn catch_up(&self) -> Option<Cursor> {
         self.timetoken.map(|tt| Cursor::new(tt, self.region))
-    }
-
-    /// How many updates each of this subscription's streams buffers for a slow consumer
-    /// (default 1024). Past that, updates are dropped for that stream and counted.
-    pub fn stream_capacity(mut self, capacity: usize) -> Self {
-        self.stream_capacity = Some(capacity);
-        self
     }
 
     /// Drop duplicate messages before any listener or stream of this subscription sees them:

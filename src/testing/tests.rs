@@ -34,6 +34,16 @@ fn subscribe(pubnub: &PubNub, channel: &str) -> Subscription {
     subscription
 }
 
+/// A client of a scripted server, its trace from the start, subscribed to `a` and idle.
+async fn subscribed_to_a() -> (PubNub, crate::TraceStream, Subscription) {
+    let server = Arc::new(ScriptedTransport::new());
+    let pubnub = client(&server);
+    let trace = pubnub.trace();
+    let a = subscribe(&pubnub, "a");
+    idle(&pubnub).await;
+    (pubnub, trace, a)
+}
+
 fn request(path: &str, query: &[(&'static str, &str)]) -> Request {
     let mut request = Request::new(Method::Get, path);
     for (key, value) in query {
@@ -207,11 +217,7 @@ async fn idle_means_every_ready_answer_is_handled_and_the_clock_has_not_moved() 
 
 #[tokio::test(start_paused = true)]
 async fn ignored_events_are_told_apart_from_applied_ones() {
-    let server = Arc::new(ScriptedTransport::new());
-    let pubnub = client(&server);
-    let mut trace = pubnub.trace();
-    let _a = subscribe(&pubnub, "a");
-    idle(&pubnub).await;
+    let (pubnub, mut trace, _a) = subscribed_to_a().await;
     trace.drain();
     // A plain reconnect while receiving has nothing to do.
     pubnub.reconnect();
@@ -321,11 +327,7 @@ async fn idle_waits_for_the_presence_engine_too() {
 
 #[tokio::test(start_paused = true)]
 async fn the_trace_stream_ends_when_the_last_client_handle_is_dropped() {
-    let server = Arc::new(ScriptedTransport::new());
-    let pubnub = client(&server);
-    let mut trace = pubnub.trace();
-    let a = subscribe(&pubnub, "a");
-    idle(&pubnub).await;
+    let (pubnub, mut trace, a) = subscribed_to_a().await;
     drop(a);
     drop(pubnub);
     // What was sent before the end is still read, then the stream ends.

@@ -67,6 +67,40 @@ pub(crate) fn field<T: DeserializeOwned>(
     decode(value, what)
 }
 
+/// The array at `key` of a checked answer: `None` when it is absent or null (the service
+/// leaves an empty list out), a [`ErrorKind::Decode`] error naming `what` when it is anything
+/// but an array.
+pub(crate) fn array<'a>(
+    json: &'a Value,
+    key: &str,
+    what: &str,
+) -> Result<Option<&'a [Value]>, Error> {
+    match json.get(key) {
+        Some(Value::Array(items)) => Ok(Some(items)),
+        None | Some(Value::Null) => Ok(None),
+        Some(other) => Err(Error::decode(format!(
+            "{what}: `{key}` is not a list: {}",
+            short(other)
+        ))),
+    }
+}
+
+/// The object at `key` of a checked answer, as [`array`] reads an array.
+pub(crate) fn object<'a>(
+    json: &'a Value,
+    key: &str,
+    what: &str,
+) -> Result<Option<&'a serde_json::Map<String, Value>>, Error> {
+    match json.get(key) {
+        Some(Value::Object(map)) => Ok(Some(map)),
+        None | Some(Value::Null) => Ok(None),
+        Some(other) => Err(Error::decode(format!(
+            "{what}: `{key}` is not an object: {}",
+            short(other)
+        ))),
+    }
+}
+
 /// Deserialises a checked body into `T`; a shape mismatch is a [`ErrorKind::Decode`] error.
 pub(crate) fn decode<T: DeserializeOwned>(json: Value, what: &str) -> Result<T, Error> {
     serde_json::from_value(json)
