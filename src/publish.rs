@@ -209,12 +209,10 @@ impl RequestBuilder<PublishOp<PublishKind>> {
     }
 
     /// Checks everything and builds the request without sending it.
-    pub(crate) fn prepare(self) -> Result<PreparedPublish, Error> {
-        let request = self.op.request(self.core())?;
-        Ok(PreparedPublish {
-            core: self.core().clone(),
-            request,
-        })
+    pub(crate) fn prepare(mut self) -> Result<PreparedPublish, Error> {
+        let core = self.core().clone();
+        let request = self.op.take_request(&core)?;
+        Ok(PreparedPublish { core, request })
     }
 }
 
@@ -225,15 +223,32 @@ impl<K: kind::Of> Operation for PublishOp<K> {
         _ => Endpoint::Publish,
     };
 
-    /// Checks everything and builds the request, or says why it cannot be sent.
     fn request(&self, core: &Core) -> Result<Request, Error> {
+        self.build(core, again(&self.message)?)
+    }
+
+    /// The message moves into the request: a 30 KiB body is not copied for one send.
+    fn take_request(&mut self, core: &Core) -> Result<Request, Error> {
+        let message = self.message.take().transpose()?;
+        self.build(core, message)
+    }
+
+    fn parse(&self, _: &Core, answer: &Response) -> Result<PublishResult, Error> {
+        parse_answer(answer)
+    }
+}
+
+impl<K: kind::Of> PublishOp<K> {
+    /// Checks everything and builds the request with `message` (the builder's, serialised), or
+    /// says why it cannot be sent.
+    fn build(&self, core: &Core, message: Option<String>) -> Result<Request, Error> {
         let kind = K::KIND;
         let config = core.config();
         let publish_key = config
             .publish_key()
             .ok_or_else(|| Error::invalid("a publish key is required to publish"))?;
         validate::publish_channel(&self.channel)?;
-        let message = again(&self.message)?.ok_or_else(|| Error::invalid("message is missing"))?;
+        let message = message.ok_or_else(|| Error::invalid("message is missing"))?;
         let meta = again(&self.meta)?;
         if let Some(cmt) = &self.custom_message_type {
             validate::custom_message_type(cmt)?;
@@ -336,10 +351,6 @@ impl<K: kind::Of> Operation for PublishOp<K> {
             body => body,
         };
         Ok(request)
-    }
-
-    fn parse(&self, _: &Core, answer: &Response) -> Result<PublishResult, Error> {
-        parse_answer(answer)
     }
 }
 

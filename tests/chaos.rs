@@ -78,7 +78,6 @@ async fn heartbeats_recover_give_up_per_policy_and_leave_once() {
         "JOINED",
         "HEARTBEAT",
         "HEARTBEAT_FAILURE",
-        "CANCEL_HEARTBEAT",
         "DELAYED_HEARTBEAT",
         "HEARTBEAT_FAILURE",
         "CANCEL_DELAYED_HEARTBEAT",

@@ -708,20 +708,41 @@ impl World {
         let mut expected = Vec::new();
         let mut last_event: Option<(&str, Option<&str>)> = None;
         let mut running: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        // The state each machine's last transition entered: after its invocations, the driver
+        // keeps only that state's entry effect running (the presence machine relies on it).
+        let mut entered: HashMap<&str, &str> = HashMap::new();
         for entry in &self.entries {
             match entry {
                 TraceEntry::Event {
                     machine, name, to, ..
                 } => {
+                    if let Some(state) = entered.remove(machine) {
+                        let allowed = entry_effect(state);
+                        running
+                            .entry(machine)
+                            .or_default()
+                            .retain(|kind| Some(*kind) == allowed);
+                    }
+                    if let Some(to) = to {
+                        entered.insert(machine, to);
+                    }
                     if *machine == "subscribe" {
                         last_event = Some((name, *to));
                     }
                     if let Some(kind) = result_of(name) {
                         running.entry(machine).or_default().remove(kind);
                     }
+                    // A heartbeat's result comes from HEARTBEAT or DELAYED_HEARTBEAT,
+                    // whichever runs (at most one does).
+                    if name.starts_with("HEARTBEAT_") {
+                        running.entry(machine).or_default().remove("HEARTBEAT");
+                    }
                 }
                 TraceEntry::Invocation { machine, name, .. } => {
                     let set = running.entry(machine).or_default();
+                    // A presence heartbeat replaces the one running (the driver's rule); the
+                    // subscribe machine cancels every effect explicitly.
+                    let replaces = *machine == "presence" && *name == "HEARTBEAT";
                     match *name {
                         "HANDSHAKE"
                         | "HANDSHAKE_RECONNECT"
@@ -730,7 +751,7 @@ impl World {
                         | "HEARTBEAT"
                         | "WAIT"
                         | "DELAYED_HEARTBEAT"
-                            if !set.insert(name) || set.len() > 1 =>
+                            if (!set.insert(name) && !replaces) || set.len() > 1 =>
                         {
                             self.violations
                                 .push(format!("{machine}: {name} started while {set:?} ran"));
@@ -827,6 +848,21 @@ impl World {
 }
 
 /// The managed effect whose result an event is.
+/// The managed effect a state's entry starts (`Machine::entry_effect`), by trace names.
+fn entry_effect(state: &str) -> Option<&'static str> {
+    match state {
+        "Handshaking" => Some("HANDSHAKE"),
+        "HandshakeReconnecting" => Some("HANDSHAKE_RECONNECT"),
+        "Receiving" => Some("RECEIVE_MESSAGES"),
+        "ReceiveReconnecting" => Some("RECEIVE_RECONNECT"),
+        "FillingGap" => Some("FILL_GAP"),
+        "Heartbeating" => Some("HEARTBEAT"),
+        "HeartbeatCooldown" => Some("WAIT"),
+        "HeartbeatReconnecting" => Some("DELAYED_HEARTBEAT"),
+        _ => None,
+    }
+}
+
 fn result_of(event: &str) -> Option<&'static str> {
     Some(match event {
         "HANDSHAKE_SUCCESS" | "HANDSHAKE_FAILURE" => "HANDSHAKE",

@@ -300,8 +300,14 @@ impl CryptoModule {
         Ok(out)
     }
 
-    /// A received payload, decrypted. A payload that is not a JSON string was not encrypted;
-    /// decrypted text that is not JSON is delivered as a JSON string, as PubNub's SDKs do.
+    /// A received payload, decrypted. A payload that is not a JSON string was not encrypted.
+    ///
+    /// Every PubNub SDK encrypts a message's JSON text, so decrypted text that is not JSON is
+    /// suspect: data of the legacy cryptor written in the other IV mode (constant or random)
+    /// decrypts, padding and all, to the message cut short or to nothing. So the legacy
+    /// cryptor tries the other IV mode before giving up, and keeps what parses as JSON;
+    /// otherwise the payload is refused with [`ErrorKind::Decryption`] (the caller delivers it
+    /// as received, with the error), never delivered as a wrong value.
     pub(crate) fn decrypt_payload(&self, payload: &Payload) -> Result<Payload, Error> {
         let json = payload.json();
         let Ok(base64) = serde_json::from_str::<std::borrow::Cow<'_, str>>(json) else {
@@ -310,25 +316,26 @@ impl CryptoModule {
                 json_kind(json)
             )));
         };
-        let text = self.decrypt_string(&base64)?;
-        Ok(match payload::check_json(&text) {
-            Ok(()) => Payload::from_validated(text),
-            Err(_) => Payload::from(serde_json::Value::String(text)),
-        })
+        let data = BASE64_DECODE
+            .decode(&*base64)
+            .map_err(|e| Error::decryption(format!("not base64: {e}")))?;
+        let first = self.decrypt(&data).and_then(json_text);
+        if first.is_ok() || !matches!(header::parse(&data), Ok(None)) {
+            return first.map(Payload::from_validated);
+        }
+        let inner = &*self.inner;
+        match decrypt_legacy_mode(&inner.legacy_key, !inner.legacy_random_iv, &data) {
+            Ok(text) => {
+                tracing::debug!("a legacy message was encrypted in the other IV mode");
+                Ok(Payload::from_validated(text))
+            }
+            Err(_) => first.map(Payload::from_validated),
+        }
     }
 
     fn decrypt_legacy(&self, data: &[u8]) -> Result<Vec<u8>, Error> {
         let inner = &*self.inner;
-        if !inner.legacy_random_iv {
-            return decrypt_cbc(&inner.legacy_key, &LEGACY_CONSTANT_IV, data);
-        }
-        let Some((iv, body)) = data.split_first_chunk::<BLOCK>() else {
-            return Err(Error::decryption(format!(
-                "truncated: {} bytes, less than the legacy cryptor's 16-byte IV and a block",
-                data.len()
-            )));
-        };
-        decrypt_cbc(&inner.legacy_key, iv, body)
+        legacy_mode(&inner.legacy_key, inner.legacy_random_iv, data)
     }
 
     fn random_iv(&self) -> Result<[u8; BLOCK], Error> {
@@ -347,6 +354,38 @@ impl CryptoModule {
             IvSource::Fixed(iv) => Ok(*iv),
         }
     }
+}
+
+/// Legacy cryptor data decrypted in one IV mode: the constant IV, or a random IV in front.
+fn legacy_mode(key: &[u8; 32], random_iv: bool, data: &[u8]) -> Result<Vec<u8>, Error> {
+    if !random_iv {
+        return decrypt_cbc(key, &LEGACY_CONSTANT_IV, data);
+    }
+    let Some((iv, body)) = data.split_first_chunk::<BLOCK>() else {
+        return Err(Error::decryption(format!(
+            "truncated: {} bytes, less than the legacy cryptor's 16-byte IV and a block",
+            data.len()
+        )));
+    };
+    decrypt_cbc(key, iv, body)
+}
+
+/// [`legacy_mode`], as JSON text.
+fn decrypt_legacy_mode(key: &[u8; 32], random_iv: bool, data: &[u8]) -> Result<String, Error> {
+    json_text(legacy_mode(key, random_iv, data)?)
+}
+
+/// Decrypted bytes as the JSON text every PubNub SDK encrypts.
+fn json_text(plain: Vec<u8>) -> Result<String, Error> {
+    let text = String::from_utf8(plain).map_err(|_| {
+        Error::decryption("wrong cipher key or damaged data: the decrypted text is not UTF-8")
+    })?;
+    payload::check_json(&text).map_err(|_| {
+        Error::decryption(
+            "wrong cipher key, damaged data or another IV mode: the decrypted text is not JSON",
+        )
+    })?;
+    Ok(text)
 }
 
 /// AES-256-CBC decryption of `body` with PKCS#7 padding.

@@ -259,9 +259,12 @@ fn received_payloads_are_decrypted_or_refused() {
             .unwrap(),
         json!({"text": "hello"})
     );
-    // Decrypted text that is not JSON arrives as a string, as in PubNub's SDKs.
+    // Every SDK encrypts JSON: decrypted text that is not JSON is refused, never delivered as
+    // a value (the caller delivers the payload as received, with the error).
     let raw = Payload::from(json!(module.encrypt_string("plain words").unwrap()));
-    assert_eq!(module.decrypt_payload(&raw).unwrap(), json!("plain words"));
+    let error = module.decrypt_payload(&raw).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decryption);
+    assert!(error.message().contains("not JSON"), "{error}");
     // Anything but a string was not encrypted.
     for (payload, kind) in [
         (json!({"text": "hello"}), "an object"),
@@ -299,4 +302,40 @@ fn the_key_is_never_shown() {
             "{secret}"
         );
     }
+}
+
+/// A message of the legacy cryptor written in the other IV mode decrypts, padding and all, to
+/// the message without its first 16 bytes (or to nothing): the module tries the other mode
+/// and delivers what parses as JSON, never the wrong value.
+#[test]
+fn a_legacy_message_in_the_other_iv_mode_is_read_right_or_refused() {
+    let messages = [
+        json!("Hello, PubNub!"),
+        json!({"text": "a longer message, more than one block of sixteen bytes"}),
+        json!(7),
+    ];
+    for (writer_random, reader_random) in [(false, true), (true, false)] {
+        let writer = CryptoModule::legacy("enigma", writer_random).unwrap();
+        let reader = CryptoModule::legacy("enigma", reader_random).unwrap();
+        for message in &messages {
+            let sent = Payload::from_validated(writer.encrypt_json(&message.to_string()).unwrap());
+            assert_eq!(
+                reader.decrypt_payload(&sent).unwrap(),
+                *message,
+                "written with random IV {writer_random}, read with {reader_random}"
+            );
+        }
+    }
+    // The AES-CBC cryptor reads legacy data of either mode the same way.
+    let constant = CryptoModule::legacy("enigma", false).unwrap();
+    let sent = Payload::from_validated(constant.encrypt_json(r#""Hello, PubNub!""#).unwrap());
+    let reader = CryptoModule::aes_cbc("enigma").unwrap();
+    assert_eq!(
+        reader.decrypt_payload(&sent).unwrap(),
+        json!("Hello, PubNub!")
+    );
+    // Neither mode gives JSON: a wrong key is refused, not delivered as garbage or "".
+    let other_key = CryptoModule::legacy("another key", true).unwrap();
+    let error = other_key.decrypt_payload(&sent).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Decryption);
 }

@@ -334,6 +334,13 @@ impl<M: Machine> Driver<M> {
         for invocation in transition.invocations {
             self.dispatch(invocation);
         }
+        // A managed effect lives only in the state that started it: one whose state was left
+        // without an invocation cancelling it (PubNub's presence scenarios have none for a
+        // heartbeat) is cancelled here, untraced, as an explicit cancel would.
+        let allowed = M::entry_effect(&self.state);
+        if self.running.iter().any(|r| Some(r.kind) != allowed) {
+            self.running.retain(|r| Some(r.kind) == allowed);
+        }
     }
 
     fn dispatch(&mut self, invocation: M::Invocation) {

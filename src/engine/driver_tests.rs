@@ -208,6 +208,85 @@ async fn an_effect_that_ends_without_an_event_stops_running() {
     assert!(matches!(snapshot.state, State::Handshaking { .. }));
 }
 
+/// Heartbeats that never answer, counting their drops.
+#[derive(Default)]
+struct Hanging {
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Effects<crate::presence::machine::PresenceMachine> for Hanging {
+    fn dispatch(
+        &self,
+        invocation: crate::presence::machine::Invocation,
+    ) -> Dispatch<crate::presence::machine::Event> {
+        use crate::presence::machine::Invocation as I;
+        match invocation {
+            I::Heartbeat { .. } => {
+                let guard = DropCounter(self.dropped.clone());
+                Dispatch::Async(Box::pin(async move {
+                    let _guard = guard;
+                    std::future::pending::<()>().await;
+                    None
+                }))
+            }
+            _ => Dispatch::Done,
+        }
+    }
+}
+
+/// Counts its drop.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// PubNub's presence scenarios have no invocation that cancels a heartbeat: a heartbeat
+/// replaced by a new one, and one whose state is left, are cancelled by the driver, untraced.
+#[tokio::test(start_paused = true)]
+async fn an_effect_whose_state_is_left_is_cancelled_untraced() {
+    use crate::presence::machine::{Event as P, PresenceMachine};
+    let effects = Arc::new(Hanging::default());
+    let (trace, mut rx) = broadcast::channel(256);
+    let engine = Engine::<PresenceMachine>::spawn(
+        MachineContext::default(),
+        effects.clone(),
+        trace,
+        CancellationToken::new(),
+        TaskTracker::new(),
+    );
+    engine.send(P::Joined {
+        input: Input::channels(["a"]),
+    });
+    engine.send(P::Joined {
+        input: Input::channels(["b"]),
+    });
+    let snapshot = engine.inspect().await.unwrap();
+    assert_eq!(
+        snapshot.running,
+        ["HEARTBEAT"],
+        "the second replaced the first"
+    );
+    assert_eq!(effects.dropped.load(Ordering::SeqCst), 1);
+    engine.send(P::LeftAll);
+    let snapshot = engine.inspect().await.unwrap();
+    assert!(snapshot.running.is_empty(), "{:?}", snapshot.running);
+    assert_eq!(effects.dropped.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        drain(&mut rx),
+        [
+            "JOINED",
+            "HEARTBEAT",
+            "JOINED",
+            "HEARTBEAT",
+            "LEFT_ALL",
+            "LEAVE"
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn dropping_every_handle_ends_the_engine_and_its_effects() {
     let effects = Arc::new(Scripted::default());

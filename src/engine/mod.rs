@@ -261,6 +261,9 @@ pub trait Machine: sealed::Sealed + 'static {
     /// Invocations run when entering `state` (a reconnecting state's carries its retry
     /// decision, taken with `context`).
     fn on_entry(context: &Context, state: &Self::State) -> Vec<Self::Invocation>;
+    /// The kind of the managed effect `state` starts on entry, if any: the only one that may
+    /// run while the machine is in it (the driver cancels any other when a state is left).
+    fn entry_effect(state: &Self::State) -> Option<&'static str>;
     /// The trace name of a state (its variant name).
     fn state_name(state: &Self::State) -> &'static str;
     /// The trace name of an event (SCREAMING_SNAKE_CASE).

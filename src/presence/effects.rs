@@ -103,9 +103,7 @@ impl Effects<PresenceMachine> for PresenceEffects {
                 }
                 Dispatch::Done
             }
-            Invocation::CancelHeartbeat
-            | Invocation::CancelWait
-            | Invocation::CancelDelayedHeartbeat => Dispatch::Done,
+            Invocation::CancelWait | Invocation::CancelDelayedHeartbeat => Dispatch::Done,
         }
     }
 }

@@ -108,14 +108,15 @@ pub enum Event {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Invocation {
-    /// Managed: send a heartbeat. At most one is in flight: a heartbeat superseded before it
-    /// was sent is never sent, and one superseded while in flight never reports.
+    /// Managed: send a heartbeat. At most one is in flight: a new one replaces it (the driver
+    /// cancels the old one, as it does for every managed effect of a kind already running), so
+    /// a heartbeat superseded before it was sent is never sent, and one superseded while in
+    /// flight never reports. PubNub's scenarios have no invocation that cancels a heartbeat:
+    /// when Heartbeating is left, the driver cancels it, untraced ([`Machine::entry_effect`]).
     Heartbeat {
         /// Channels and groups.
         input: Input,
     },
-    /// Cancel the running heartbeat.
-    CancelHeartbeat,
     /// Managed: sleep `heartbeat_interval`, then TIMES_UP.
     Wait {
         /// Channels and groups.
@@ -192,7 +193,6 @@ impl Invocation {
     pub fn name(&self) -> &'static str {
         match self {
             Invocation::Heartbeat { .. } => "HEARTBEAT",
-            Invocation::CancelHeartbeat => "CANCEL_HEARTBEAT",
             Invocation::Wait { .. } => "WAIT",
             Invocation::CancelWait => "CANCEL_WAIT",
             Invocation::DelayedHeartbeat { .. } => "DELAYED_HEARTBEAT",
@@ -207,7 +207,6 @@ impl Invocation {
             Invocation::Heartbeat { .. } => Lifecycle::Managed("HEARTBEAT"),
             Invocation::Wait { .. } => Lifecycle::Managed("WAIT"),
             Invocation::DelayedHeartbeat { .. } => Lifecycle::Managed("DELAYED_HEARTBEAT"),
-            Invocation::CancelHeartbeat => Lifecycle::Cancel("HEARTBEAT"),
             Invocation::CancelWait => Lifecycle::Cancel("WAIT"),
             Invocation::CancelDelayedHeartbeat => Lifecycle::Cancel("DELAYED_HEARTBEAT"),
             Invocation::Leave { .. } => Lifecycle::Immediate,
@@ -385,7 +384,6 @@ impl Machine for PresenceMachine {
 
     fn on_exit(state: &State) -> Vec<Invocation> {
         match state {
-            State::Heartbeating { .. } => vec![Invocation::CancelHeartbeat],
             State::HeartbeatCooldown { .. } => vec![Invocation::CancelWait],
             State::HeartbeatReconnecting { .. } => vec![Invocation::CancelDelayedHeartbeat],
             _ => vec![],
@@ -411,6 +409,15 @@ impl Machine for PresenceMachine {
                 retry: context.decide(Endpoint::Presence, *attempts, reason),
             }],
             _ => vec![],
+        }
+    }
+
+    fn entry_effect(state: &State) -> Option<&'static str> {
+        match state {
+            State::Heartbeating { .. } => Some("HEARTBEAT"),
+            State::HeartbeatCooldown { .. } => Some("WAIT"),
+            State::HeartbeatReconnecting { .. } => Some("DELAYED_HEARTBEAT"),
+            _ => None,
         }
     }
 

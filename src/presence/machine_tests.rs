@@ -114,7 +114,7 @@ fn left(input: Input) -> Event {
     Event::Left { input }
 }
 
-use Invocation::{CancelDelayedHeartbeat, CancelHeartbeat, CancelWait};
+use Invocation::{CancelDelayedHeartbeat, CancelWait};
 use State::HeartbeatInactive as Inactive;
 
 // ---------------------------------------------------------------------------------------------
@@ -148,49 +148,49 @@ fn table() -> Vec<Row> {
             heartbeating(i()),
             joined(joined_x()),
             heartbeating(i_union_x()),
-            vec![CancelHeartbeat, heartbeat(i_union_x())],
+            vec![heartbeat(i_union_x())],
         ),
         row(
             "Heartbeating{I} --LEFT(x), rest ≠ ∅--> Heartbeating{rest}",
             heartbeating(i()),
             left(left_some()),
             heartbeating(rest_some()),
-            vec![CancelHeartbeat, leave(gone_some()), heartbeat(rest_some())],
+            vec![leave(gone_some()), heartbeat(rest_some())],
         ),
         row(
             "Heartbeating{I} --LEFT(x), rest = ∅--> HeartbeatInactive",
             heartbeating(i()),
             left(left_all_names()),
             Inactive,
-            vec![CancelHeartbeat, leave(i())],
+            vec![leave(i())],
         ),
         row(
             "Heartbeating{I} --LEFT_ALL--> HeartbeatInactive",
             heartbeating(i()),
             Event::LeftAll,
             Inactive,
-            vec![CancelHeartbeat, leave(i())],
+            vec![leave(i())],
         ),
         row(
             "Heartbeating{I} --HEARTBEAT_SUCCESS--> HeartbeatCooldown{I}",
             heartbeating(i()),
             Event::HeartbeatSuccess,
             cooldown(i()),
-            vec![CancelHeartbeat, wait(i())],
+            vec![wait(i())],
         ),
         row(
             "Heartbeating{I} --HEARTBEAT_FAILURE(e)--> HeartbeatReconnecting{I, 1, e}",
             heartbeating(i()),
             Event::HeartbeatFailure { reason: e2() },
             reconnecting(i(), 1, e2()),
-            vec![CancelHeartbeat, delayed(i(), 1, e2())],
+            vec![delayed(i(), 1, e2())],
         ),
         row(
             "Heartbeating{I} --DISCONNECT--> HeartbeatStopped{I}",
             heartbeating(i()),
             Event::Disconnect,
             stopped(i()),
-            vec![CancelHeartbeat, leave(i())],
+            vec![leave(i())],
         ),
         // HeartbeatCooldown
         row(
@@ -672,8 +672,13 @@ fn trace_names_are_spelled_as_in_engine_md() {
 
 #[test]
 fn lifecycles_follow_section_2() {
+    // A heartbeat is managed (a new one replaces it) but has no cancel invocation: PubNub's
+    // scenarios have none.
+    assert_eq!(
+        PresenceMachine::lifecycle(&heartbeat(i())),
+        Lifecycle::Managed("HEARTBEAT")
+    );
     for (start, cancel) in [
-        (heartbeat(i()), CancelHeartbeat),
         (wait(i()), CancelWait),
         (delayed(i(), 1, e()), CancelDelayedHeartbeat),
     ] {
@@ -694,7 +699,6 @@ fn lifecycles_follow_section_2() {
 
 fn exit_of(state: &State) -> Option<Invocation> {
     match state {
-        State::Heartbeating { .. } => Some(CancelHeartbeat),
         State::HeartbeatCooldown { .. } => Some(CancelWait),
         State::HeartbeatReconnecting { .. } => Some(CancelDelayedHeartbeat),
         _ => None,

@@ -67,6 +67,11 @@ pub(crate) mod operation {
         /// Checks everything that can be refused before sending (a typed
         /// [`InvalidArgument`](crate::ErrorKind::InvalidArgument)) and builds the request.
         fn request(&self, core: &Core) -> Result<Request, Error>;
+        /// [`Operation::request`] for the one send of a builder, which may move its data into
+        /// the request instead of copying it (a publish moves its message).
+        fn take_request(&mut self, core: &Core) -> Result<Request, Error> {
+            self.request(core)
+        }
         /// Reads the answer, whatever its status.
         fn parse(&self, core: &Core, answer: &Response) -> Result<Self::Output, Error>;
         /// What a success changes in the client (`set_state` remembers its state).
@@ -116,8 +121,9 @@ impl<O> RequestBuilder<O> {
 
 impl<O: Operation> RequestBuilder<O> {
     /// Checks, sends (with the opt-in retry) and reads the answer.
-    async fn send(self) -> Result<O::Output, Error> {
-        run(&self.core, &self.op, self.retry).await
+    async fn send(mut self) -> Result<O::Output, Error> {
+        let request = self.op.take_request(&self.core)?;
+        finish(&self.core, &self.op, request, self.retry).await
     }
 }
 
@@ -128,6 +134,16 @@ pub(crate) async fn run<O: Operation>(
     retry: bool,
 ) -> Result<O::Output, Error> {
     let request = op.request(core)?;
+    finish(core, op, request, retry).await
+}
+
+/// Sends `request`, the request of `op`, and reads its answer.
+async fn finish<O: Operation>(
+    core: &Core,
+    op: &O,
+    request: crate::transport::Request,
+    retry: bool,
+) -> Result<O::Output, Error> {
     let output = core
         .execute(O::GROUP, request, retry, |answer| op.parse(core, answer))
         .await?;

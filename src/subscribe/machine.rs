@@ -1321,6 +1321,17 @@ impl Machine for SubscribeMachine {
         }
     }
 
+    fn entry_effect(state: &State) -> Option<&'static str> {
+        match state {
+            State::Handshaking { .. } => Some("HANDSHAKE"),
+            State::HandshakeReconnecting { .. } => Some("HANDSHAKE_RECONNECT"),
+            State::Receiving { .. } => Some("RECEIVE_MESSAGES"),
+            State::ReceiveReconnecting { .. } => Some("RECEIVE_RECONNECT"),
+            State::FillingGap { .. } => Some("FILL_GAP"),
+            _ => None,
+        }
+    }
+
     fn state_name(state: &State) -> &'static str {
         state.name()
     }

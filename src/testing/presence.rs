@@ -48,8 +48,6 @@ pub const TIMES_UP: &str = "TIMES_UP";
 
 /// Invocation (managed): send a heartbeat.
 pub const HEARTBEAT: &str = "HEARTBEAT";
-/// Invocation: cancel the running heartbeat.
-pub const CANCEL_HEARTBEAT: &str = "CANCEL_HEARTBEAT";
 /// Invocation (managed): wait for the heartbeat interval.
 pub const WAIT: &str = "WAIT";
 /// Invocation: cancel the running wait.
@@ -87,7 +85,6 @@ pub const EVENTS: &[&str] = &[
 /// Every invocation name.
 pub const INVOCATIONS: &[&str] = &[
     HEARTBEAT,
-    CANCEL_HEARTBEAT,
     WAIT,
     CANCEL_WAIT,
     DELAYED_HEARTBEAT,
