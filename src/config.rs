@@ -21,6 +21,8 @@ pub const MIN_PRESENCE_TIMEOUT: u32 = 20;
 pub const DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(310);
 /// How long a request the service answers at once (publish, presence, REST) may take.
 pub const DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a file's upload to storage or download may take.
+pub const DEFAULT_FILE_TRANSFER_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a handshake, or a reconnect request that proves the network is back, may take.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 pub use crate::transport::http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TCP_KEEPALIVE};
@@ -76,6 +78,7 @@ pub struct Config {
     jitter: Option<Jitter>,
     subscribe_request_timeout: Duration,
     non_subscribe_request_timeout: Duration,
+    file_transfer_timeout: Duration,
     handshake_timeout: Duration,
     connect_timeout: Duration,
     tcp_keepalive: Option<Duration>,
@@ -112,6 +115,7 @@ impl Config {
                 jitter: None,
                 subscribe_request_timeout: DEFAULT_SUBSCRIBE_REQUEST_TIMEOUT,
                 non_subscribe_request_timeout: DEFAULT_NON_SUBSCRIBE_REQUEST_TIMEOUT,
+                file_transfer_timeout: DEFAULT_FILE_TRANSFER_TIMEOUT,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
                 tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
@@ -210,6 +214,11 @@ impl Config {
     /// How long every other request may take.
     pub fn non_subscribe_request_timeout(&self) -> Duration {
         self.non_subscribe_request_timeout
+    }
+
+    /// How long a file's upload to storage, or its download, may take.
+    pub fn file_transfer_timeout(&self) -> Duration {
+        self.file_transfer_timeout
     }
 
     /// How long a handshake (and a reconnect request proving the network is back) may take.
@@ -346,6 +355,9 @@ impl ConfigBuilder {
         /// How long any other request may take (default 10 s; more than 0, at most an hour).
         non_subscribe_request_timeout(timeout: Duration) b =>
             b.config.non_subscribe_request_timeout = timeout;
+        /// How long a file's upload to storage or download may take (default 300 s; more than
+        /// 0, at most an hour): files are up to 5 MiB, far more than a request's answer.
+        file_transfer_timeout(timeout: Duration) b => b.config.file_transfer_timeout = timeout;
         /// How long a handshake may take, and each request that proves the network is back after
         /// a failure (default 5 s; more than 0, at most an hour). The service answers both at once,
         /// so a handshake that hangs is a silent network, reported as soon as this passes.
@@ -488,6 +500,7 @@ impl ConfigBuilder {
             self.config.non_subscribe_request_timeout,
         )?;
         timeout("handshake timeout", self.config.handshake_timeout)?;
+        timeout("file transfer timeout", self.config.file_transfer_timeout)?;
         timeout("connect timeout", self.config.connect_timeout)?;
         timeout("leave timeout", self.config.leave_timeout)?;
         if let Some(idle) = self.config.tcp_keepalive {

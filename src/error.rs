@@ -204,6 +204,8 @@ pub struct Error {
     retry_after: Option<u32>,
     #[source]
     source: Option<BoxError>,
+    /// The file a `send_file` uploaded but could not announce: (id, name).
+    unpublished_file: Option<Box<(String, String)>>,
 }
 
 impl Error {
@@ -218,6 +220,7 @@ impl Error {
             status: kind.status(),
             retry_after: None,
             source: None,
+            unpublished_file: None,
         }
     }
 
@@ -268,7 +271,28 @@ impl Error {
                 .source
                 .as_ref()
                 .map(|source| BoxError::from(source.to_string())),
+            unpublished_file: self.unpublished_file.clone(),
         }
+    }
+
+    /// The same error, about a file that was uploaded but whose message could not be
+    /// published.
+    pub(crate) fn with_unpublished_file(mut self, id: String, name: String) -> Self {
+        self.message = format!(
+            "the file {name:?} (id {id}) was uploaded, but its message could not be published: {}",
+            self.message
+        );
+        self.unpublished_file = Some(Box::new((id, name)));
+        self
+    }
+
+    /// For a [`send_file`](crate::PubNub::send_file) whose upload succeeded but whose file
+    /// message could not be published: the file's id and name, to publish it later with
+    /// [`publish_file_message`](crate::PubNub::publish_file_message).
+    pub fn unpublished_file(&self) -> Option<(&str, &str)> {
+        self.unpublished_file
+            .as_deref()
+            .map(|(id, name)| (id.as_str(), name.as_str()))
     }
 
     /// The same error with another kind (e.g. a 414 on publish is a message too large).

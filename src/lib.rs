@@ -82,13 +82,25 @@
 //! [`channel_metadata`](PubNub::channel_metadata) or [`user_metadata`](PubNub::user_metadata)
 //! entity it concerns through `on_objects`.
 //!
+//! Files ([`files`]): [`send_file`](PubNub::send_file) uploads a file (from bytes, a path or
+//! an `AsyncRead`, at most 5 MiB, encrypted with the crypto module if there is one) and
+//! publishes its file message; subscribers get a [`FileEvent`] with a ready download URL;
+//! [`download_file`](PubNub::download_file), [`list_files`](PubNub::list_files),
+//! [`delete_file`](PubNub::delete_file) and [`get_file_url`](PubNub::get_file_url) do the
+//! rest, with progress reports for a progress bar.
+//!
+//! Mobile push ([`push`]): [`add_channels_to_push`](PubNub::add_channels_to_push) registers a
+//! device's FCM or APNs2 token on channels, and [`push::PushPayload`] builds the `pn_apns` /
+//! `pn_fcm` parts of a message that PubNub turns into notifications for those devices.
+//! `pubnub-local` keeps the registrations and records what would be pushed.
+//!
 //! Subscriptions deliver through callbacks (`on_message`, as in PubNub's SDKs) or bounded
 //! [`Stream`](futures_util::Stream)s (`message_stream()`), per [`Subscription`], per
 //! [`SubscriptionSet`], or for the whole client ([`PubNub::add_listener`]). The legacy
 //! `pubnub.subscribe().channels([..]).execute()` builder is there too ([`SubscribeBuilder`]).
 //! The `examples/` directory has runnable examples of each of these, of channel groups,
 //! wildcards, filters, presence state, encryption, history and gap fill, message actions,
-//! Access Manager, App Context,
+//! Access Manager, App Context, files, mobile push,
 //! serial publishing, fault recovery and a terminal chat.
 //!
 //! # Architecture
@@ -224,12 +236,14 @@ pub mod crypto;
 pub mod diagram;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod history;
 mod macros;
 pub mod message_actions;
 pub mod objects;
 pub mod presence;
 pub mod publish;
+pub mod push;
 pub mod reliable;
 mod request;
 pub mod retry;
@@ -251,6 +265,7 @@ pub use config::{Config, ConfigBuilder};
 pub use crypto::CryptoModule;
 pub use engine::{Cursor, Input, TraceEntry};
 pub use error::{Error, ErrorKind, Reason};
+pub use files::{DownloadedFile, FileData, SendFileResult};
 pub use history::{
     ActionRef, DeleteMessages, FetchMessages, FetchMessagesResult, HistoryMessage, MessageCounts,
 };
@@ -280,4 +295,6 @@ pub use subscribe::subscription::{
     SubscriptionSet, UserMetadata,
 };
 pub use time::Time;
-pub use transport::{Method, Request, ReqwestTransport, Response, Transport, TransportFuture};
+pub use transport::{
+    Method, Progress, ProgressHook, Request, ReqwestTransport, Response, Transport, TransportFuture,
+};

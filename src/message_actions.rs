@@ -146,7 +146,7 @@ impl Operation for ActionOp<AddAction> {
         let template = "/v1/message-actions/{sub}/channel/{}/message/{}";
         let segments = [(&self.channel).into(), tt.as_str().into()];
         let mut request = core.endpoint(Method::Post, template, &segments);
-        request.body = Some(body.to_string().into_bytes());
+        request.body = Some(body.to_string().into());
         Ok(request)
     }
 

@@ -346,9 +346,9 @@ impl<K: kind::Of> PublishOp<K> {
             // sends it (§2.2).
             Some(plain) if compress => {
                 request.headers.push(("content-encoding", "deflate".into()));
-                Some(deflate(&plain)?)
+                Some(deflate(&plain)?.into())
             }
-            body => body,
+            body => body.map(Into::into),
         };
         Ok(request)
     }

@@ -100,7 +100,7 @@ fn request(core: &Core, op: Publish, kind: Kind) -> Result<Request, Error> {
 fn as_sent(core: &Core, op: Publish, kind: Kind) -> Result<(String, Option<String>), Error> {
     let request = request(core, op, kind)?;
     let message = match &request.body {
-        Some(body) => String::from_utf8(body.clone()).unwrap(),
+        Some(body) => String::from_utf8(body.to_vec()).unwrap(),
         None => {
             let segment = request.path.rsplit('/').next().unwrap();
             percent_decode(segment)

@@ -166,6 +166,11 @@ pub enum Endpoint {
     AccessManager,
     /// App Context: user and channel metadata, memberships and members.
     AppContext,
+    /// Files: upload forms, uploads, downloads, lists and deletes (the file message is
+    /// [`Publish`](Self::Publish)'s).
+    Files,
+    /// Mobile push: device registrations.
+    Push,
 }
 
 /// A retry policy plus the endpoint groups it does not apply to.

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde_json::json;
 
 use pubnub_engine::testing::subscribe::*;
@@ -169,7 +170,7 @@ fn table() -> Vec<Row> {
             name: "the long-poll's connection resets: offline, then online again",
             script: vec![
                 (LongPoll, vec![Answer::network_error()]),
-                // The first handshake connects; the second proves the network is back.
+                // The first handshake connects; the second proves the network answers.
                 (
                     Handshake,
                     vec![Answer::handshake(TT), Answer::handshake(TT + 5)],
@@ -177,13 +178,15 @@ fn table() -> Vec<Row> {
             ],
             banner: &[Connecting, Online, Offline, Online],
             messages: &[],
+            // The long-poll from the kept cursor is held, as on any quiet channel: after the
+            // settle time the loop is receiving again, and polls on from the same cursor.
             path: &[
                 (UNSUBSCRIBED, SUBSCRIPTION_CHANGED, HANDSHAKING),
                 (HANDSHAKING, HANDSHAKE_SUCCESS, RECEIVING),
                 (RECEIVING, RECEIVE_FAILURE, RECEIVE_RECONNECTING),
-                (RECEIVE_RECONNECTING, RECEIVE_RECONNECT_SUCCESS, RECEIVING),
+                (RECEIVE_RECONNECTING, LONG_POLL_SILENT, RECEIVING),
             ],
-            requests: &[Handshake, LongPoll, Handshake, LongPoll],
+            requests: &[Handshake, LongPoll, Handshake, LongPoll, LongPoll],
         },
     ]
 }
@@ -224,6 +227,65 @@ async fn the_chat_screen_follows_the_service() {
         assert_eq!(server.kinds(), row.requests, "{}: requests", row.name);
         pubnub.close().await;
     }
+}
+
+/// A storm behind a balancer: handshakes are answered, every long-poll is a 502. The app goes
+/// offline once and, when the default policy's six retries are spent, the loop gives up: no
+/// Online / Offline flapping, and every reconnect is a probe and a long-poll.
+#[tokio::test(start_paused = true)]
+async fn a_storm_of_failing_long_polls_is_one_outage_that_ends() {
+    let server = Arc::new(
+        ScriptedTransport::new()
+            .with(Handshake, vec![Answer::handshake(TT); 7])
+            .with(LongPoll, vec![Answer::error(502); 7]),
+    );
+    let pubnub = PubNub::builder("sub-key", "user-1")
+        .transport(server.clone())
+        .build_client()
+        .unwrap();
+    let mut trace = pubnub.trace();
+    let mut statuses = pubnub.status_stream();
+    let screen = ChatScreen::open(&pubnub, "orders");
+    // The default policy's back-off: 2 + 4 + 8 + 16 + 32 + 64 s.
+    testing::run_for(&pubnub, Duration::from_secs(200)).await;
+
+    assert_eq!(screen.banner(), [Connecting, Online, Offline]);
+    let mut categories = Vec::new();
+    while let Some(Some(status)) = futures_util::FutureExt::now_or_never(statuses.next()) {
+        categories.push(status.category);
+    }
+    assert_eq!(
+        categories,
+        [
+            StatusCategory::Connected,
+            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::ConnectionError
+        ]
+    );
+    let path = testing::transitions(&trace.drain(), MACHINE);
+    let retries = (
+        RECEIVE_RECONNECTING,
+        RECEIVE_RECONNECT_FAILURE,
+        RECEIVE_RECONNECTING,
+    );
+    let mut expected = vec![
+        (UNSUBSCRIBED, SUBSCRIPTION_CHANGED, HANDSHAKING),
+        (HANDSHAKING, HANDSHAKE_SUCCESS, RECEIVING),
+        (RECEIVING, RECEIVE_FAILURE, RECEIVE_RECONNECTING),
+    ];
+    expected.extend([retries; 6]);
+    expected.push((
+        RECEIVE_RECONNECTING,
+        RECEIVE_RECONNECT_GIVEUP,
+        RECEIVE_FAILED,
+    ));
+    assert_eq!(path, expected);
+    let mut requests = vec![Handshake, LongPoll];
+    for _ in 0..6 {
+        requests.extend([Handshake, LongPoll]);
+    }
+    assert_eq!(server.kinds(), requests);
+    pubnub.close().await;
 }
 
 /// Asking for a reconnect while the app is online does nothing, and the trace says so.

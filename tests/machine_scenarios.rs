@@ -551,7 +551,9 @@ fn delay_of(retry: &RetryDecision) -> Option<Duration> {
 /// Runs the engine like the driver does: one event at a time, every invocation dispatched in
 /// order; a request-making invocation asks `server` and its result is the next event; a reconnect
 /// invocation obeys the machine's decision: a request after the delay, or a give-up without one.
-/// The receive reconnect's request is a handshake: it delivers no message.
+/// The receive reconnect sends two requests: a handshake (the probe), then the long-poll from
+/// the kept cursor, which delivers; a long-poll the server holds is reported silent (the settle
+/// time passed).
 fn drive(policy: RetryPolicy, events: Vec<Event>, mut server: impl FnMut() -> Reply) -> Run {
     let context = context(policy);
     let mut run = run(State::Unsubscribed, vec![]);
@@ -614,13 +616,28 @@ fn drive(policy: RetryPolicy, events: Vec<Event>, mut server: impl FnMut() -> Re
                         None => Some(Event::ReceiveReconnectGiveup {
                             reason: reason.clone(),
                         }),
-                        Some(_) => request(
-                            |cursor, _| Event::ReceiveReconnectSuccess {
-                                cursor,
-                                messages: Arc::from(Vec::new()),
-                            },
-                            |reason| Event::ReceiveReconnectFailure { reason },
-                        ),
+                        Some(_) => {
+                            run.requests += 1;
+                            match server() {
+                                Reply::Fail(reason) => {
+                                    Some(Event::ReceiveReconnectFailure { reason })
+                                }
+                                Reply::Hang => None,
+                                Reply::Ok(..) => {
+                                    run.requests += 1;
+                                    Some(match server() {
+                                        Reply::Ok(cursor, n) => Event::ReceiveReconnectSuccess {
+                                            cursor,
+                                            messages: batch(n),
+                                        },
+                                        Reply::Fail(reason) => {
+                                            Event::ReceiveReconnectFailure { reason }
+                                        }
+                                        Reply::Hang => Event::LongPollSilent,
+                                    })
+                                }
+                            }
+                        }
                     }
                 }
                 _ => None,
@@ -784,7 +801,9 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
             Reply::Ok(cursor(1), 0),
             Reply::Fail(timeout.clone()),
             Reply::Fail(network()),
-            Reply::Ok(cursor(2), 3),
+            // The probe, then the long-poll from the kept cursor.
+            Reply::Ok(cursor(2), 0),
+            Reply::Ok(cursor(3), 3),
         ]),
     );
     assert_eq!(
@@ -828,8 +847,9 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
         ]
     );
     // The retries keep the cursor and carry the machine's decision; once a handshake proves the
-    // network is back, the long-poll resumes from the kept cursor (not the handshake's, which
-    // would skip what was published during the outage).
+    // network answers, the long-poll from the kept cursor (not the handshake's, which would
+    // skip what was published during the outage) brings what was missed: only then is the
+    // loop Reconnected.
     assert_eq!(
         r.last("RECEIVE_RECONNECT"),
         &Invocation::ReceiveReconnect {
@@ -838,15 +858,98 @@ fn receive_recovery_reports_unexpected_disconnect_then_reconnected() {
             attempts: 2,
             reason: network(),
             retry: RetryDecision::Wait(Duration::from_secs(4)),
+            settle: subscribe::RECONNECT_SETTLE,
         }
     );
     assert_eq!(
         r.last("EMIT_MESSAGES"),
         &Invocation::EmitMessages {
-            messages: batch(0),
-            cursor: cursor(1),
+            messages: batch(3),
+            cursor: cursor(3),
         }
     );
+    assert_eq!(
+        r.last("RECEIVE_MESSAGES"),
+        &Invocation::ReceiveMessages {
+            input: input(),
+            cursor: cursor(3),
+            liveness: None,
+            probe: false,
+        }
+    );
+}
+
+/// Issue 30: a server (or proxy) that answers handshakes but fails every long-poll. The probe
+/// succeeds each time, but the loop is not receiving: no `Reconnected`, one outage status, and
+/// the retry budget spans the whole outage, so the machine gives up after the policy's retries.
+#[test]
+fn a_storm_that_answers_handshakes_but_fails_long_polls_ends_in_a_give_up() {
+    let policy = RetryPolicy::Linear {
+        delay: Duration::from_secs(1),
+        max_retries: 5,
+    };
+    let bad_gateway = Reason::new(ErrorKind::Http { status: 502 }, "bad gateway");
+    let mut long_poll = false;
+    let r = drive(policy, vec![changed(input())], move || {
+        // Handshakes (tt=0) and long-polls alternate: the first request is the handshake.
+        let reply = if long_poll {
+            Reply::Fail(bad_gateway.clone())
+        } else {
+            Reply::Ok(cursor(1), 0)
+        };
+        long_poll = !long_poll;
+        reply
+    });
+    assert_eq!(
+        r.categories(),
+        [
+            StatusCategory::Connected,
+            StatusCategory::UnexpectedDisconnect,
+            StatusCategory::ConnectionError
+        ],
+        "one outage, told once, ended by a give-up: {:?}",
+        r.trace
+    );
+    assert!(!r.trace.contains(&"RECEIVE_RECONNECT_SUCCESS"));
+    // The handshake, the first long-poll, then five reconnects of a probe and a long-poll each.
+    assert_eq!(r.requests, 2 + 5 * 2);
+    let attempts: Vec<u32> = r.delays.iter().map(|(n, _)| *n).collect();
+    assert_eq!(attempts, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        r.delays.last().unwrap().1,
+        None,
+        "the sixth decision gives up"
+    );
+    assert!(matches!(r.state, State::ReceiveFailed { .. }));
+}
+
+/// On a channel nobody publishes to, the reconnect's long-poll is held by the service: after
+/// the settle time the loop counts as receiving again (Reconnected) and polls on from the same
+/// cursor.
+#[test]
+fn a_reconnect_on_an_idle_channel_is_reconnected_after_the_settle_time() {
+    let r = drive(
+        RetryPolicy::exponential(),
+        vec![changed(input())],
+        scripted(vec![
+            Reply::Ok(cursor(1), 0),
+            Reply::Fail(network()),
+            Reply::Ok(cursor(2), 0),
+            Reply::Hang,
+        ]),
+    );
+    assert_eq!(
+        r.trace[r.trace.len() - 5..],
+        [
+            "RECEIVE_RECONNECT",
+            "LONG_POLL_SILENT",
+            "CANCEL_RECEIVE_RECONNECT",
+            "EMIT_STATUS",
+            "RECEIVE_MESSAGES",
+        ]
+    );
+    assert_eq!(r.categories().last(), Some(&StatusCategory::Reconnected));
+    assert_eq!(r.categories().len(), 3);
     assert_eq!(
         r.last("RECEIVE_MESSAGES"),
         &Invocation::ReceiveMessages {

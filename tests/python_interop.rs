@@ -501,3 +501,117 @@ async fn app_context_metadata_is_shared_with_the_python_sdk() {
     );
     pubnub.close().await;
 }
+
+/// `file_exchange.py` with `args`, run to its end; its stdout.
+async fn file_exchange_py(args: Vec<String>) -> String {
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/pubnub-local/interop/file_exchange.py"
+            ))
+            .args(&args)
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost")
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "file_exchange.py failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Files both ways (issue 28): the Python SDK sends, this SDK receives the event and downloads;
+/// this SDK sends, the Python SDK downloads; plain, with a bare cipher key (the legacy cryptor)
+/// and with the AES-CBC crypto module, and the bytes are equal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PubNub's Python SDK: run by pubnub-local/interop/run.sh"]
+async fn files_are_exchanged_with_the_python_sdk_plain_and_encrypted() {
+    use pubnub_engine::files::FileData;
+
+    let server = server().await;
+    let url = server.url();
+    let dir = std::env::temp_dir().join(format!("pubnub-interop-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let content: Vec<u8> = (0..150_000u32).map(|n| (n * 13 % 256) as u8).collect();
+    let source = dir.join("source.bin");
+    std::fs::write(&source, &content).unwrap();
+
+    for cryptor in ["none", "legacy", "aes-cbc"] {
+        let channel = format!("interop-files-{cryptor}");
+        let rust = client_with(&server, "rust-files", |b| match cryptor {
+            "none" => b,
+            other => b.crypto_module(module(other)),
+        });
+        let mut statuses = rust.status_stream();
+        let sub = rust
+            .channel(channel.as_str())
+            .subscription(SubscriptionOptions::new());
+        let mut events = sub.file_stream();
+        sub.subscribe().unwrap();
+        let status = within(statuses.next()).await.unwrap();
+        assert_eq!(status.category, StatusCategory::Connected);
+
+        // Python sends; this SDK sees the event and downloads the same bytes.
+        let line = file_exchange_py(vec![
+            "send".into(),
+            url.clone(),
+            channel.clone(),
+            cryptor.into(),
+            CIPHER_KEY.into(),
+            source.display().to_string(),
+            "from-python.bin".into(),
+        ])
+        .await;
+        let sent: Value = serde_json::from_str(line.trim()).unwrap();
+        let event = within(events.next()).await.unwrap();
+        assert_eq!(event.file_id, sent["id"].as_str().unwrap(), "{cryptor}");
+        assert_eq!(event.file_name, "from-python.bin");
+        assert_eq!(event.message, Some(json!({"from": "python"})), "{cryptor}");
+        let file = rust
+            .download_file()
+            .channel(channel.as_str())
+            .file_id(&event.file_id)
+            .file_name(&event.file_name)
+            .await
+            .unwrap();
+        assert!(
+            file.data == content,
+            "{cryptor}: Python's upload read by this SDK"
+        );
+
+        // This SDK sends; Python downloads the same bytes.
+        let ours = rust
+            .send_file()
+            .channel(channel.as_str())
+            .file_name("from-rust.bin")
+            .data(FileData::bytes(content.clone()))
+            .message(&json!({"from": "rust"}))
+            .await
+            .unwrap();
+        let out = dir.join(format!("from-rust-{cryptor}.bin"));
+        file_exchange_py(vec![
+            "download".into(),
+            url.clone(),
+            channel.clone(),
+            cryptor.into(),
+            CIPHER_KEY.into(),
+            ours.file_id.clone(),
+            ours.file_name.clone(),
+            out.display().to_string(),
+        ])
+        .await;
+        assert!(
+            std::fs::read(&out).unwrap() == content,
+            "{cryptor}: this SDK's upload read by Python"
+        );
+        rust.close().await;
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -361,3 +361,163 @@ async fn set_token_replaces_the_auth_of_later_requests() {
         .collect();
     assert_eq!(auths, ["old-token", TOKEN]);
 }
+
+/// An upload form whose storage is `storage` (the recording server itself).
+fn upload_form(storage: &str) -> String {
+    json!({
+        "status": 200,
+        "data": {"id": "5ada5e32-7af2-405e-a689-37c499a72f74", "name": "king_arthur.txt"},
+        "file_upload_request": {
+            "url": storage,
+            "method": "POST",
+            "expiration_date": "2025-05-05T17:27:45Z",
+            "form_fields": [
+                {"key": "tagging", "value": "<Tagging/>"},
+                {"key": "key", "value": "sub-key/h/5ada5e32/king_arthur.txt"},
+                {"key": "Content-Type", "value": "text/plain; charset=utf-8"},
+                {"key": "Policy", "value": "cG9saWN5"},
+                {"key": "X-Amz-Signature", "value": "0702dcfc"}
+            ]
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn send_file_uploads_with_a_length_and_no_pubnub_parameters() {
+    let server = TestServer::start().await;
+    let storage = format!("{}/storage/upload", server.url());
+    server.push(Reply::json(200, &upload_form(&storage)));
+    server.push(Reply::json(204, ""));
+    server.push(Reply::json(200, SENT));
+    let file: Vec<u8> = (0..200_000u32).map(|n| (n % 251) as u8).collect();
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    server
+        .client()
+        .send_file()
+        .channel("chat")
+        .file_name("king_arthur.txt")
+        .data(pubnub_engine::files::FileData::bytes(file.clone()))
+        .on_progress(move |p| seen.lock().unwrap().push(p))
+        .await
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let generate = &requests[0];
+    assert_eq!(generate.method, "POST");
+    assert_eq!(
+        generate.path,
+        "/v1/files/sub-key/channels/chat/generate-upload-url"
+    );
+    assert_eq!(generate.header("content-type"), Some("application/json"));
+    assert_eq!(generate.body, br#"{"name":"king_arthur.txt"}"#);
+
+    // Storage (S3) takes a POST with a length, never a chunked body, and no PubNub parameter.
+    let upload = &requests[1];
+    assert_eq!(upload.method, "POST");
+    assert_eq!(upload.path, "/storage/upload");
+    assert_eq!(upload.query, "");
+    assert_eq!(upload.header("transfer-encoding"), None);
+    assert_eq!(
+        upload.header("content-length"),
+        Some(upload.body.len().to_string().as_str())
+    );
+    let content_type = upload.header("content-type").unwrap();
+    assert!(
+        content_type.starts_with("multipart/form-data; boundary="),
+        "{content_type}"
+    );
+    let body = &upload.body;
+    let file_at = body
+        .windows(file.len())
+        .position(|w| w == &file[..])
+        .expect("the file is in the body");
+    let head = String::from_utf8_lossy(&body[..file_at]);
+    let order: Vec<usize> = [
+        "tagging",
+        "key",
+        "Content-Type",
+        "Policy",
+        "X-Amz-Signature",
+        "file",
+    ]
+    .iter()
+    .map(|name| head.find(&format!("name=\"{name}\"")).unwrap())
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "fields in order, the file last"
+    );
+    // Progress went up to the whole body.
+    let reports = reports.lock().unwrap();
+    let total = u64::try_from(body.len()).unwrap();
+    assert!(reports.len() >= 2, "{reports:?}");
+    assert!(reports.windows(2).all(|w| w[0].done <= w[1].done));
+    assert_eq!(reports.last().unwrap().done, total);
+
+    let publish = &requests[2];
+    assert!(publish
+        .path
+        .starts_with("/v1/files/publish-file/pub-key/sub-key/0/chat/0/"));
+}
+
+#[tokio::test]
+async fn download_file_reads_the_307_and_fetches_storage_without_credentials() {
+    let server = TestServer::start().await;
+    let location = format!(
+        "{}/storage/king_arthur.txt?X-Amz-Signature=5bf9",
+        server.url()
+    );
+    server.push(Reply::json(307, "").header("Location", &location));
+    server.push(
+        Reply::json(200, "Knights who say Ni!").header("Content-Type", "text/plain; charset=utf-8"),
+    );
+    let client = server
+        .builder()
+        .auth_key("test_auth_key")
+        .build_client()
+        .unwrap();
+    let file = client
+        .download_file()
+        .channel("chat")
+        .file_id("5ada5e32")
+        .file_name("king_arthur.txt")
+        .await
+        .unwrap();
+    assert_eq!(file.data, b"Knights who say Ni!");
+    assert_eq!(
+        file.content_type.as_deref(),
+        Some("text/plain; charset=utf-8")
+    );
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        2,
+        "the transport itself never follows a redirect"
+    );
+    assert_eq!(
+        requests[0].path,
+        "/v1/files/sub-key/channels/chat/files/5ada5e32/king_arthur.txt"
+    );
+    assert_eq!(requests[0].param("auth").as_deref(), Some("test_auth_key"));
+    assert_eq!(requests[1].path, "/storage/king_arthur.txt");
+    assert_eq!(requests[1].query, "X-Amz-Signature=5bf9");
+
+    // The URL of get_file_url is the first request's, without its request id.
+    let url = client
+        .get_file_url()
+        .channel("chat")
+        .file_id("5ada5e32")
+        .file_name("king_arthur.txt")
+        .await
+        .unwrap();
+    assert!(url.starts_with(&format!(
+        "{}/v1/files/sub-key/channels/chat/files/5ada5e32/king_arthur.txt?",
+        server.url()
+    )));
+    assert!(
+        url.contains("auth=test_auth_key") && !url.contains("requestid"),
+        "{url}"
+    );
+}

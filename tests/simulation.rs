@@ -764,13 +764,25 @@ impl World {
                             // was told of is over) and RequestMessageCountExceeded, in this
                             // order; the trace alone cannot tell which, the order can.
                             let actual = self.categories.get(expected.len()).copied();
+                            // A reconnect's long-poll answer says Reconnected first too, and one
+                            // held for the settle time (LONG_POLL_SILENT out of
+                            // ReceiveReconnecting) says only that.
                             match last_event {
-                                Some(("RECEIVE_SUCCESS", _))
-                                    if actual == Some(StatusCategory::Reconnected)
-                                        && expected.last()
-                                            != Some(&StatusCategory::Reconnected) =>
+                                Some((
+                                    "RECEIVE_SUCCESS"
+                                    | "RECEIVE_RECONNECT_SUCCESS"
+                                    | "LONG_POLL_SILENT",
+                                    _,
+                                )) if actual == Some(StatusCategory::Reconnected)
+                                    && expected.last() != Some(&StatusCategory::Reconnected) =>
                                 {
                                     expected.push(StatusCategory::Reconnected)
+                                }
+                                Some(("RECEIVE_RECONNECT_SUCCESS", _))
+                                    if actual
+                                        == Some(StatusCategory::RequestMessageCountExceeded) =>
+                                {
+                                    expected.push(StatusCategory::RequestMessageCountExceeded)
                                 }
                                 _ => match last_event.and_then(|(e, to)| expected_status(e, to)) {
                                     Some(category) => expected.push(category),

@@ -44,6 +44,15 @@ pub enum Endpoint {
     MessageActions,
     /// `/v2/objects`: App Context (user and channel metadata, memberships, members).
     AppContext,
+    /// `/v1/files/{sub_key}/channels/…`: File Sharing's REST calls (generate an upload form,
+    /// list files, get a file's URL, delete a file).
+    Files,
+    /// `/v1/files/publish-file`: the file message a sender publishes after its upload.
+    PublishFile,
+    /// The storage step of File Sharing, the stand-in for S3: the upload (`POST
+    /// /__files/upload`) and the download (`GET /__files/download/…`). A `status` fault
+    /// answers with S3's XML error body.
+    FileStorage,
     /// Any of the above.
     All,
 }
@@ -79,14 +88,16 @@ pub enum FaultAction {
     NonJson,
     /// Never answer: hold the request until the client gives up (or the server stops).
     Hang,
-    /// Publish, signal and message actions only: store and deliver the message (or add or
-    /// remove the action), then answer with this status instead of success. Tests
-    /// at-least-once publishing (the retry makes a duplicate; a retried add gets 409).
+    /// Publish, signal, publish-file, message actions and file storage only: store and
+    /// deliver the message (add or remove the action, store the upload), then answer with
+    /// this status instead of success. Tests at-least-once publishing (the retry makes a
+    /// duplicate; a retried add gets 409).
     StoreThenFail {
         /// HTTP status code.
         status: u16,
     },
-    /// Publish, signal and message actions only: do the work, then close the connection.
+    /// Publish, signal, publish-file, message actions and file storage only: do the work,
+    /// then close the connection.
     StoreThenReset,
 }
 
@@ -264,12 +275,16 @@ impl FaultController {
     }
 }
 
-/// "Store then fail" only means something where a message (or an action) is stored.
+/// "Store then fail" only means something where a message, an action or a file is stored.
 fn applies(action: &FaultAction, endpoint: Endpoint) -> bool {
     match action {
         FaultAction::StoreThenFail { .. } | FaultAction::StoreThenReset => matches!(
             endpoint,
-            Endpoint::Publish | Endpoint::Signal | Endpoint::MessageActions
+            Endpoint::Publish
+                | Endpoint::Signal
+                | Endpoint::MessageActions
+                | Endpoint::PublishFile
+                | Endpoint::FileStorage
         ),
         _ => true,
     }
@@ -323,6 +338,16 @@ mod tests {
         );
         let fault: Fault = serde_json::from_str(r#"{"fault":"delay","ms":50}"#).unwrap();
         assert_eq!(fault, Fault::delay(Duration::from_millis(50)));
+        for (name, endpoint) in [
+            ("files", Endpoint::Files),
+            ("publish-file", Endpoint::PublishFile),
+            ("file-storage", Endpoint::FileStorage),
+        ] {
+            let fault: Fault =
+                serde_json::from_str(&format!(r#"{{"endpoint":"{name}","fault":"reset"}}"#))
+                    .unwrap();
+            assert_eq!(fault, Fault::reset().on(endpoint));
+        }
     }
 
     #[test]

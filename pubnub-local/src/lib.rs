@@ -21,7 +21,8 @@
 //! - [`hub`]: the in-memory core (channels, buffers, cursors, presence, groups). No HTTP;
 //!   time comes from `tokio::time`, so paused-clock tests drive hold expiry and timeouts.
 //! - `http` (private): parse request → call the hub → format the response, plus fault
-//!   injection and request recording.
+//!   injection, request recording, and File Sharing's storage (the stand-in for the S3
+//!   bucket its upload forms point at).
 //! - [`filter`]: the `filter-expr` language.
 //! - [`faults`]: bounded fault rules and the controller shared with the HTTP layer.
 //! - [`netfault`]: network faults on loopback (a TCP proxy that black-holes or silently

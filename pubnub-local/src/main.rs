@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -27,6 +28,10 @@ usage: pubnub-local [options]
                         does not grant it
   --publish-key KEY     the publish key that goes with --secret-key (v2 signatures of
                         requests whose path names no publish key include it)
+  --files-dir DIR       keep uploaded files' bytes in DIR (created if needed) instead of
+                        in memory; what is known about them stays in memory
+  --files-retention-days N   delete uploaded files N days after upload (default: kept
+                        until deleted)
   --faults              serve the POST /__faults fault-injection endpoint
   --record              keep the last 10,000 requests (library use only; costs memory)
   -h, --help            this text
@@ -45,6 +50,8 @@ struct Args {
     allowed_keys: Vec<String>,
     secret_key: Option<String>,
     publish_key: Option<String>,
+    files_dir: Option<PathBuf>,
+    files_retention_days: Option<u64>,
     faults: bool,
 }
 
@@ -59,6 +66,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         allowed_keys: Vec::new(),
         secret_key: None,
         publish_key: None,
+        files_dir: None,
+        files_retention_days: None,
         faults: false,
     };
     while let Some(arg) = args.next() {
@@ -91,6 +100,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--allowed-key" => parsed.allowed_keys.push(value()?),
             "--secret-key" => parsed.secret_key = Some(value()?),
             "--publish-key" => parsed.publish_key = Some(value()?),
+            "--files-dir" => parsed.files_dir = Some(PathBuf::from(value()?)),
+            "--files-retention-days" => {
+                parsed.files_retention_days = Some(number(&flag, &value()?)?.max(1))
+            }
             "--faults" => parsed.faults = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -140,6 +153,12 @@ async fn main() -> ExitCode {
     if !args.allowed_keys.is_empty() {
         builder = builder.allowed_keys(args.allowed_keys);
     }
+    if let Some(dir) = &args.files_dir {
+        builder = builder.files_dir(dir);
+    }
+    if let Some(days) = args.files_retention_days {
+        builder = builder.files_retention(Duration::from_secs(days.saturating_mul(86_400)));
+    }
     if let Some(secret) = args.secret_key {
         builder = builder
             .secret_key(secret)
@@ -148,7 +167,7 @@ async fn main() -> ExitCode {
     let server = match builder.start().await {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("pubnub-local: cannot listen on {}: {e}", args.bind);
+            eprintln!("pubnub-local: cannot start on {}: {e}", args.bind);
             return ExitCode::FAILURE;
         }
     };
@@ -203,5 +222,12 @@ mod tests {
         assert_eq!(parse(&[]).unwrap().unwrap().history, 10_000);
         assert_eq!(parse(&["--history=5"]).unwrap().unwrap().history, 5);
         assert!(parse(&["--history", "-1"]).is_err());
+        let files = parse(&["--files-dir", "/tmp/f", "--files-retention-days=2"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(files.files_dir, Some(PathBuf::from("/tmp/f")));
+        assert_eq!(files.files_retention_days, Some(2));
+        assert_eq!(parse(&[]).unwrap().unwrap().files_dir, None);
+        assert!(parse(&["--files-dir"]).is_err());
     }
 }

@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
@@ -19,7 +20,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::faults::FaultController;
 use crate::http::{
-    self, App, ConnControl, ListenerControl, Options, RecordedRequest, Recorder, Signing,
+    self, App, ConnControl, FileStorage, ListenerControl, Options, RecordedRequest, Recorder,
+    Signing,
 };
 use crate::hub::{Hub, HubConfig, Timetoken};
 
@@ -52,6 +54,7 @@ pub struct ServerBuilder {
     max_uri_len: usize,
     secret_key: Option<String>,
     publish_key: String,
+    files_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -65,6 +68,7 @@ impl std::fmt::Debug for ServerBuilder {
             .field("max_uri_len", &self.max_uri_len)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("publish_key", &self.publish_key)
+            .field("files_dir", &self.files_dir)
             .finish()
     }
 }
@@ -80,6 +84,7 @@ impl Default for ServerBuilder {
             max_uri_len: 32 * 1024,
             secret_key: None,
             publish_key: String::new(),
+            files_dir: None,
         }
     }
 }
@@ -172,6 +177,23 @@ impl ServerBuilder {
         self
     }
 
+    /// Keep uploaded files' bytes in this directory instead of in memory (default: memory). It
+    /// is created if needed; each file is one file in it, named by a hash of its object key.
+    /// What the server knows about the files (names, ids, sizes) stays in memory, so files
+    /// left there by an earlier run are not served again.
+    pub fn files_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.files_dir = Some(dir.into());
+        self
+    }
+
+    /// How long uploaded files are kept (default: until deleted). The service keeps them for
+    /// the keyset's retention; pubnub-local has no per-channel retention, so this one setting
+    /// covers every channel. Expiry follows the hub's clock (tokio time).
+    pub fn files_retention(mut self, retention: Duration) -> Self {
+        self.hub.file_retention = Some(retention);
+        self
+    }
+
     /// Start timetokens here instead of at the wall clock (deterministic tests).
     pub fn start_timetoken(mut self, tt: Timetoken) -> Self {
         self.hub.start_timetoken = Some(tt);
@@ -188,6 +210,7 @@ impl ServerBuilder {
         let tokens = self.secret_key.clone().map(crate::pam::Tokens::new);
         Arc::new(App {
             tokens,
+            files: FileStorage::new(self.files_dir),
             hub: Hub::new(self.hub),
             faults: FaultController::new(),
             options: Options {
@@ -220,6 +243,9 @@ impl ServerBuilder {
     /// Binds and starts serving; also starts the presence sweeper.
     pub async fn start(self) -> io::Result<ServerHandle> {
         let bind = self.bind;
+        if let Some(dir) = &self.files_dir {
+            std::fs::create_dir_all(dir)?;
+        }
         let app = self.app();
         let listener = Arc::new(Listener {
             addr: Mutex::new(bind),

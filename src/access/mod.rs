@@ -228,7 +228,7 @@ impl Operation for GrantOp {
         let mut request = core.endpoint(Method::Post, "/v3/pam/{sub}/grant", &[]);
         // Grant is authorised by the signature, not a token.
         request.query.retain(|(key, _)| *key != "auth");
-        request.body = Some(self.body().to_string().into_bytes());
+        request.body = Some(self.body().to_string().into());
         Ok(request)
     }
 

@@ -8,6 +8,7 @@ use crate::channel_groups::{
     RemoveChannelFromChannelGroup, RemoveChannelGroup,
 };
 use crate::error::Error;
+use crate::files::{DeleteFile, DownloadFile, GetFileUrl, ListFiles, PublishFileMessage, SendFile};
 use crate::history::{CountsOp, DeleteMessages, DeleteOp, FetchMessages, FetchOp, MessageCounts};
 use crate::message_actions::{
     AddMessageAction, GetActionsOp, GetMessageActions, RemoveMessageAction,
@@ -22,6 +23,9 @@ use crate::presence::rest::{
     WhereNow, WhereNowOp,
 };
 use crate::publish::{Fire, Publish, PublishOp, SendSignal};
+use crate::push::{
+    AddChannelsToPush, ListPushChannels, RemoveChannelsFromPush, RemoveDeviceFromPush,
+};
 use crate::request::RequestBuilder;
 use crate::time::{Time, TimeOp};
 
@@ -252,5 +256,59 @@ impl PubNub {
     /// Reads a token: [`parse_token`].
     pub fn parse_token(&self, token: &str) -> Result<Token, Error> {
         parse_token(token)
+    }
+
+    /// Shares a file on a channel: uploads it (encrypted with the client's crypto module, if
+    /// any) and publishes its file message ([`files`](crate::files)).
+    pub fn send_file(&self) -> SendFile {
+        SendFile::new(self.core())
+    }
+
+    /// Lists the files of a channel.
+    pub fn list_files(&self) -> ListFiles {
+        self.call(Default::default())
+    }
+
+    /// The URL a file is downloaded from, built without a request.
+    pub fn get_file_url(&self) -> GetFileUrl {
+        GetFileUrl::new(self.core())
+    }
+
+    /// Downloads a file (and decrypts it with the client's crypto module, if any).
+    pub fn download_file(&self) -> DownloadFile {
+        DownloadFile::new(self.core())
+    }
+
+    /// Deletes a file from a channel.
+    pub fn delete_file(&self) -> DeleteFile {
+        self.call(Default::default())
+    }
+
+    /// Publishes the message of a file already uploaded: what `send_file` does last, for a
+    /// file whose message could not be published ([`Error::unpublished_file`]).
+    pub fn publish_file_message(&self) -> PublishFileMessage {
+        self.call(Default::default())
+    }
+
+    /// Registers a device's push token on channels: a message published there with a
+    /// `pn_apns` / `pn_fcm` part ([`PushPayload`](crate::push::PushPayload)) reaches the
+    /// device as a notification ([`push`](crate::push)).
+    pub fn add_channels_to_push(&self) -> AddChannelsToPush {
+        self.call(Default::default())
+    }
+
+    /// Unregisters a device's push token from channels.
+    pub fn remove_channels_from_push(&self) -> RemoveChannelsFromPush {
+        self.call(Default::default())
+    }
+
+    /// The channels a device's push token is registered on.
+    pub fn list_push_channels(&self) -> ListPushChannels {
+        self.call(Default::default())
+    }
+
+    /// Removes every registration of a device's push token.
+    pub fn remove_device_from_push(&self) -> RemoveDeviceFromPush {
+        self.call(Default::default())
     }
 }

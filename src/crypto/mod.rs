@@ -244,6 +244,95 @@ impl CryptoModule {
         Ok(out)
     }
 
+    /// Encrypts a file in place: `data` becomes what [`encrypt`](Self::encrypt) gives for it
+    /// (PubNub's file formats are those of bytes), in the same buffer, so a file is never held
+    /// twice. Empty files are refused, as `encrypt` refuses empty data.
+    pub(crate) fn encrypt_in_place(&self, data: &mut Vec<u8>) -> Result<(), Error> {
+        if data.is_empty() {
+            return Err(Error::invalid("nothing to encrypt: the file is empty"));
+        }
+        let inner = &*self.inner;
+        let mut head = Vec::with_capacity(10 + BLOCK);
+        let (key, iv) = match inner.encrypts_with {
+            Cryptor::AesCbc => {
+                let iv = self.random_iv()?;
+                header::write(&mut head, AES_CBC_ID, &iv);
+                (&inner.aes_cbc_key, iv)
+            }
+            Cryptor::Legacy if inner.legacy_random_iv => {
+                let iv = self.random_iv()?;
+                head.extend_from_slice(&iv);
+                (&inner.legacy_key, iv)
+            }
+            Cryptor::Legacy => (&inner.legacy_key, LEGACY_CONSTANT_IV),
+        };
+        let plain = data.len();
+        let padded = (plain / BLOCK + 1) * BLOCK;
+        data.reserve(padded - plain + head.len());
+        data.resize(padded, 0);
+        Encryptor::new(key.into(), &iv.into())
+            .encrypt_padded::<Pkcs7>(data, plain)
+            .map_err(|_| Error::new(ErrorKind::Encryption, "the padded buffer is too short"))?;
+        data.splice(0..0, head);
+        Ok(())
+    }
+
+    /// Decrypts a downloaded file in place: `data` becomes the plaintext, so a file is never
+    /// held twice. Data of every cryptor the module knows is read, as by
+    /// [`decrypt`](Self::decrypt).
+    pub(crate) fn decrypt_in_place(&self, data: &mut Vec<u8>) -> Result<(), Error> {
+        if data.is_empty() {
+            return Err(Error::decryption("nothing to decrypt: the data is empty"));
+        }
+        let inner = &*self.inner;
+        let (key, iv, start) = match header::parse(data)? {
+            None if inner.legacy_random_iv => {
+                let iv: [u8; BLOCK] = data
+                    .get(..BLOCK)
+                    .and_then(|iv| iv.try_into().ok())
+                    .ok_or_else(|| Error::decryption("truncated: no room for the 16-byte IV"))?;
+                (&inner.legacy_key, iv, BLOCK)
+            }
+            None => (&inner.legacy_key, LEGACY_CONSTANT_IV, 0),
+            Some(parsed) if parsed.cryptor == AES_CBC_ID => {
+                let iv: [u8; BLOCK] = parsed.cryptor_data.try_into().map_err(|_| {
+                    Error::decryption("the AES-CBC header does not carry a 16-byte IV")
+                })?;
+                (&inner.aes_cbc_key, iv, data.len() - parsed.body.len())
+            }
+            Some(parsed) if parsed.cryptor == LEGACY_ID => {
+                let body = data.len() - parsed.body.len();
+                let iv: [u8; BLOCK] = data
+                    .get(body..body + BLOCK)
+                    .and_then(|iv| iv.try_into().ok())
+                    .ok_or_else(|| Error::decryption("truncated: no room for the 16-byte IV"))?;
+                (&inner.legacy_key, iv, body + BLOCK)
+            }
+            Some(parsed) => {
+                return Err(Error::decryption(format!(
+                    "unknown cryptor {:?}: this SDK knows ACRH and the legacy cryptor",
+                    String::from_utf8_lossy(&parsed.cryptor)
+                )))
+            }
+        };
+        let body = &mut data[start..];
+        if body.is_empty() || !body.len().is_multiple_of(BLOCK) {
+            return Err(Error::decryption(format!(
+                "truncated: {} bytes of ciphertext, not a whole number of 16-byte blocks",
+                body.len()
+            )));
+        }
+        let plain = Decryptor::new(key.into(), &iv.into())
+            .decrypt_padded::<Pkcs7>(body)
+            .map_err(|_| {
+                Error::decryption("wrong cipher key or damaged data: the padding does not check")
+            })?
+            .len();
+        data.copy_within(start..start + plain, 0);
+        data.truncate(plain);
+        Ok(())
+    }
+
     /// Decrypts data of any cryptor the module knows, chosen by its header (none: legacy).
     ///
     /// Fails with [`ErrorKind::Decryption`] for data cut short, of an unknown header version or

@@ -339,3 +339,52 @@ fn a_legacy_message_in_the_other_iv_mode_is_read_right_or_refused() {
     let error = other_key.decrypt_payload(&sent).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Decryption);
 }
+
+/// A file encrypted in place is what `encrypt` gives for it, and decrypts in place, with every
+/// cryptor.
+#[test]
+fn files_encrypt_and_decrypt_in_place() {
+    for len in [1, 15, 16, 17, 4096, 100_000] {
+        let file: Vec<u8> = (0..len).map(|n| (n % 251) as u8).collect();
+        for module in [
+            aes_cbc("enigma"),
+            legacy("enigma", true),
+            legacy("enigma", false),
+        ] {
+            let mut data = file.clone();
+            module.encrypt_in_place(&mut data).unwrap();
+            assert_eq!(data, module.encrypt(&file).unwrap(), "{len} bytes");
+            module.decrypt_in_place(&mut data).unwrap();
+            assert_eq!(data, file);
+        }
+    }
+    // Empty files are refused; damaged ones are decryption errors.
+    let module = aes_cbc("enigma");
+    assert_eq!(
+        module.encrypt_in_place(&mut Vec::new()).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    let mut data = module.encrypt(b"Knights who say Ni!").unwrap();
+    data.pop();
+    assert_eq!(
+        module.decrypt_in_place(&mut data).unwrap_err().kind(),
+        ErrorKind::Decryption
+    );
+    // The legacy vector recorded by PubNub's Python SDK for a file (key `silly_walk`, IV in
+    // front): "Knights who say Ni!".
+    let recorded = STANDARD
+        .decode("Nzc2NTIzNzY5ODI4MTk3Nsu+EXSwNJF0JSrIvXVBG0iEUsP0SKsej9Ust2kyLfEA")
+        .unwrap();
+    let mut data = recorded.clone();
+    CryptoModule::legacy("silly_walk", true)
+        .unwrap()
+        .decrypt_in_place(&mut data)
+        .unwrap();
+    assert_eq!(data, b"Knights who say Ni!");
+    let mut data = recorded;
+    CryptoModule::aes_cbc("silly_walk")
+        .unwrap()
+        .decrypt_in_place(&mut data)
+        .unwrap();
+    assert_eq!(data, b"Knights who say Ni!");
+}

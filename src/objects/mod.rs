@@ -188,7 +188,7 @@ fn with_etag(mut request: Request, etag: &Option<String>) -> Result<Request, Err
 }
 
 fn with_body(mut request: Request, body: &Value) -> Request {
-    request.body = Some(body.to_string().into_bytes());
+    request.body = Some(body.to_string().into());
     request
 }
 

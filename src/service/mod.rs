@@ -27,6 +27,12 @@ use crate::retry::{Endpoint, Jitter};
 use crate::transport::encode::{self, Segment};
 use crate::transport::{Method, Request, Response, Transport, SDK_NAME};
 
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
+    }
+}
+
 /// The shared part of a client that requests and effects use.
 pub struct Core {
     config: Config,
@@ -143,16 +149,9 @@ impl Core {
     /// One attempt: sends `request` through the transport within its timeout. Any HTTP status
     /// is `Ok`; [`response::check`](crate::transport::response::check) classifies it.
     pub(crate) async fn send(&self, mut request: Request) -> Result<Response, Error> {
-        if let Some(secret) = self.config.secret() {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            let keys = crate::transport::signature::Keys {
-                secret,
-                publish_key: self.config.publish_key().unwrap_or_default(),
-                subscribe_key: self.config.subscribe_key(),
-            };
-            crate::transport::signature::sign(&mut request, keys, now);
+        // Storage URLs (file transfers) carry their own signature, never PubNub's.
+        if !request.is_absolute() {
+            self.sign(&mut request);
         }
         let method = request.method;
         let timeout = request.timeout;
@@ -178,6 +177,22 @@ impl Core {
             Err(error) => tracing::debug!(%method, %error, elapsed_ms, "request failed"),
         }
         result
+    }
+
+    /// Signs `request` with the secret key (Access Manager), when the client has one: what
+    /// [`Core::send`] does to every request to the origin, and a file URL needs too.
+    pub(crate) fn sign(&self, request: &mut Request) {
+        if let Some(secret) = self.config.secret() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let keys = crate::transport::signature::Keys {
+                secret,
+                publish_key: self.config.publish_key().unwrap_or_default(),
+                subscribe_key: self.config.subscribe_key(),
+            };
+            crate::transport::signature::sign(request, keys, now);
+        }
     }
 
     /// The transport's exchange. A transport of the application's that panics fails this one

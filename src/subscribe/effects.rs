@@ -15,6 +15,7 @@ use std::time::Duration;
 use crate::engine::driver::{Dispatch, Effects};
 use crate::engine::{Cursor, Input};
 use crate::error::Error;
+use crate::files;
 use crate::history::{FetchOp, HistoryMessage};
 use crate::presence::joined::{Joined, Outcome};
 use crate::request;
@@ -35,10 +36,6 @@ use crate::transport::{Method, Request};
 enum Answer {
     Handshake,
     HandshakeReconnect,
-    /// The network is back: the machine resumes from its kept cursor. What a handshake answer
-    /// carries besides its cursor is not delivered: the long-poll from the kept cursor
-    /// delivers everything once.
-    ReceiveReconnect,
 }
 
 impl Answer {
@@ -51,13 +48,6 @@ impl Answer {
             }
             (Answer::HandshakeReconnect, Err(e)) => {
                 Event::HandshakeReconnectFailure { reason: e.reason() }
-            }
-            (Answer::ReceiveReconnect, Ok(r)) => Event::ReceiveReconnectSuccess {
-                cursor: r.cursor,
-                messages: Arc::from(Vec::new()),
-            },
-            (Answer::ReceiveReconnect, Err(e)) => {
-                Event::ReceiveReconnectFailure { reason: e.reason() }
             }
         }
     }
@@ -147,38 +137,50 @@ async fn handshake(
     result
 }
 
-/// What a long-poll from `cursor` reports, as the machine asked for it: with `probe`, a
-/// handshake of the same input (answered at once) goes first, and its failure is the
-/// long-poll's; with `liveness`, a long-poll silent that long is dropped and reported as
-/// LONG_POLL_SILENT (the machine decides what follows). One subscribe request is in flight at a
-/// time, as always, and the cursor does not move.
+/// What a long-poll from `cursor` did, as the machine asked for it: with `probe`, a handshake
+/// of the same input (answered at once) goes first, and its failure is the long-poll's; with
+/// `liveness`, a long-poll silent that long is dropped and reported as silent (the machine
+/// decides what follows). One subscribe request is in flight at a time, as always, and the
+/// cursor does not move.
+enum Polled {
+    Answered(SubscribeResponse),
+    Failed(Error),
+    Silent,
+}
+
 async fn receive(
     core: &Core,
+    joined: &Joined,
     input: &Input,
     cursor: Cursor,
     liveness: Option<Duration>,
     probe: bool,
-) -> Event {
+) -> Polled {
     if probe {
-        if let Err(e) = subscribe(core, input, None).await {
-            return Event::ReceiveFailure { reason: e.reason() };
+        if let Err(e) = handshake(core, joined, input).await {
+            return Polled::Failed(e);
         }
     }
     let poll = subscribe(core, input, Some(cursor));
     let answer = match liveness {
         Some(liveness) => match tokio::time::timeout(liveness, poll).await {
             Ok(answer) => answer,
-            Err(_) => return Event::LongPollSilent,
+            Err(_) => return Polled::Silent,
         },
         None => poll.await,
     };
     match answer {
-        Ok(r) => Event::ReceiveSuccess {
-            cursor: r.cursor,
-            messages: r.messages.into(),
-        },
-        Err(e) => Event::ReceiveFailure { reason: e.reason() },
+        Ok(r) => Polled::Answered(r),
+        Err(e) => Polled::Failed(e),
     }
+}
+
+/// Records where the long-poll about to start polls from: the origin of the batch it brings.
+fn set_polling_from(registry: &Mutex<Registry>, cursor: Cursor) {
+    registry
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .polling_from = Some(cursor.timetoken);
 }
 
 impl SubscribeEffects {
@@ -231,7 +233,11 @@ impl SubscribeEffects {
         for message in messages.iter() {
             let (channel, timetoken) = (message.channel.as_str(), message.published.timetoken);
             // Decrypted here, once for every listener; the machine never sees the difference.
-            let update = crate::crypto::received::decode(message, crypto);
+            let mut update = crate::crypto::received::decode(message, crypto);
+            if let Update::File(file) = &mut update {
+                file.url =
+                    files::file_url(&self.core, &file.channel, &file.file_id, &file.file_name);
+            }
             // An undecodable event may have no channel or timetoken to tell it apart: it is
             // never taken for a second copy of another.
             let undecodable = matches!(update, Update::Undecodable(_));
@@ -285,26 +291,53 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
                 liveness,
                 probe,
             } => {
-                let registry = self.registry.clone();
+                let (registry, joined) = (self.registry.clone(), self.joined.clone());
                 Dispatch::Async(Box::pin(async move {
                     // Started after the previous batch was delivered: the next batch's origin.
-                    registry
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .polling_from = Some(cursor.timetoken);
-                    Some(receive(&core, &input, cursor, liveness, probe).await)
+                    set_polling_from(&registry, cursor);
+                    Some(
+                        match receive(&core, &joined, &input, cursor, liveness, probe).await {
+                            Polled::Answered(r) => Event::ReceiveSuccess {
+                                cursor: r.cursor,
+                                messages: r.messages.into(),
+                            },
+                            Polled::Failed(e) => Event::ReceiveFailure { reason: e.reason() },
+                            Polled::Silent => Event::LongPollSilent,
+                        },
+                    )
                 }))
             }
-            // A handshake of the same input proves the network is back at once, even on a
-            // channel nobody publishes to; the machine then resumes from its kept cursor.
+            // After the machine's delay: a handshake of the same input proves the network
+            // answers, then the long-poll from the kept cursor shows whether the loop receives
+            // (answered, or held for the settle time as on an idle channel) or not.
             Invocation::ReceiveReconnect {
                 input,
-                reason,
-                retry,
+                cursor,
+                retry: RetryDecision::Wait(delay),
+                settle,
                 ..
-            } => self.reconnect(input, retry, Answer::ReceiveReconnect, || {
-                Event::ReceiveReconnectGiveup { reason }
-            }),
+            } => {
+                let (registry, joined) = (self.registry.clone(), self.joined.clone());
+                Dispatch::Async(Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    set_polling_from(&registry, cursor);
+                    Some(
+                        match receive(&core, &joined, &input, cursor, Some(settle), true).await {
+                            Polled::Answered(r) => Event::ReceiveReconnectSuccess {
+                                cursor: r.cursor,
+                                messages: r.messages.into(),
+                            },
+                            Polled::Failed(e) => {
+                                Event::ReceiveReconnectFailure { reason: e.reason() }
+                            }
+                            Polled::Silent => Event::LongPollSilent,
+                        },
+                    )
+                }))
+            }
+            Invocation::ReceiveReconnect { reason, .. } => Dispatch::Async(Box::pin(async move {
+                Some(Event::ReceiveReconnectGiveup { reason })
+            })),
             Invocation::FillGap { range } => {
                 Dispatch::Async(Box::pin(async move { Some(fill_gap(&core, &range).await) }))
             }

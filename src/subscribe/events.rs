@@ -154,10 +154,18 @@ pub struct FileEvent {
     pub publisher: Option<String>,
     /// The message sent with the file.
     pub message: Option<Value>,
+    /// The metadata published with it (`meta`), if any.
+    pub user_metadata: Option<Value>,
+    /// Its custom message type, if one was given.
+    pub custom_message_type: Option<String>,
     /// The file's id.
     pub file_id: String,
     /// The file's name.
     pub file_name: String,
+    /// The URL to download it from, built as PubNub's SDKs build it (with the client's auth
+    /// token, and signed when it has a secret key): it redirects to the file in storage. Set
+    /// on events delivered to listeners and streams; `None` only when it cannot be built.
+    pub url: Option<String>,
 }
 
 /// An App Context (objects) event: channel, user or membership metadata set or deleted.
@@ -332,8 +340,11 @@ impl Update {
                     timetoken,
                     publisher: e.publisher.clone(),
                     message: f.message,
+                    user_metadata: e.meta.clone(),
+                    custom_message_type: e.custom_message_type.clone(),
                     file_id: f.file.id,
                     file_name: f.file.name,
+                    url: None,
                 })
             }
             EnvelopeKind::Objects => {

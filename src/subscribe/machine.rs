@@ -217,13 +217,11 @@ pub enum Event {
     /// A long-poll stayed silent for the liveness interval the machine asked for
     /// ([`Context::long_poll_liveness`]): a silent network and an idle channel look the same.
     LongPollSilent,
-    /// The network is back: the reconnect request was answered.
+    /// The loop receives again: the reconnect's long-poll from the kept cursor answered.
     ReceiveReconnectSuccess {
-        /// The server's current cursor, as the reconnect request answered it. The machine
-        /// resumes from its kept cursor instead, so that nothing published during the outage
-        /// is skipped.
+        /// The server's next cursor, as the long-poll answered it.
         cursor: Cursor,
-        /// What the reconnect request delivered (a handshake delivers nothing).
+        /// What it delivered: what was published since the kept cursor.
         messages: Messages,
     },
     /// A long-poll retry failed.
@@ -321,8 +319,11 @@ pub enum Invocation {
         probe: bool,
     },
     /// Managed: wait as the machine decided, then a request the service answers at once (a
-    /// handshake of the same input) that proves the network is back; or report
-    /// RECEIVE_RECONNECT_GIVEUP at once when the machine decided to give up.
+    /// handshake of the same input) that proves the network is back, then the long-poll from
+    /// the kept cursor: its answer is RECEIVE_RECONNECT_SUCCESS, its failure (or the probe's)
+    /// RECEIVE_RECONNECT_FAILURE, and a long-poll still held after `settle` LONG_POLL_SILENT
+    /// (the service keeps it open: an idle channel). Or report RECEIVE_RECONNECT_GIVEUP at once
+    /// when the machine decided to give up.
     ReceiveReconnect {
         /// Channels and groups.
         input: Input,
@@ -334,6 +335,8 @@ pub enum Invocation {
         reason: Reason,
         /// The machine's decision: how long to wait, or give up.
         retry: RetryDecision,
+        /// How long the long-poll must be held, after the probe, to count as served.
+        settle: Duration,
     },
     /// Cancel the running handshake.
     CancelHandshake,
@@ -717,6 +720,49 @@ fn handshake_cursor(catch_up: Option<Cursor>, server: Cursor) -> Cursor {
     }
 }
 
+/// How long a reconnect's long-poll from the kept cursor must be held by the service, after
+/// the probe proved the network answers, to count as the loop receiving again (ENGINE.md
+/// §1.4): a storm of failing long-polls answers within it, an idle channel does not.
+pub const RECONNECT_SETTLE: Duration = Duration::from_secs(5);
+
+/// What a long-poll's answer does in `input`'s loop polled from `from`: `Reconnected` first
+/// when an outage is ending, the message-count threshold's status and, with gap fill on, a
+/// fill of what the service's queue may have dropped; otherwise the messages, and the next
+/// long-poll from `cursor`.
+fn received(
+    context: &Context,
+    input: &Input,
+    from: Cursor,
+    cursor: Cursor,
+    messages: &Messages,
+    outage: bool,
+) -> (State, Vec<Invocation>) {
+    let mut own = Vec::with_capacity(3);
+    if outage {
+        // This answer is the proof that the loop receives again.
+        own.push(status(StatusCategory::Reconnected, input));
+    }
+    if messages.len() >= context.request_message_count_threshold as usize {
+        // The service's queue may have overflowed: older messages may be gone.
+        own.push(status(StatusCategory::RequestMessageCountExceeded, input));
+        // With gap fill on, read them from history before delivering the answer.
+        if let Some(max_pages) = context.gap_fill_max_pages {
+            let ranges = gap_ranges(input, from, cursor, messages);
+            if !ranges.is_empty() {
+                let held = Held::new(input, from, cursor, messages);
+                let (to, then) = fill(held, ranges, max_pages, Arc::from(Vec::new()));
+                own.extend(then);
+                return (to, own);
+            }
+        }
+    }
+    own.push(Invocation::EmitMessages {
+        messages: messages.clone(),
+        cursor,
+    });
+    (receiving(input, cursor, false), own)
+}
+
 fn receiving(input: &Input, cursor: Cursor, outage: bool) -> State {
     State::Receiving {
         input: input.clone(),
@@ -958,31 +1004,10 @@ pub fn transition_with(
             },
             Event::ReceiveSuccess { cursor, messages },
         ) => {
-            let mut own = Vec::with_capacity(3);
-            if *outage {
-                // The loop was reconnecting when the subscription changed: this answer is
-                // the proof that the network is back.
-                own.push(status(StatusCategory::Reconnected, input));
-            }
-            if messages.len() >= context.request_message_count_threshold as usize {
-                // The service's queue may have overflowed: older messages may be gone.
-                own.push(status(StatusCategory::RequestMessageCountExceeded, input));
-                // With gap fill on, read them from history before delivering the answer.
-                if let Some(max_pages) = context.gap_fill_max_pages {
-                    let ranges = gap_ranges(input, *from, *cursor, messages);
-                    if !ranges.is_empty() {
-                        let held = Held::new(input, *from, *cursor, messages);
-                        let (to, then) = fill(held, ranges, max_pages, Arc::from(Vec::new()));
-                        own.extend(then);
-                        return go(to, own);
-                    }
-                }
-            }
-            own.push(Invocation::EmitMessages {
-                messages: messages.clone(),
-                cursor: *cursor,
-            });
-            go(receiving(input, *cursor, false), own)
+            // With `outage`, the loop was reconnecting when the subscription changed: this
+            // answer ends the outage.
+            let (to, own) = received(context, input, *from, *cursor, messages, *outage);
+            go(to, own)
         }
         (
             S::Receiving {
@@ -1060,20 +1085,25 @@ pub fn transition_with(
             receiving(input, catch_up(Some(*kept), *cursor), true),
             vec![status(StatusCategory::SubscriptionChanged, input)],
         ),
-        // The network is back: resume the long-poll from the kept cursor, so that what was
-        // published during the outage arrives, once (the event's cursor is the server's now).
+        // The long-poll from the kept cursor answered: the loop receives again, and what was
+        // published during the outage arrives now, once, as any answer does.
         (
-            S::ReceiveReconnecting { input, cursor, .. },
-            Event::ReceiveReconnectSuccess { messages, .. },
-        ) => go(
+            S::ReceiveReconnecting {
+                input,
+                cursor: from,
+                ..
+            },
+            Event::ReceiveReconnectSuccess { cursor, messages },
+        ) => {
+            let (to, own) = received(context, input, *from, *cursor, messages, true);
+            go(to, own)
+        }
+        // The probe was answered and the service has held the long-poll from the kept cursor
+        // for the settle time, as it holds one on an idle channel: the loop receives again.
+        // The long-poll goes on from the same cursor.
+        (S::ReceiveReconnecting { input, cursor, .. }, Event::LongPollSilent) => go(
             receiving(input, *cursor, false),
-            vec![
-                status(StatusCategory::Reconnected, input),
-                Invocation::EmitMessages {
-                    messages: messages.clone(),
-                    cursor: *cursor,
-                },
-            ],
+            vec![status(StatusCategory::Reconnected, input)],
         ),
         (
             S::ReceiveReconnecting {
@@ -1309,6 +1339,7 @@ impl Machine for SubscribeMachine {
                 attempts: *attempts,
                 reason: reason.clone(),
                 retry: context.decide(Endpoint::Subscribe, *attempts, reason),
+                settle: RECONNECT_SETTLE,
             }],
             State::FillingGap { ranges, .. } => ranges
                 .first()

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{transition, Event, GapRange, Invocation, Messages, State, SubscribeMachine};
+use super::{
+    transition, Event, GapRange, Invocation, Messages, State, SubscribeMachine, RECONNECT_SETTLE,
+};
 use crate::engine::{Cursor, Input, Lifecycle, Machine};
 use crate::error::{ErrorKind, Reason};
 use crate::retry::RetryDecision;
@@ -229,6 +231,7 @@ fn receive_reconnect(input: Input, cursor: Cursor, attempts: u32, reason: Reason
         attempts,
         retry: default_decision(attempts, &reason),
         reason,
+        settle: RECONNECT_SETTLE,
     }
 }
 
@@ -751,18 +754,32 @@ fn table() -> Vec<Row> {
             ],
         ),
         row(
-            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_SUCCESS(s, m)--> Receiving{I, k} \
-             (the kept cursor: what was published during the outage comes next)",
+            "ReceiveReconnecting{I,k,n,e} --RECEIVE_RECONNECT_SUCCESS(s, m)--> Receiving{I, s} \
+             (the long-poll from the kept cursor answered: what was published during the outage \
+             arrives, and only now is the loop Reconnected)",
             rx_reconnecting(i(), K, N, e()),
             Event::ReceiveReconnectSuccess {
                 cursor: S,
                 messages: m(),
             },
+            receiving(i(), S),
+            vec![
+                CancelReceiveReconnect,
+                status(Reconnected, &i()),
+                emit_messages(m(), S),
+                receive(i(), S),
+            ],
+        ),
+        row(
+            "ReceiveReconnecting{I,k,n,e} --LONG_POLL_SILENT--> Receiving{I, k} (the probe was \
+             answered and the service held the long-poll from k for the settle time, as on an \
+             idle channel: Reconnected, and the long-poll goes on from k)",
+            rx_reconnecting(i(), K, N, e()),
+            Event::LongPollSilent,
             receiving(i(), K),
             vec![
                 CancelReceiveReconnect,
                 status(Reconnected, &i()),
-                emit_messages(m(), K),
                 receive(i(), K),
             ],
         ),
@@ -990,7 +1007,7 @@ fn the_table_covers_exactly_the_listed_pairs() {
         .map(|r| (r.from.name(), handled_as(&r.event)))
         .collect();
     assert_eq!(covered, listed());
-    // 46 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states,
+    // 47 rows in ENGINE.md §1.4, plus a second RECONNECT row (without cursor) for 6 states,
     // plus a fatal HANDSHAKE_FAILURE (no UnexpectedDisconnect when the machine gives up at once),
     // plus four rows of an outage the app was told of (after a subscription change),
     // plus three rows of reconnect_from while handshaking (two) or receiving,
@@ -999,7 +1016,7 @@ fn the_table_covers_exactly_the_listed_pairs() {
     // service's; a handshake retry without a catch-up cursor),
     // plus three rows of the long-poll liveness check (silent, then the probing poll's
     // success and failure).
-    assert_eq!(table().len(), 46 + 6 + 1 + 4 + 3 + 2 + 2 + 3);
+    assert_eq!(table().len(), 47 + 6 + 1 + 4 + 3 + 2 + 2 + 3);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1112,6 +1129,7 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
                 "RECEIVE_RECONNECT_SUCCESS",
                 "RECEIVE_RECONNECT_FAILURE",
                 "RECEIVE_RECONNECT_GIVEUP",
+                "LONG_POLL_SILENT",
                 "RECONNECT",
                 RF,
                 "DISCONNECT",
@@ -1139,8 +1157,8 @@ fn listed() -> BTreeSet<(&'static str, &'static str)> {
         .collect();
     assert_eq!(
         set.len(),
-        62,
-        "ENGINE.md §1.4's 47 rows, RECONNECT(r) in the 6 states that reconnect, \
+        63,
+        "ENGINE.md §1.4's 48 rows, RECONNECT(r) in the 6 states that reconnect, \
          reconnect_from while handshaking or receiving, and FillingGap's 7 (§1.6)"
     );
     set

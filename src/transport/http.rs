@@ -3,9 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
-use super::{Method, Request, Response, Transport, TransportFuture, SDK_NAME};
+use super::{
+    Method, Progress, ProgressHook, Request, Response, Transport, TransportFuture, SDK_NAME,
+};
 use crate::error::{Error, ErrorKind};
 
 /// Sends requests with reqwest (rustls, gzip, HTTP/2 over TLS) to one origin.
@@ -116,6 +118,9 @@ fn build_client(settings: &NetworkSettings) -> Result<reqwest::Client, Error> {
         .user_agent(SDK_NAME)
         .gzip(true)
         .pool_idle_timeout(Duration::from_secs(90))
+        // Redirects come back as they are (a file download's 307): the SDK follows them to
+        // storage itself, without PubNub's credentials.
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(settings.connect_timeout)
         .http2_keep_alive_interval(H2_PING_INTERVAL)
         .http2_keep_alive_timeout(H2_PING_TIMEOUT)
@@ -142,7 +147,9 @@ impl fmt::Debug for ReqwestTransport {
 impl Transport for ReqwestTransport {
     fn send(&self, request: Request) -> TransportFuture {
         let mut url = String::with_capacity(self.base.len());
-        url.push_str(&self.base);
+        if !request.is_absolute() {
+            url.push_str(&self.base);
+        }
         request.write_path_and_query(&mut url);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
@@ -156,42 +163,91 @@ impl Transport for ReqwestTransport {
         for (name, value) in &request.headers {
             builder = builder.header(*name, value.as_str());
         }
+        let progress = request.progress;
         if let Some(body) = request.body {
-            builder = builder.header(CONTENT_TYPE, "application/json").body(body);
+            if request
+                .headers
+                .iter()
+                .all(|(name, _)| !name.eq_ignore_ascii_case("content-type"))
+            {
+                builder = builder.header(CONTENT_TYPE, "application/json");
+            }
+            builder = match &progress {
+                // A length, not chunks: storage (S3's POST uploads) refuses a chunked body.
+                Some(hook) => builder
+                    .header(reqwest::header::CONTENT_LENGTH, body.len())
+                    .body(reporting_body(body, hook.clone())),
+                None => builder.body(body),
+            };
         }
         let limit = request.max_response_bytes;
         Box::pin(async move {
             let response = builder.send().await.map_err(reqwest_error)?;
             let status = response.status().as_u16();
+            let header = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned)
+            };
             // Only the delta-seconds form; PubNub sends no HTTP dates.
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<u32>().ok());
-            let body = read_body(response, limit).await?;
+            let retry_after =
+                header(RETRY_AFTER).and_then(|value| value.trim().parse::<u32>().ok());
+            let location = header(LOCATION);
+            let content_type = header(CONTENT_TYPE);
+            let body = read_body(response, limit, progress.as_ref()).await?;
             Ok(Response {
                 status,
                 retry_after,
+                location,
+                content_type,
                 body,
             })
         })
     }
 }
 
+/// The piece of an upload's body sent at a time when its progress is reported.
+const UPLOAD_CHUNK: usize = 64 << 10;
+
+/// `body` as a stream of chunks that reports each one to `hook` as the connection takes it.
+fn reporting_body(body: bytes::Bytes, hook: ProgressHook) -> reqwest::Body {
+    let total = u64::try_from(body.len()).unwrap_or(u64::MAX);
+    let chunks = (0..body.len()).step_by(UPLOAD_CHUNK).map(move |start| {
+        let end = (start + UPLOAD_CHUNK).min(body.len());
+        hook.report(Progress {
+            done: u64::try_from(end).unwrap_or(u64::MAX),
+            total: Some(total),
+        });
+        Ok::<_, std::io::Error>(body.slice(start..end))
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}
+
 /// Reads the (already decompressed) body chunk by chunk and stops at `limit` bytes: a body that
 /// never ends or a decompression bomb costs at most the limit, never the memory of the machine.
-async fn read_body(mut response: reqwest::Response, limit: usize) -> Result<bytes::Bytes, Error> {
+/// Each chunk read is reported to `progress`.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+    progress: Option<&ProgressHook>,
+) -> Result<bytes::Bytes, Error> {
     // The declared length is a hint only (a compressed body inflates past it); never trusted
     // beyond the limit.
-    let hint = response
-        .content_length()
-        .and_then(|n| usize::try_from(n).ok())
-        .unwrap_or(0);
+    let declared = response.content_length();
+    let hint = declared.and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     let mut body = bytes::BytesMut::with_capacity(hint.min(limit));
     while let Some(chunk) = response.chunk().await.map_err(reqwest_error)? {
         if body.len() + chunk.len() > limit {
             return Err(too_large(limit));
+        }
+        if let Some(hook) = progress {
+            let done = body.len() + chunk.len();
+            hook.report(Progress {
+                done: u64::try_from(done).unwrap_or(u64::MAX),
+                total: declared,
+            });
         }
         if body.is_empty() && chunk.len() == hint {
             // The whole body in one chunk: hand it on without a copy.

@@ -102,6 +102,46 @@ impl fmt::Display for Method {
     }
 }
 
+/// How far an upload or a download got: `done` bytes of `total` (when known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes sent or received so far.
+    pub done: u64,
+    /// All the bytes there are to send or receive, when known.
+    pub total: Option<u64>,
+}
+
+/// A callback told of a request's [`Progress`]: file uploads and downloads carry one.
+#[derive(Clone)]
+pub struct ProgressHook(pub(crate) std::sync::Arc<dyn Fn(Progress) + Send + Sync>);
+
+impl ProgressHook {
+    /// A hook that calls `report`.
+    pub fn new(report: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        ProgressHook(std::sync::Arc::new(report))
+    }
+
+    /// Reports `progress`.
+    pub fn report(&self, progress: Progress) {
+        (self.0)(progress)
+    }
+}
+
+impl fmt::Debug for ProgressHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
+}
+
+/// Two hooks are equal when they are the same callback.
+impl PartialEq for ProgressHook {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ProgressHook {}
+
 /// One HTTP request, as the SDK hands it to a [`Transport`].
 ///
 /// `Debug` shows the `auth` and `signature` values as `***`, so a request can be logged.
@@ -110,15 +150,22 @@ impl fmt::Display for Method {
 pub struct Request {
     /// The method.
     pub method: Method,
-    /// The path, starting with `/`, every segment already percent-encoded.
+    /// The path, starting with `/`, every segment already percent-encoded; or, for the file
+    /// storage a file upload or download goes to, an absolute `http(s)://` URL that the
+    /// service gave (sent as it is, with no origin in front and no PubNub parameters).
     pub path: String,
     /// The query parameters with their raw (not yet encoded) values, in sending order.
     /// [`Request::path_and_query`] encodes each value exactly once.
     pub query: Vec<(&'static str, String)>,
-    /// The body, sent as `application/json` (POST publish, message actions, App Context).
-    pub body: Option<Vec<u8>>,
+    /// The body, sent as `application/json` (POST publish, message actions, App Context)
+    /// unless [`headers`](Self::headers) name another `Content-Type` (a file upload's
+    /// `multipart/form-data`).
+    pub body: Option<Bytes>,
     /// Extra request headers, such as App Context's `If-Match`.
     pub headers: Vec<(&'static str, String)>,
+    /// Told how far the body's upload and the answer's download got (file transfers). A
+    /// transport that cannot tell may ignore it: the SDK reports the end itself.
+    pub progress: Option<ProgressHook>,
     /// How long the whole exchange may take.
     pub timeout: Duration,
     /// The longest body the answer may have, counted after decompression: a longer one fails
@@ -139,6 +186,7 @@ impl Request {
             query: Vec::new(),
             body: None,
             headers: Vec::new(),
+            progress: None,
             timeout: Duration::from_secs(10),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
@@ -172,6 +220,12 @@ impl Request {
             Some(value) => self.param(name, value),
             None => self,
         }
+    }
+
+    /// True when [`path`](Self::path) is an absolute URL (file storage), not a path on the
+    /// origin.
+    pub fn is_absolute(&self) -> bool {
+        self.path.starts_with("https://") || self.path.starts_with("http://")
     }
 
     /// The path and the encoded query, as they go on the wire: `/time/0?pnsdk=…&uuid=…`.
@@ -220,7 +274,7 @@ impl fmt::Debug for Request {
             .field("method", &self.method)
             .field("path", &redacted_path(&self.path))
             .field("query", &Query(&self.query))
-            .field("body_len", &self.body.as_ref().map(Vec::len))
+            .field("body_len", &self.body.as_ref().map(Bytes::len))
             .field("headers", &self.headers)
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
@@ -240,6 +294,10 @@ fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The server's answer to a [`Request`], whatever its status.
+///
+/// A transport does not follow redirects: a file download's `307` comes back as it is, with its
+/// [`location`](Self::location), and the SDK follows it (to storage, without the `auth` and
+/// signature that PubNub's own endpoints get).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -247,6 +305,10 @@ pub struct Response {
     pub status: u16,
     /// The `Retry-After` header in seconds, when the server sent one as a number.
     pub retry_after: Option<u32>,
+    /// The `Location` header of a redirect.
+    pub location: Option<String>,
+    /// The `Content-Type` header, when the server sent one (a downloaded file's).
+    pub content_type: Option<String>,
     /// The body, already inflated if it was sent compressed.
     pub body: Bytes,
 }
@@ -257,6 +319,8 @@ impl Response {
         Response {
             status,
             retry_after: None,
+            location: None,
+            content_type: None,
             body: body.into(),
         }
     }
@@ -264,6 +328,18 @@ impl Response {
     /// The same answer with a `Retry-After` in seconds.
     pub fn with_retry_after(mut self, seconds: u32) -> Self {
         self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The same answer with a `Location` header (a redirect).
+    pub fn with_location(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// The same answer with a `Content-Type` header.
+    pub fn with_content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
         self
     }
 
@@ -305,7 +381,7 @@ mod tests {
         request.query.push(("auth", "top-secret-token".into()));
         request.query.push(("signature", "v2.signed".into()));
         request.query.push(("uuid", "me".into()));
-        request.body = Some(b"\"hi\"".to_vec());
+        request.body = Some(Bytes::from_static(b"\"hi\""));
         let debug = format!("{request:?}");
         assert!(!debug.contains("top-secret-token"), "{debug}");
         assert!(!debug.contains("v2.signed"), "{debug}");

@@ -193,7 +193,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (&*Box::leak(k.clone().into_boxed_str()), v.clone()))
                 .collect();
-            request.body = case.body.clone().map(String::into_bytes);
+            request.body = case.body.clone().map(Into::into);
             let keys = Keys {
                 secret: &case.secret_key,
                 publish_key: &case.publish_key,
@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(scheme(Method::Get, "/signal/p/s/0/c/0/1"), Scheme::V2);
         assert_eq!(scheme(Method::Get, "/v2/subscribe/s/c/0"), Scheme::V2);
         let mut post = Request::new(Method::Post, "/publish/pubKey/subKey/0/c/0");
-        post.body = Some(b"\"hi\"".to_vec());
+        post.body = Some(bytes::Bytes::from_static(b"\"hi\""));
         sign(&mut post, KEYS, 1);
         let v1 = post.query_value("signature").unwrap();
         assert!(!v1.starts_with("v2."), "{v1}");

@@ -351,7 +351,7 @@ impl Transport for Memory {
             };
             let body = request.body.clone().unwrap_or_default();
             let mut http = axum::http::Request::builder().method(method).uri(&uri);
-            if request.body.is_some() {
+            if request.body.is_some() && request.header("content-type").is_none() {
                 http = http.header("content-type", "application/json");
             }
             for (name, value) in &request.headers {

@@ -327,9 +327,14 @@ async fn write(
     body: &[u8],
     length: usize,
 ) -> bool {
-    let mut head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: text/javascript; charset=UTF-8\r\nContent-Length: {length}\r\n"
-    );
+    let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {length}\r\n");
+    // The service's content type unless the reply names its own.
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        head.push_str("Content-Type: text/javascript; charset=UTF-8\r\n");
+    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }

@@ -103,11 +103,17 @@ pub(crate) fn check(
     now: u64,
 ) -> Result<(), Refusal> {
     let (publish_key, subscribe_key) = match *route {
-        Route::Time | Route::Admin => return Ok(()),
+        // Storage is pre-signed by its own forms, outside Access Manager.
+        Route::Time | Route::Admin | Route::StorageUpload | Route::StorageDownload { .. } => {
+            return Ok(())
+        }
         Route::Publish {
             pub_key, sub_key, ..
         }
         | Route::Signal {
+            pub_key, sub_key, ..
+        }
+        | Route::PublishFile {
             pub_key, sub_key, ..
         } => (decode(pub_key), decode(sub_key)),
         Route::Subscribe { sub_key, .. }
@@ -129,7 +135,10 @@ pub(crate) fn check(
         | Route::GetActions { sub_key, .. }
         | Route::Grant { sub_key }
         | Route::Revoke { sub_key, .. }
-        | Route::AppContext { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
+        | Route::AppContext { sub_key, .. }
+        | Route::GenerateUploadUrl { sub_key, .. }
+        | Route::ListFiles { sub_key, .. }
+        | Route::File { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
     };
 
     let mut signature = None;

@@ -11,8 +11,8 @@ use super::response::Reply;
 use super::routes::{path_list, percent_decode, percent_decode_cow, Query, Route};
 use super::App;
 use crate::hub::{
-    HistoryEntry, HistoryRequest, MessageAction, TimeRange, Timetoken, MAX_COUNT_CHANNELS,
-    MAX_FETCH_CHANNELS,
+    EventKind, HistoryEntry, HistoryRequest, MessageAction, TimeRange, Timetoken,
+    MAX_COUNT_CHANNELS, MAX_FETCH_CHANNELS,
 };
 
 /// Default and most messages of a one-channel fetch.
@@ -165,7 +165,11 @@ impl Fields {
         }
         if self.message_type {
             // `null` is an ordinary message; only file messages (4) have a number.
-            item.insert("message_type".into(), Value::Null);
+            let kind = match message.kind {
+                EventKind::File => Value::from(4),
+                _ => Value::Null,
+            };
+            item.insert("message_type".into(), kind);
         }
         if self.custom_message_type {
             if let Some(kind) = &message.custom_message_type {

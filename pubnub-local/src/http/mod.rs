@@ -5,6 +5,7 @@
 mod actions;
 mod admin;
 mod auth;
+mod files;
 mod groups;
 mod history;
 mod objects;
@@ -22,7 +23,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use tokio_util::sync::CancellationToken;
@@ -31,12 +32,14 @@ use crate::faults::{FaultAction, FaultController};
 use crate::hub::Hub;
 
 pub(crate) use auth::Signing;
+pub(crate) use files::Storage as FileStorage;
 pub use record::RecordedRequest;
 pub(crate) use record::Recorder;
 use response::{accepts_gzip, finish, Reply};
 use routes::{Query, Route, RouteError};
 
 /// Largest request body read; bigger bodies get 413. `/v2/publish` allows 2 MiB messages.
+/// File Sharing's storage upload has its own, larger limit (`files::read_upload`).
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024 + 1024;
 
 /// Longest a `hang` fault holds a request when the client never gives up.
@@ -72,6 +75,8 @@ pub(crate) struct App {
     pub(crate) recorder: Option<Recorder>,
     /// Access Manager tokens, with a secret key: grant, revoke and check them.
     pub(crate) tokens: Option<crate::pam::Tokens>,
+    /// File Sharing's storage: issued upload forms and the files' bytes.
+    pub(crate) files: FileStorage,
     /// Cancelled at graceful shutdown: long-polls answer at once, hung requests close.
     pub(crate) shutdown: CancellationToken,
     pub(crate) listener: OnceLock<Weak<dyn ListenerControl>>,
@@ -117,43 +122,45 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     if parts.method == Method::OPTIONS {
         // CORS preflight: the headers are the answer.
         return finish(
-            Reply {
-                status: StatusCode::OK,
-                body: Vec::new(),
-                retry_after: None,
-                content_type: response::JAVASCRIPT,
-            },
+            Reply::new(StatusCode::OK, Vec::new(), response::JAVASCRIPT),
             false,
         );
     }
     let accept_gzip = accepts_gzip(&parts.headers);
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        let reply = Reply::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Balancer",
-            "Request Entity Too Large.",
-        );
-        return finish(reply, accept_gzip);
-    };
     let path = parts.uri.path();
     let raw_query = parts.uri.query().unwrap_or("");
+    // File uploads take up to 5 MiB and the form around them; everything else 2 MiB.
+    let body = if parts.method == Method::POST && path == routes::UPLOAD_PATH {
+        let length = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        match files::read_upload(body, length).await {
+            files::UploadBody::Complete(body) => body,
+            files::UploadBody::TooLarge(seen) => {
+                if let Some(recorder) = &app.recorder {
+                    recorder.record(parts.method.as_str(), path, raw_query, &[]);
+                }
+                return finish(files::entity_too_large(seen), false);
+            }
+            files::UploadBody::Failed => return finish(files::malformed(), false),
+        }
+    } else {
+        let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            let reply = Reply::error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Balancer",
+                "Request Entity Too Large.",
+            );
+            return finish(reply, accept_gzip);
+        };
+        body
+    };
     if let Some(recorder) = &app.recorder {
         recorder.record(parts.method.as_str(), path, raw_query, &body);
     }
-    let if_match = parts
-        .headers
-        .get(axum::http::header::IF_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    let outcome = serve(
-        &app,
-        &parts.method,
-        path,
-        raw_query,
-        body,
-        if_match.as_deref(),
-    )
-    .await;
+    let outcome = serve(&app, &parts.method, path, raw_query, body, &parts.headers).await;
     match outcome {
         Outcome::Reply(reply) => {
             tracing::debug!(method = %parts.method, path = %loggable(path), status = reply.status.as_u16(), "request");
@@ -189,7 +196,7 @@ async fn serve(
     path: &str,
     raw_query: &str,
     body: Bytes,
-    if_match: Option<&str>,
+    headers: &HeaderMap,
 ) -> Outcome {
     let route = match Route::parse(method, path) {
         Ok(route) => route,
@@ -213,15 +220,19 @@ async fn serve(
     let Ok(query) = Query::parse(raw_query) else {
         return Reply::error(StatusCode::BAD_REQUEST, service, "Could Not Parse Request").into();
     };
-    let publishes = matches!(route, Route::Publish { .. } | Route::Signal { .. });
+    let publishes = matches!(
+        route,
+        Route::Publish { .. } | Route::Signal { .. } | Route::PublishFile { .. }
+    );
     // Publish answers "Message Too Large" for long URIs itself, as the service does.
     if !publishes && path.len() + raw_query.len() + 1 > app.options.max_uri_len {
         return Reply::error(StatusCode::URI_TOO_LONG, "Balancer", "Request URI Too Long").into();
     }
     // Access Manager answers before the service behind it: a refused request takes no fault.
     // A signed request (and grant and revoke, which must be) is checked against the secret
-    // key; any other against its token.
-    if let Some(signing) = &app.options.signing {
+    // key; any other against its token. File storage is outside it: its forms are their own
+    // signature, its downloads are what a file URL redirects to.
+    if let (Some(signing), false) = (&app.options.signing, route.is_storage()) {
         let pam_route = matches!(route, Route::Grant { .. } | Route::Revoke { .. });
         if pam_route || query.get("signature").is_some() {
             let signed = auth::Signed {
@@ -248,9 +259,7 @@ async fn serve(
             status,
             retry_after,
         }) => {
-            let status = error_status(*status);
-            let message = status.canonical_reason().unwrap_or("Injected fault");
-            let mut reply = Reply::error(status, service, message);
+            let mut reply = fault_reply(&route, error_status(*status));
             reply.retry_after = *retry_after;
             return reply.into();
         }
@@ -267,7 +276,7 @@ async fn serve(
         }
         _ => {}
     }
-    let outcome = dispatch(app, &route, method, &query, &body, if_match).await;
+    let outcome = dispatch(app, &route, method, &query, &body, headers).await;
     let Outcome::Reply(mut reply) = outcome else {
         return outcome;
     };
@@ -281,9 +290,7 @@ async fn serve(
             reply.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
         }
         Some(FaultAction::StoreThenFail { status }) if reply.status.is_success() => {
-            let status = error_status(status);
-            let message = status.canonical_reason().unwrap_or("Injected fault");
-            reply = Reply::error(status, service, message);
+            reply = fault_reply(&route, error_status(status));
         }
         Some(FaultAction::StoreThenReset) if reply.status.is_success() => return Outcome::Reset,
         _ => {}
@@ -297,6 +304,15 @@ fn loggable(path: &str) -> std::borrow::Cow<'_, str> {
         Some(at) if path.starts_with("/v3/pam/") => format!("{}/grant/***", &path[..at]).into(),
         _ => path.into(),
     }
+}
+
+/// The error body of an injected status: the service's JSON, or S3's XML for file storage.
+fn fault_reply(route: &Route<'_>, status: StatusCode) -> Reply {
+    if route.is_storage() {
+        return files::fault_error(status);
+    }
+    let message = status.canonical_reason().unwrap_or("Injected fault");
+    Reply::error(status, route.service(), message)
 }
 
 /// An injected status must be an error status; anything else becomes 500.
@@ -313,12 +329,19 @@ async fn dispatch(
     method: &Method,
     query: &Query<'_>,
     body: &Bytes,
-    if_match: Option<&str>,
+    headers: &HeaderMap,
 ) -> Outcome {
     match *route {
         Route::Time => Reply::ok(&serde_json::json!([app.hub.now().0])).into(),
-        Route::Publish { .. } | Route::Signal { .. } => {
+        Route::Publish { .. } | Route::Signal { .. } | Route::PublishFile { .. } => {
             publish::handle(app, route, query, body).into()
+        }
+        Route::GenerateUploadUrl { .. }
+        | Route::ListFiles { .. }
+        | Route::File { .. }
+        | Route::StorageUpload
+        | Route::StorageDownload { .. } => {
+            files::handle(app, route, query, body, headers).await.into()
         }
         Route::Subscribe { sub_key, channels } => {
             subscribe::handle(app, sub_key, channels, query).await
@@ -344,6 +367,9 @@ async fn dispatch(
         Route::Grant { .. } => pam::grant(app, body).into(),
         Route::Revoke { token, .. } => pam::revoke(app, token).into(),
         Route::AppContext { .. } => {
+            let if_match = headers
+                .get(header::IF_MATCH)
+                .and_then(|value| value.to_str().ok());
             objects::handle(app, route, method, query, body, if_match).into()
         }
         Route::Admin => Reply::not_found("/__faults").into(),

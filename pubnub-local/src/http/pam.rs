@@ -109,6 +109,16 @@ fn needs(route: &Route<'_>, method: &Method, query: &Query<'_>) -> Vec<(Kind, St
             one(channel, DELETE)
         }
         Route::AddAction { channel, .. } => one(channel, WRITE),
+        // File Sharing, as PubNub's permission model lists it: sending a file (the upload
+        // form and the file message) needs `write`, listing and downloading `read`, deleting
+        // `delete`.
+        Route::GenerateUploadUrl { channel, .. } | Route::PublishFile { channel, .. } => {
+            one(channel, WRITE)
+        }
+        Route::ListFiles { channel, .. } => one(channel, READ),
+        Route::File {
+            channel, delete, ..
+        } => one(channel, if delete { DELETE } else { READ }),
         Route::GetActions { channel, .. } => one(channel, READ),
         Route::Group { group, .. } => {
             let bits = if query.get("add").is_some() || query.get("remove").is_some() {
@@ -152,6 +162,8 @@ fn needs(route: &Route<'_>, method: &Method, query: &Query<'_>) -> Vec<(Kind, St
         | Route::Grant { .. }
         | Route::Revoke { .. }
         | Route::AppContext { id: None, .. }
+        | Route::StorageUpload
+        | Route::StorageDownload { .. }
         | Route::Admin => Vec::new(),
     }
 }

@@ -1,4 +1,5 @@
-//! Publish (GET and POST, `/v2/publish`), fire and signal.
+//! Publish (GET and POST, `/v2/publish`), fire, signal, and File Sharing's publish-file
+//! (`/v1/files/publish-file`, the same GET form and answers, delivered as `e: 4`).
 
 use std::io::Read;
 
@@ -55,6 +56,20 @@ pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Byt
             EventKind::Signal,
             MAX_MESSAGE_BYTES,
         ),
+        // The message segment is JSON, or a ciphertext as a JSON string: published as it is.
+        Route::PublishFile {
+            pub_key,
+            sub_key,
+            channel,
+            message,
+        } => (
+            pub_key,
+            sub_key,
+            channel,
+            Some(message),
+            EventKind::File,
+            MAX_MESSAGE_BYTES,
+        ),
         _ => return Reply::not_found("/publish"),
     };
     let hub = &app.hub;
@@ -101,8 +116,10 @@ pub(super) fn handle(app: &App, route: &Route<'_>, query: &Query<'_>, body: &Byt
         Some(Ok(meta)) => Some(meta),
         Some(Err(())) => return fail("Invalid JSON"),
     };
-    // Fire is `store=0` with `norep=true|1`: accepted, never delivered (PROTOCOL.md §3).
-    let fire = query.get("store") == Some("0") && query.flag("norep");
+    // Fire is `store=0` with `norep=true|1`: accepted, never delivered (PROTOCOL.md §3). A
+    // file message is always delivered: PubNub's Python SDK sends `store=0` unless asked to
+    // store, and `norep` with it when asked not to replicate.
+    let fire = kind == EventKind::Message && query.get("store") == Some("0") && query.flag("norep");
     let publish = Publish {
         channel: channel.into_owned(),
         payload,

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -20,6 +20,11 @@ pub(crate) struct Reply {
     pub(crate) retry_after: Option<u32>,
     /// [`JAVASCRIPT`] but for the channel registry, which answers [`JSON`].
     pub(crate) content_type: &'static str,
+    /// More headers (a redirect's `Location`, a download's own `Content-Type`); each
+    /// replaces a header of the same name that `finish` would set.
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    /// Never gzipped: file bytes go out as storage sends them, with their own length.
+    pub(crate) raw: bool,
 }
 
 /// What the service's recordings show on publish, subscribe, presence, time and errors.
@@ -29,13 +34,26 @@ pub(crate) const JAVASCRIPT: &str = "text/javascript; charset=\"UTF-8\"";
 pub(crate) const JSON: &str = "application/json";
 
 impl Reply {
-    pub(crate) fn json(status: StatusCode, value: &Value) -> Reply {
+    /// A reply with no extra headers.
+    pub(crate) fn new(status: StatusCode, body: Vec<u8>, content_type: &'static str) -> Reply {
         Reply {
             status,
-            body: value.to_string().into_bytes(),
+            body,
             retry_after: None,
-            content_type: JAVASCRIPT,
+            content_type,
+            headers: Vec::new(),
+            raw: false,
         }
+    }
+
+    pub(crate) fn json(status: StatusCode, value: &Value) -> Reply {
+        Reply::new(status, value.to_string().into_bytes(), JAVASCRIPT)
+    }
+
+    /// The same reply with one more header.
+    pub(crate) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Reply {
+        self.headers.push((name, value));
+        self
     }
 
     /// The same reply with another `Content-Type`.
@@ -50,23 +68,17 @@ impl Reply {
 
     /// A 200 with a JSON body serialised already.
     pub(crate) fn ok_body(body: Vec<u8>) -> Reply {
-        Reply {
-            status: StatusCode::OK,
-            body,
-            retry_after: None,
-            content_type: JAVASCRIPT,
-        }
+        Reply::new(StatusCode::OK, body, JAVASCRIPT)
     }
 
     /// `[1,"Sent","<tt>"]`, written directly: every publish answers with it, and building
     /// a JSON value to print it cost more than storing the message.
     pub(crate) fn sent(tt: Timetoken) -> Reply {
-        Reply {
-            status: StatusCode::OK,
-            body: format!(r#"[1,"Sent","{tt}"]"#).into_bytes(),
-            retry_after: None,
-            content_type: JAVASCRIPT,
-        }
+        Reply::new(
+            StatusCode::OK,
+            format!(r#"[1,"Sent","{tt}"]"#).into_bytes(),
+            JAVASCRIPT,
+        )
     }
 
     /// The publish service's array error: `400 [0,"<message>","<tt>"]`.
@@ -163,7 +175,7 @@ pub(crate) fn common_headers(headers: &mut HeaderMap) {
 pub(crate) fn finish(reply: Reply, accept_gzip: bool) -> Response {
     let mut body = reply.body;
     let mut gzipped = false;
-    if accept_gzip && body.len() >= GZIP_MIN_BYTES {
+    if accept_gzip && !reply.raw && body.len() >= GZIP_MIN_BYTES {
         if let Some(compressed) = gzip(&body) {
             body = compressed;
             gzipped = true;
@@ -182,6 +194,9 @@ pub(crate) fn finish(reply: Reply, accept_gzip: bool) -> Response {
     }
     if let Some(seconds) = reply.retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    for (name, value) in reply.headers {
+        headers.insert(name, value);
     }
     response
 }

@@ -117,8 +117,49 @@ pub(crate) enum Route<'a> {
         resource: ObjectResource,
         id: Option<&'a str>,
     },
+    /// `POST /v1/files/{sub_key}/channels/{channel}/generate-upload-url`: an upload form.
+    GenerateUploadUrl {
+        sub_key: &'a str,
+        channel: &'a str,
+    },
+    /// `GET /v1/files/{sub_key}/channels/{channel}/files`: list a channel's files.
+    ListFiles {
+        sub_key: &'a str,
+        channel: &'a str,
+    },
+    /// `GET` (a redirect to the download) or `DELETE`
+    /// `/v1/files/{sub_key}/channels/{channel}/files/{id}/{name}`. `name` is the rest of the
+    /// path: PubNub's Python SDK puts id and name in the path unencoded, so a `/` in a name
+    /// makes more segments.
+    File {
+        sub_key: &'a str,
+        channel: &'a str,
+        id: &'a str,
+        name: &'a str,
+        delete: bool,
+    },
+    /// `GET /v1/files/publish-file/{pub_key}/{sub_key}/0/{channel}/0/{message}`.
+    PublishFile {
+        pub_key: &'a str,
+        sub_key: &'a str,
+        channel: &'a str,
+        message: &'a str,
+    },
+    /// `POST /__files/upload`: the storage's upload (S3's POST-policy form), where upload
+    /// forms point.
+    StorageUpload,
+    /// `GET /__files/download/{object key}`: the storage's download, where file URLs redirect.
+    StorageDownload {
+        key: &'a str,
+    },
     Admin,
 }
+
+/// Where upload forms point: the storage's upload endpoint (not a PubNub path).
+pub(crate) const UPLOAD_PATH: &str = "/__files/upload";
+
+/// Where file URLs redirect, followed by the object key.
+pub(crate) const DOWNLOAD_PREFIX: &str = "/__files/download/";
 
 /// What an App Context path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +330,45 @@ impl<'a> Route<'a> {
                     },
                 );
             }
+            ["", "v1", "files", "publish-file", pk, sk, "0", ch, "0", msg] => Route::PublishFile {
+                pub_key: pk,
+                sub_key: sk,
+                channel: ch,
+                message: msg,
+            },
+            ["", "v1", "files", sk, "channels", ch, "generate-upload-url"] => {
+                return only(
+                    post,
+                    Route::GenerateUploadUrl {
+                        sub_key: sk,
+                        channel: ch,
+                    },
+                )
+            }
+            ["", "v1", "files", sk, "channels", ch, "files"] => Route::ListFiles {
+                sub_key: sk,
+                channel: ch,
+            },
+            ["", "v1", "files", sk, "channels", ch, "files", id, rest @ ..]
+                if !id.is_empty() && rest.iter().any(|s| !s.is_empty()) =>
+            {
+                let name = path.splitn(9, '/').nth(8).unwrap_or_default();
+                return only(
+                    get || delete,
+                    Route::File {
+                        sub_key: sk,
+                        channel: ch,
+                        id,
+                        name,
+                        delete,
+                    },
+                );
+            }
+            ["", "__files", "upload"] => return only(post, Route::StorageUpload),
+            ["", "__files", "download", _, ..] => {
+                let key = path.strip_prefix(DOWNLOAD_PREFIX).unwrap_or_default();
+                return only(get, Route::StorageDownload { key });
+            }
             ["", "__faults"] => {
                 return if get || post {
                     Ok(Route::Admin)
@@ -325,6 +405,11 @@ impl<'a> Route<'a> {
                 Endpoint::MessageActions
             }
             Route::AppContext { .. } => Endpoint::AppContext,
+            Route::GenerateUploadUrl { .. } | Route::ListFiles { .. } | Route::File { .. } => {
+                Endpoint::Files
+            }
+            Route::PublishFile { .. } => Endpoint::PublishFile,
+            Route::StorageUpload | Route::StorageDownload { .. } => Endpoint::FileStorage,
             Route::Grant { .. } | Route::Revoke { .. } | Route::Admin => return None,
         })
     }
@@ -342,8 +427,18 @@ impl<'a> Route<'a> {
             Some(Endpoint::History) => "Storage",
             Some(Endpoint::MessageActions) => "actions",
             Some(Endpoint::AppContext) => "objects",
+            Some(Endpoint::Files) => "Files",
+            Some(Endpoint::PublishFile) => "Publish",
+            Some(Endpoint::FileStorage) => "S3",
             _ => "Balancer",
         }
+    }
+}
+
+impl Route<'_> {
+    /// The storage endpoints: pre-signed, outside Access Manager, answering S3's way.
+    pub(crate) fn is_storage(&self) -> bool {
+        matches!(self, Route::StorageUpload | Route::StorageDownload { .. })
     }
 }
 
@@ -540,6 +635,87 @@ mod tests {
     }
 
     #[test]
+    fn file_routes() {
+        let get = Method::GET;
+        assert_eq!(
+            Route::parse(
+                &Method::POST,
+                "/v1/files/s/channels/c%2F1/generate-upload-url"
+            ),
+            Ok(Route::GenerateUploadUrl {
+                sub_key: "s",
+                channel: "c%2F1"
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v1/files/s/channels/c/generate-upload-url"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Route::parse(&get, "/v1/files/s/channels/c/files"),
+            Ok(Route::ListFiles {
+                sub_key: "s",
+                channel: "c"
+            })
+        );
+        // Python sends the name unencoded: a `/` in it is part of the name.
+        assert_eq!(
+            Route::parse(&Method::DELETE, "/v1/files/s/channels/c/files/id-1/a/b.txt"),
+            Ok(Route::File {
+                sub_key: "s",
+                channel: "c",
+                id: "id-1",
+                name: "a/b.txt",
+                delete: true
+            })
+        );
+        assert_eq!(
+            Route::parse(&get, "/v1/files/s/channels/c/files/id-1/n%20m.txt"),
+            Ok(Route::File {
+                sub_key: "s",
+                channel: "c",
+                id: "id-1",
+                name: "n%20m.txt",
+                delete: false
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/v1/files/s/channels/c/files/id-1/n"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Route::parse(&get, "/v1/files/publish-file/p/s/0/c/0/%7B%7D"),
+            Ok(Route::PublishFile {
+                pub_key: "p",
+                sub_key: "s",
+                channel: "c",
+                message: "%7B%7D"
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/__files/upload"),
+            Ok(Route::StorageUpload)
+        );
+        assert_eq!(
+            Route::parse(&get, "/__files/upload"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        assert_eq!(
+            Route::parse(&get, "/__files/download/s/h/id/a%20b.txt"),
+            Ok(Route::StorageDownload {
+                key: "s/h/id/a%20b.txt"
+            })
+        );
+        assert_eq!(Route::StorageUpload.endpoint(), Some(Endpoint::FileStorage));
+        assert_eq!(
+            Route::parse(&get, "/v1/files/s/channels/c/files")
+                .unwrap()
+                .service(),
+            "Files"
+        );
+    }
+
+    #[test]
     fn routing() {
         let get = Method::GET;
         assert_eq!(Route::parse(&get, "/time/0"), Ok(Route::Time));
@@ -692,6 +868,11 @@ mod tests {
             "/time/0/",
             "/v2/subscribe/s/c",
             "/publish/p/s/0/a/b/0/1",
+            "/v1/files/s/channels/c/files/id",
+            "/v1/files/s/channels/c/files/id/",
+            "/v1/files/s/channels/c",
+            "/__files/download",
+            "/__files",
         ] {
             assert_eq!(
                 Route::parse(&get, missing),

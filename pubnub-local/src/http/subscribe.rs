@@ -182,6 +182,7 @@ mod wire {
                     EventKind::Signal => Some(1),
                     EventKind::Objects => Some(2),
                     EventKind::Action => Some(3),
+                    EventKind::File => Some(4),
                     EventKind::Message | EventKind::Presence => None,
                 },
                 f: 0,
@@ -238,6 +239,7 @@ mod tests {
                 delivery(EventKind::Message, false, None),
                 delivery(EventKind::Signal, false, None),
                 delivery(EventKind::Presence, false, Some("ch.1-pnpres")),
+                delivery(EventKind::File, true, None),
             ],
         };
         let expected = json!({
@@ -254,6 +256,10 @@ mod tests {
                 {"a": "2", "f": 0, "p": {"t": "17000000000000001", "r": 4}, "k": "sub-k",
                  "c": "ch.1", "d": {"text": "hi \"there\"", "n": [1, 2.5, null]},
                  "b": "ch.1-pnpres"},
+                {"a": "1", "f": 0, "e": 4, "i": "user-1", "s": 7,
+                 "p": {"t": "17000000000000001", "r": 4}, "k": "sub-k", "c": "ch.1",
+                 "d": {"text": "hi \"there\"", "n": [1, 2.5, null]}, "u": {"lang": "en"},
+                 "cmt": "chat"},
             ],
         });
         let body = String::from_utf8(body(&response, "sub-k")).unwrap();

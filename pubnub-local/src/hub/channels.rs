@@ -128,6 +128,10 @@ pub enum EventKind {
     Action,
     /// An App Context (objects) event: metadata or a membership set or deleted (`e: 2`).
     Objects,
+    /// A file message (`e: 4`): `{"message": …, "file": {"id", "name"}}` or its ciphertext,
+    /// published by `/v1/files/publish-file` after the upload. Stored in history with
+    /// `message_type` 4.
+    File,
 }
 
 /// A message as stored in a channel buffer and delivered to subscribers.

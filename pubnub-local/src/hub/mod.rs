@@ -1,4 +1,5 @@
-//! The in-memory PubNub core: channels, buffers, cursors, presence, channel groups, filters.
+//! The in-memory PubNub core: channels, buffers, cursors, presence, channel groups, filters,
+//! history, actions, App Context, and the records of shared files.
 //!
 //! Nothing here knows about HTTP. The HTTP layer parses a request, calls one [`Hub`] method and
 //! formats the answer; a deterministic simulation can call the same methods directly on a
@@ -13,6 +14,7 @@
 
 mod actions;
 mod channels;
+mod files;
 mod groups;
 mod history;
 mod objects;
@@ -31,6 +33,9 @@ pub use actions::{ActionError, ActionsPage, MessageAction, MAX_ACTIONS_LIMIT};
 pub use channels::{
     parse_subscribe_channel, validate_plain, ChannelTarget, EventKind, Message, NameError,
     MAX_NAME_CHARS, PRESENCE_SUFFIX,
+};
+pub use files::{
+    channel_hash, object_key, FilesPage, NewFile, StoredFile, MAX_FILES_LIMIT, MAX_FILE_BYTES,
 };
 pub use groups::{GroupError, MAX_CHANNELS_PER_GROUP};
 pub use history::{
@@ -69,6 +74,10 @@ pub struct HubConfig {
     pub region: u32,
     /// First timetoken; `None` reads the wall clock once at start.
     pub start_timetoken: Option<Timetoken>,
+    /// How long an uploaded file is kept (File Sharing); `None` keeps it until it is deleted.
+    /// The service keeps files for the keyset's retention; pubnub-local has no per-channel
+    /// retention, so this one setting covers every channel.
+    pub file_retention: Option<Duration>,
 }
 
 impl Default for HubConfig {
@@ -83,6 +92,7 @@ impl Default for HubConfig {
             default_presence_timeout: Duration::from_secs(300),
             region: 1,
             start_timetoken: None,
+            file_retention: None,
         }
     }
 }
@@ -94,7 +104,7 @@ pub struct Publish {
     pub channel: String,
     /// The payload, already parsed.
     pub payload: Value,
-    /// [`EventKind::Message`] or [`EventKind::Signal`].
+    /// [`EventKind::Message`], [`EventKind::Signal`] or [`EventKind::File`].
     pub kind: EventKind,
     /// Publisher uuid, delivered as `i`.
     pub publisher: Option<String>,
@@ -106,7 +116,8 @@ pub struct Publish {
     pub custom_message_type: Option<String>,
     /// `false` for fire (`store=0&norep=true`): accepted and given a timetoken, never delivered.
     pub deliver: bool,
-    /// `false` for `store=0`: not kept in history. Signals are never kept.
+    /// `false` for `store=0`: not kept in history. Signals are never kept; file messages are
+    /// kept like messages.
     pub store: bool,
     /// `ttl` in hours: the message leaves history that long after its timetoken. `None`, zero
     /// or negative: no per-message expiry.
@@ -170,6 +181,8 @@ struct State {
     spaces: HashMap<String, KeySpace>,
     next_waiter: u64,
     next_interval: tokio::time::Instant,
+    /// File Sharing: the files of every key and channel.
+    files: files::FileStore,
 }
 
 /// Everything that belongs to one subscribe key.
@@ -210,6 +223,7 @@ impl Hub {
             spaces: HashMap::new(),
             next_waiter: 0,
             next_interval: tokio::time::Instant::now() + config.presence_interval,
+            files: files::FileStore::default(),
         };
         Hub {
             inner: Arc::new(Inner {
@@ -246,14 +260,14 @@ impl Hub {
         match publish.kind {
             EventKind::Presence => return Err(PublishError::PresenceKind),
             EventKind::Action | EventKind::Objects => return Err(PublishError::ActionKind),
-            EventKind::Message | EventKind::Signal => {}
+            EventKind::Message | EventKind::Signal | EventKind::File => {}
         }
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
         let timetoken = clock.issue();
-        // Signals are never stored (PROTOCOL.md §18.1).
+        // Signals are never stored (PROTOCOL.md §18.1); file messages are, as `message_type` 4.
         let store = publish.store
-            && publish.kind == EventKind::Message
+            && matches!(publish.kind, EventKind::Message | EventKind::File)
             && self.inner.config.history_size > 0;
         if !publish.deliver && !store {
             return Ok(timetoken);

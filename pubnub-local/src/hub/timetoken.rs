@@ -31,6 +31,49 @@ impl Timetoken {
     }
 }
 
+/// A UTC calendar date and time of day, for the ISO and S3 date forms of a timetoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Civil {
+    pub(crate) year: i64,
+    pub(crate) month: i64,
+    pub(crate) day: i64,
+    pub(crate) hour: u64,
+    pub(crate) minute: u64,
+    pub(crate) second: u64,
+}
+
+impl Timetoken {
+    /// The UTC date and time of this timetoken, to the second.
+    pub(crate) fn civil(self) -> Civil {
+        let seconds = self.unix_seconds();
+        let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+        let rest = seconds % 86_400;
+        // Howard Hinnant's civil-from-days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        Civil {
+            year: yoe + era * 400 + i64::from(month <= 2),
+            month,
+            day,
+            hour: rest / 3600,
+            minute: rest / 60 % 60,
+            second: rest % 60,
+        }
+    }
+
+    /// This timetoken plus `duration`, saturating.
+    pub fn after(self, duration: Duration) -> Timetoken {
+        let units = u64::try_from(duration.as_nanos() / 100).unwrap_or(u64::MAX);
+        Timetoken(self.0.saturating_add(units))
+    }
+}
+
 impl fmt::Display for Timetoken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
