@@ -60,7 +60,14 @@ async fn app_context_pages_end_when_a_cursor_comes_back() {
         r#"{"status":200,"data":[{"id":"u1","name":"One","updated":"2026-01-01T00:00:00.0Z",
             "eTag":"AbC"}],"next":"CURSOR"}"#,
     );
-    let pages = count(pubnub.get_all_uuid_metadata().pages()).await;
+    // A page as full as asked for (limit 1), whose cursor comes back on the next page.
+    let pages = count(pubnub.get_all_uuid_metadata().limit(1).pages()).await;
     assert_eq!(pages, 2);
     assert_eq!(server.requests_of(RequestKind::Other).len(), 2);
+    // A page shorter than the limit is the last, whatever cursor it names (the service names
+    // one on every page that is not empty).
+    let before = server.requests_of(RequestKind::Other).len();
+    let pages = count(pubnub.get_all_uuid_metadata().pages()).await;
+    assert_eq!(pages, 1);
+    assert_eq!(server.requests_of(RequestKind::Other).len(), before + 1);
 }

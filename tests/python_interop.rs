@@ -3,7 +3,8 @@
 //! `pubnub-local/interop/crypto.py`), compared as decrypted values, Access Manager tokens
 //! granted by one SDK, parsed and used by the other (issue 19, `pam_tokens.py`), and App Context
 //! metadata written by one SDK and read by the other (issue 20,
-//! `pubnub-local/interop/app_context.py`).
+//! `pubnub-local/interop/app_context.py`), and files sent by one SDK and downloaded by the
+//! other, plain and with each cryptor (issue 28, `pubnub-local/interop/file_exchange.py`).
 //!
 //! Ignored in the plain test run: it needs the Python SDK, which
 //! `pubnub-local/interop/run.sh` installs (CI runs it) and then runs these tests with
@@ -502,13 +503,14 @@ async fn app_context_metadata_is_shared_with_the_python_sdk() {
     pubnub.close().await;
 }
 
-/// `file_exchange.py` with `args`, run to its end; its stdout.
-async fn file_exchange_py(args: Vec<String>) -> String {
+/// `pubnub-local/interop/{script}` with `args`, run to its end and required to succeed; its
+/// stdout.
+async fn interop_py(script: &'static str, args: Vec<String>) -> String {
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/pubnub-local/interop/file_exchange.py"
+            .arg(format!(
+                "{}/pubnub-local/interop/{script}",
+                env!("CARGO_MANIFEST_DIR")
             ))
             .args(&args)
             .env("NO_PROXY", "127.0.0.1,localhost")
@@ -520,11 +522,16 @@ async fn file_exchange_py(args: Vec<String>) -> String {
     .unwrap();
     assert!(
         output.status.success(),
-        "file_exchange.py failed:\n{}\n{}",
+        "{script} failed:\n{}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).unwrap()
+}
+
+/// `file_exchange.py` with `args`; its stdout.
+async fn file_exchange_py(args: Vec<String>) -> String {
+    interop_py("file_exchange.py", args).await
 }
 
 /// Files both ways (issue 28): the Python SDK sends, this SDK receives the event and downloads;
@@ -614,4 +621,49 @@ async fn files_are_exchanged_with_the_python_sdk_plain_and_encrypted() {
         rust.close().await;
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `push.py` with `args` (its `register` and `list` modes, keys pub-key / sub-key); its stdout.
+async fn push_py(args: Vec<String>) -> String {
+    interop_py("push.py", args).await
+}
+
+/// Push registrations both ways (issue 29): the Python SDK registers an FCM device and this SDK
+/// lists it; this SDK registers one and the Python SDK lists it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PubNub's Python SDK: run by pubnub-local/interop/run.sh"]
+async fn push_registrations_are_shared_with_the_python_sdk() {
+    use pubnub_engine::push::PushType;
+
+    let server = server().await;
+    let url = server.url();
+    let pubnub = client_with(&server, "rust-push", |b| b);
+
+    push_py(vec![
+        "register".into(),
+        url.clone(),
+        "py-device".into(),
+        "py-a".into(),
+        "py-b".into(),
+    ])
+    .await;
+    let listed = pubnub
+        .list_push_channels()
+        .push_type(PushType::Fcm)
+        .device_id("py-device")
+        .await
+        .unwrap();
+    assert_eq!(listed.channels, ["py-a", "py-b"]);
+
+    pubnub
+        .add_channels_to_push()
+        .push_type(PushType::Fcm)
+        .channels(["rust-a", "rust-b"])
+        .device_id("rust-device")
+        .await
+        .unwrap();
+    let line = push_py(vec!["list".into(), url.clone(), "rust-device".into()]).await;
+    let channels: Vec<String> = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(channels, ["rust-a", "rust-b"]);
+    pubnub.close().await;
 }

@@ -289,3 +289,70 @@ async fn the_presence_engine_heartbeats_with_state_and_leaves_once() {
         "exactly one leave, from the presence engine"
     );
 }
+
+/// Issue 30: a server (or a proxy in front of it) that answers handshakes but fails every
+/// long-poll with a 502. The client reports one outage and, when the policy's retries are
+/// spent, gives up: no Reconnected / UnexpectedDisconnect flapping, and every reconnect is a
+/// probe and a long-poll from the kept cursor.
+#[tokio::test]
+async fn a_storm_of_failing_long_polls_behind_answered_handshakes_ends_in_a_give_up() {
+    use pubnub_engine::{RetryConfig, RetryPolicy};
+    use std::time::Duration;
+
+    let server = server().await;
+    let pubnub = client_with(&server, "storm", |b| {
+        b.retry(RetryConfig::new(RetryPolicy::Linear {
+            delay: Duration::from_millis(20),
+            max_retries: 3,
+        }))
+    });
+    let sub = pubnub
+        .channel("storm")
+        .subscription(SubscriptionOptions::new());
+    let mut statuses = pubnub.status_stream();
+    sub.subscribe().unwrap();
+    assert_eq!(
+        next_status(&mut statuses).await.category,
+        StatusCategory::Connected
+    );
+    until_long_polling(&server).await;
+    server.clear_requests();
+    server
+        .faults()
+        .inject(Fault::status(502).on(Endpoint::LongPoll).times(1_000));
+    server.faults().drop_long_polls();
+
+    let outage = next_status(&mut statuses).await;
+    assert_eq!(
+        outage.category.story(),
+        StatusCategory::UnexpectedDisconnect
+    );
+    let end = next_status(&mut statuses).await;
+    assert_eq!(end.category, StatusCategory::ConnectionError, "{end:?}");
+    assert_eq!(
+        end.error.as_ref().and_then(|e| e.status),
+        Some(502),
+        "it gave up on the long-polls' failure"
+    );
+    // Nothing else was said: not a single Reconnected.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), statuses.next())
+            .await
+            .is_err(),
+        "no status after the give-up"
+    );
+    // After the dropped long-poll: three reconnects of a probe (tt=0) and a long-poll from the
+    // kept cursor each, then the give-up, which sends nothing.
+    let subscribes: Vec<bool> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/v2/subscribe/"))
+        .map(|r| r.query.contains("tt=0"))
+        .collect();
+    assert_eq!(
+        subscribes,
+        [true, false, true, false, true, false],
+        "handshake probes (true) and long-polls (false)"
+    );
+    pubnub.close().await;
+}

@@ -194,7 +194,7 @@ impl Report {
             ),
             (
                 "memory_per_client",
-                self.memory.as_ref().map(|m| m.per_client_kib <= 64.0),
+                self.memory.as_ref().map(|m| m.per_client_kib <= 40.0),
             ),
         ]
     }
@@ -413,7 +413,7 @@ impl Report {
             row(
                 &format!("memory per subscribed client ({})", m.clients),
                 format!("{:.1} KiB", m.per_client_kib),
-                "≤ 64 KiB",
+                "≤ 40 KiB",
             );
         }
         let missed: Vec<&str> = self

@@ -3,9 +3,10 @@
 # pubnub-local binary. Creates a virtualenv under target/, builds and starts the server on an
 # ephemeral port with a secret key (so every request the SDK signs is checked as the service
 # checks it), runs check.py, history.py (message persistence and actions), access.py
-# (Access Manager: grant, parse, enforce, revoke), app_context.py (App Context) and files.py
-# (File Sharing: send, list, URL, download, delete, file events, encrypted files) with the
-# same keys, and always stops the server; then runs this
+# (Access Manager: grant, parse, enforce, revoke), app_context.py (App Context), files.py
+# (File Sharing: send, list, URL, download, delete, file events, encrypted files) and push.py
+# (mobile push registrations, errors, tokens, the outbox) with the same keys, and always stops
+# the server; then runs this
 # SDK's tests that need the Python SDK (tests/python_interop.rs, against an in-process server).
 # Exits non-zero on any mismatch.
 set -euo pipefail
@@ -48,7 +49,7 @@ echo "pubnub-local at $url"
 # Keep draining stdout so the server never blocks on a full pipe.
 cat <&3 >/dev/null &
 
-for script in check.py history.py access.py app_context.py files.py; do
+for script in check.py history.py access.py app_context.py files.py push.py; do
     status=0
     NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost" \
         "$venv/bin/python" "$here/$script" "$url" || status=$?

@@ -26,8 +26,12 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
-    /// `/v2/subscribe`.
+    /// `/v2/subscribe`: handshakes and long-polls. A rule for this group also applies to
+    /// [`Endpoint::LongPoll`] requests.
     Subscribe,
+    /// `/v2/subscribe` with a non-zero `tt`: the long-poll that waits for messages, not the
+    /// handshake (`tt` absent or `0`), which stays answered. Serialized `long-poll`.
+    LongPoll,
     /// `/publish` and `/v2/publish`.
     Publish,
     /// `/signal`.
@@ -53,13 +57,20 @@ pub enum Endpoint {
     /// /__files/upload`) and the download (`GET /__files/download/…`). A `status` fault
     /// answers with S3's XML error body.
     FileStorage,
+    /// `/v1/push` and `/v2/push`: mobile push registrations (add, remove, list channels,
+    /// remove a device).
+    Push,
     /// Any of the above.
     All,
 }
 
 impl Endpoint {
+    /// Whether a rule for `self` applies to a request of group `request`, the narrowest group
+    /// it belongs to (`LongPoll` for a long-poll, never `All`).
     fn covers(self, request: Endpoint) -> bool {
-        self == Endpoint::All || self == request
+        self == Endpoint::All
+            || self == request
+            || (self == Endpoint::Subscribe && request == Endpoint::LongPoll)
     }
 }
 
@@ -324,6 +335,23 @@ mod tests {
     }
 
     #[test]
+    fn long_poll_rules_spare_handshakes_and_subscribe_rules_cover_both() {
+        let faults = FaultController::new();
+        faults.inject(Fault::status(502).on(Endpoint::LongPoll));
+        assert_eq!(faults.take(Endpoint::Subscribe), None, "a handshake");
+        assert!(faults.take(Endpoint::LongPoll).is_some());
+        faults.inject(Fault::reset().on(Endpoint::Subscribe).times(2));
+        assert_eq!(faults.take(Endpoint::Subscribe), Some(FaultAction::Reset));
+        assert_eq!(faults.take(Endpoint::LongPoll), Some(FaultAction::Reset));
+        faults.inject(Fault::reset());
+        assert_eq!(faults.take(Endpoint::LongPoll), Some(FaultAction::Reset));
+        // A rule for long-polls never applies to another group.
+        faults.inject(Fault::reset().on(Endpoint::LongPoll));
+        assert_eq!(faults.take(Endpoint::Publish), None);
+        assert_eq!(faults.take(Endpoint::All), None);
+    }
+
+    #[test]
     fn json_form() {
         let fault: Fault = serde_json::from_str(
             r#"{"endpoint":"channel-groups","fault":"status","status":503,"retry_after":2,"times":3}"#,
@@ -342,6 +370,8 @@ mod tests {
             ("files", Endpoint::Files),
             ("publish-file", Endpoint::PublishFile),
             ("file-storage", Endpoint::FileStorage),
+            ("long-poll", Endpoint::LongPoll),
+            ("push", Endpoint::Push),
         ] {
             let fault: Fault =
                 serde_json::from_str(&format!(r#"{{"endpoint":"{name}","fault":"reset"}}"#))

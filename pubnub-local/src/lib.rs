@@ -18,7 +18,8 @@
 //!
 //! # Architecture
 //!
-//! - [`hub`]: the in-memory core (channels, buffers, cursors, presence, groups). No HTTP;
+//! - [`hub`]: the in-memory core (channels, buffers, cursors, presence, groups, mobile push
+//!   registrations and the outbox of what would have been pushed). No HTTP;
 //!   time comes from `tokio::time`, so paused-clock tests drive hold expiry and timeouts.
 //! - `http` (private): parse request → call the hub → format the response, plus fault
 //!   injection, request recording, and File Sharing's storage (the stand-in for the S3
@@ -41,5 +42,7 @@ mod server;
 
 pub use faults::{Endpoint, Fault, FaultAction, FaultController};
 pub use http::RecordedRequest;
-pub use hub::{Hub, HubConfig, Timetoken};
+pub use hub::{
+    Hub, HubConfig, PushDevice, PushEnvironment, PushGateway, PushNotification, PushType, Timetoken,
+};
 pub use server::{InMemoryServer, Server, ServerBuilder, ServerHandle};

@@ -33,6 +33,8 @@ usage: pubnub-local [options]
   --files-retention-days N   delete uploaded files N days after upload (default: kept
                         until deleted)
   --faults              serve the POST /__faults fault-injection endpoint
+                        (GET /__push/outbox, what mobile push would have sent, is
+                        always served)
   --record              keep the last 10,000 requests (library use only; costs memory)
   -h, --help            this text
 

@@ -23,7 +23,7 @@ use crate::http::{
     self, App, ConnControl, FileStorage, ListenerControl, Options, RecordedRequest, Recorder,
     Signing,
 };
-use crate::hub::{Hub, HubConfig, Timetoken};
+use crate::hub::{Hub, HubConfig, PushNotification, Timetoken};
 
 /// How long graceful shutdown waits for open requests before closing their connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -306,6 +306,17 @@ impl InMemoryServer {
             .map(Recorder::snapshot)
             .unwrap_or_default()
     }
+
+    /// The mobile push notifications this server would have sent, oldest first (the last
+    /// [`MAX_PUSH_OUTBOX`](crate::hub::MAX_PUSH_OUTBOX)).
+    pub fn push_outbox(&self) -> Vec<PushNotification> {
+        self.app.hub.push_outbox()
+    }
+
+    /// Forgets the mobile push notifications sent so far.
+    pub fn clear_push_outbox(&self) {
+        self.app.hub.clear_push_outbox();
+    }
 }
 
 /// A running server. Cheap to clone; when the last clone is dropped the server stops.
@@ -375,6 +386,18 @@ impl ServerHandle {
             .as_ref()
             .map(Recorder::snapshot)
             .unwrap_or_default()
+    }
+
+    /// The mobile push notifications this server would have sent, oldest first (the last
+    /// [`MAX_PUSH_OUTBOX`](crate::hub::MAX_PUSH_OUTBOX)): one per registered device a published
+    /// message's `pn_fcm` / `pn_apns` reaches. Also `GET /__push/outbox`.
+    pub fn push_outbox(&self) -> Vec<PushNotification> {
+        self.inner.app.hub.push_outbox()
+    }
+
+    /// Forgets the mobile push notifications sent so far (`DELETE /__push/outbox`).
+    pub fn clear_push_outbox(&self) {
+        self.inner.app.hub.clear_push_outbox();
     }
 
     /// Forgets recorded requests.

@@ -161,3 +161,161 @@ async fn without_a_secret_key_everything_is_open_and_grant_is_not_served() {
     assert_eq!(refused.status, 400);
     assert_eq!(refused.json()["service"], json!("Access Manager"));
 }
+
+const PAM_TYPE: &str = "text/javascript; charset=UTF-8";
+
+#[tokio::test]
+async fn grant_and_revoke_answer_as_recorded() {
+    let server = enforcing().await;
+    // `pam/grant_token.yaml`: a ttl sent as a string of digits is that many minutes.
+    let granted = grant(
+        &server,
+        &json!({"ttl": "15", "permissions": {"resources": {"channels": {"foo": 1, "bar": 1}}}}),
+    )
+    .await;
+    assert_eq!(granted.status, 200, "{}", granted.text);
+    assert_eq!(granted.headers["content-type"], PAM_TYPE);
+    let body = granted.json();
+    assert_eq!(body["data"]["message"], json!("Success"));
+    let token = body["data"]["token"].as_str().unwrap().to_string();
+    let handshake = format!(
+        "/v2/subscribe/demo/foo/0?tt=0&uuid=u&auth={}",
+        encode(&token)
+    );
+    assert_eq!(get(&server, &handshake).await.status, 200);
+
+    // `pam/grant_token_invalid_ttl.json`, byte for byte; the same for every invalid ttl.
+    let invalid_ttl = r#"{"error":{"message":"Invalid ttl","source":"grant","details":[{"message":"Range should be 1 to 43200 minute(s).","location":"ttl","locationType":"body"}]},"service":"Access Manager","status":400}"#;
+    for ttl in [
+        json!(43201),
+        json!(0),
+        json!("43201"),
+        json!("1.5"),
+        json!(null),
+    ] {
+        let refused = grant(
+            &server,
+            &json!({"ttl": ttl, "permissions": {"resources": {"channels": {"test_channel": 1}}}}),
+        )
+        .await;
+        assert_eq!(
+            (refused.status, refused.text.as_str()),
+            (400, invalid_ttl),
+            "{ttl}"
+        );
+        assert_eq!(refused.headers["content-type"], PAM_TYPE);
+    }
+
+    // `pam/revoke_token.json`: exactly this, then the token is refused with the recorded 403.
+    let revoked = revoke(&server, &token).await;
+    assert_eq!(
+        (revoked.status, revoked.text.as_str()),
+        (
+            200,
+            r#"{"data":{"message":"Success"},"service":"Access Manager","status":200}"#
+        )
+    );
+    assert_eq!(revoked.headers["content-type"], PAM_TYPE);
+    let refused = get(&server, &handshake).await;
+    assert_eq!(
+        (refused.status, refused.text.as_str()),
+        (
+            403,
+            "{\"error\":true,\"status\":403,\"service\":\"Access Manager\",\"message\":\"Token is revoked\"}\n"
+        )
+    );
+    assert_eq!(refused.headers["x-pn-cause"], "4001");
+    assert_eq!(refused.headers["content-type"], PAM_TYPE);
+    // Revoking again succeeds; a token this server never issued is refused (not recorded).
+    assert_eq!(revoke(&server, &token).await.status, 200);
+    let foreign = revoke(&server, "qEF2AkF0GmgwVj9D").await;
+    assert_eq!(foreign.status, 400);
+    assert_eq!(foreign.json()["error"]["source"], json!("revoke"));
+
+    // `asyncio/publish/not_permitted.json`: keys in the recorded order, a trailing newline.
+    let forbidden = get(
+        &server,
+        "/publish/demo/demo/0/asyncio-int-publish/0/%22hey%22?ttl=0&uuid=u",
+    )
+    .await;
+    assert_eq!(
+        (forbidden.status, forbidden.text.as_str()),
+        (
+            403,
+            "{\"message\":\"Forbidden\",\"payload\":{\"channels\":[\"asyncio-int-publish\"]},\"error\":true,\"service\":\"Access Manager\",\"status\":403}\n"
+        )
+    );
+}
+
+async fn revoke(server: &ServerHandle, token: &str) -> common::Answer {
+    let path = format!("/v3/pam/demo/grant/{}", encode(token));
+    let response = client()
+        .delete(format!(
+            "{}{}",
+            server.url(),
+            signed("DELETE", &path, "uuid=admin", "")
+        ))
+        .send()
+        .await
+        .unwrap();
+    answer(response).await
+}
+
+/// `pam/revoke_expired_token.json`: a 1-minute token revoked after it expired, on the in-memory
+/// server's paused clock (signatures are checked against the wall clock, tokens against the
+/// server's).
+#[tokio::test(start_paused = true)]
+async fn revoking_an_expired_token_is_the_recorded_400() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+
+    let server = pubnub_local::Server::builder()
+        .secret_key(SECRET)
+        .publish_key(PUB)
+        .build_in_memory();
+    let call = |method: &str, uri: String, body: String| {
+        let mut router = server.router();
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body))
+            .unwrap();
+        async move {
+            let response = tower_service::Service::call(&mut router, request)
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let body = json!({"ttl": 1, "permissions": {"resources": {"channels": {"test_channel": 207}}}})
+        .to_string();
+    let (status, granted) = call(
+        "POST",
+        signed("POST", "/v3/pam/demo/grant", "uuid=admin", &body),
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{granted}");
+    let token: Value = serde_json::from_str(&granted).unwrap();
+    let path = format!(
+        "/v3/pam/demo/grant/{}",
+        encode(token["data"]["token"].as_str().unwrap())
+    );
+    tokio::time::advance(std::time::Duration::from_secs(61)).await;
+    let (status, text) = call(
+        "DELETE",
+        signed("DELETE", &path, "uuid=admin", ""),
+        String::new(),
+    )
+    .await;
+    assert_eq!(
+        (status, text.as_str()),
+        (
+            400,
+            r#"{"error":{"details":[{"location":"token","locationType":"path","message":"Token is expired."}],"message":"Invalid token","source":"revoke"},"service":"Access Manager","status":400}"#
+        )
+    );
+}

@@ -263,3 +263,60 @@ async fn requests_are_recorded_raw() {
     server.clear_requests();
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn a_long_poll_fault_spares_handshakes() {
+    let server = server().await;
+    server
+        .faults()
+        .inject(Fault::status(502).on(Endpoint::LongPoll).times(2));
+    // Handshakes (no `tt`, `tt=0`) are answered and consume nothing.
+    let cursor = handshake(&server, "lp502", "").await;
+    assert_eq!(get(&server, "/v2/subscribe/demo/lp502/0").await.status, 200);
+    assert_eq!(server.faults().pending()[0].times, 2);
+    for _ in 0..2 {
+        let answer = get(&server, &format!("/v2/subscribe/demo/lp502/0?tt={cursor}")).await;
+        assert_eq!(answer.status, 502);
+        assert_eq!(answer.json()["service"], json!("Subscribe"));
+    }
+    assert!(server.faults().pending().is_empty());
+    // Used up: the next long-poll is served (a message waits for it, so it answers at once).
+    get(&server, "/publish/demo/demo/0/lp502/0/%22hi%22").await;
+    let answer = get(&server, &format!("/v2/subscribe/demo/lp502/0?tt={cursor}")).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["m"][0]["d"], json!("hi"));
+}
+
+#[tokio::test]
+async fn subscribe_and_all_faults_still_hit_handshakes_and_long_polls() {
+    let server = server().await;
+    server
+        .faults()
+        .inject(Fault::status(503).on(Endpoint::Subscribe));
+    assert_eq!(
+        get(&server, "/v2/subscribe/demo/sa/0?tt=0").await.status,
+        503
+    );
+    let cursor = handshake(&server, "sa", "").await;
+    server
+        .faults()
+        .inject(Fault::status(503).on(Endpoint::Subscribe));
+    let url = format!("/v2/subscribe/demo/sa/0?tt={cursor}");
+    assert_eq!(get(&server, &url).await.status, 503);
+    server.faults().inject(Fault::status(500));
+    assert_eq!(get(&server, &url).await.status, 500);
+    // Over HTTP, by name.
+    let answer = post(
+        &server,
+        "/__faults",
+        br#"{"endpoint":"long-poll","fault":"status","status":504}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["faults"][0]["endpoint"], json!("long-poll"));
+    assert_eq!(
+        get(&server, "/v2/subscribe/demo/sa/0?tt=0").await.status,
+        200
+    );
+    assert_eq!(get(&server, &url).await.status, 504);
+}

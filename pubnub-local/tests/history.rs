@@ -118,6 +118,22 @@ async fn fetch_answers_in_the_recorded_shape_with_every_include_flag() {
             {"message": "two", "timetoken": bare.to_string(), "meta": "", "message_type": null},
         ])
     );
+    // `fetch_messages/include_message_type.json` (2023): Python 7.x's `include_type` gave
+    // `"type": ""` for a message published without one.
+    let (_, body) = local
+        .get(
+            "/v3/history-with-actions/sub-key/k/channel/ch?include_message_type=true\
+             &include_meta=false&include_type=true&max=25",
+        )
+        .await;
+    assert_eq!(
+        body["channels"]["ch"],
+        json!([
+            {"message": "one", "timetoken": with_all.to_string(), "message_type": null,
+             "type": "chat-msg"},
+            {"message": "two", "timetoken": bare.to_string(), "message_type": null, "type": ""},
+        ])
+    );
     // `false` is the same as absent.
     let (_, body) = local
         .get("/v3/history/sub-key/k/channel/ch?include_meta=false&include_uuid=false")

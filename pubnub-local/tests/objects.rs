@@ -29,6 +29,20 @@ impl Local {
         body: &str,
         if_match: Option<&str>,
     ) -> (u16, Value) {
+        let (status, _, text) = self.raw(method, uri, body, if_match).await;
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
+        (status, body)
+    }
+
+    /// Status, `Content-Type` and the body as sent.
+    async fn raw(
+        &self,
+        method: Method,
+        uri: &str,
+        body: &str,
+        if_match: Option<&str>,
+    ) -> (u16, String, String) {
         let mut router = self.server.router();
         let mut request = Request::builder()
             .method(method)
@@ -42,10 +56,16 @@ impl Local {
             .await
             .unwrap();
         let status = response.status().as_u16();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&bytes)));
-        (status, body)
+        (
+            status,
+            content_type,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
     }
 
     async fn call(&self, method: Method, uri: &str, body: &str) -> (u16, Value) {
@@ -168,7 +188,13 @@ async fn lists_page_with_cursors_and_count() {
         )
         .await;
     assert_eq!(last["data"].as_array().unwrap().len(), 1);
-    assert!(last.get("next").is_none());
+    // The last page still names the offset past it (the service does); what follows is empty.
+    assert_eq!(last["next"], "NQ");
+    let (_, after) = local
+        .call(Method::GET, "/v2/objects/k/channels?limit=2&start=NQ", "")
+        .await;
+    assert_eq!(after["data"], json!([]));
+    assert!(after.get("next").is_none(), "no next on an empty page");
 
     for bad in [
         "limit=0",
@@ -298,4 +324,262 @@ async fn memberships_if_match_events_and_faults() {
     assert_eq!(status, 503);
     let (status, _) = local.call(Method::GET, "/v2/objects/k/uuids", "").await;
     assert_eq!(status, 200);
+}
+
+/// `PATCH` members as PubNub's Python SDK's pagination fixture does: 15 uuids, then pages of 10.
+#[tokio::test]
+async fn next_is_on_every_non_empty_page_and_total_count_only_with_count() {
+    let local = Local::new();
+    let set: Vec<Value> = (0..15)
+        .map(|i| json!({"uuid": {"id": format!("test-fix-118-{i}")}}))
+        .collect();
+    let body = json!({"set": set, "delete": []}).to_string();
+    let (status, all) = local
+        .call(
+            Method::PATCH,
+            "/v2/objects/k/channels/somechannelid/uuids",
+            &body,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(all["data"].as_array().unwrap().len(), 15);
+    assert_eq!(all["next"], "MTU", "all 15 of 15, and still next");
+    assert!(all.get("prev").is_none() && all.get("totalCount").is_none());
+
+    let members = "/v2/objects/k/channels/somechannelid/uuids";
+    let (_, first) = local
+        .call(Method::GET, &format!("{members}?limit=10"), "")
+        .await;
+    assert_eq!(
+        (first["next"].as_str(), first.get("prev")),
+        (Some("MTA"), None)
+    );
+    let (_, last) = local
+        .call(Method::GET, &format!("{members}?limit=10&start=MTA"), "")
+        .await;
+    assert_eq!(last["data"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        (&last["next"], &last["prev"]),
+        (&json!("MTU"), &json!("MTA"))
+    );
+
+    // `include=…totalCount…` is ignored; `count=True` (Python's spelling) counts.
+    let include = "include=custom%2Cstatus%2Ctype%2CtotalCount%2Cuuid%2Cuuid.custom";
+    let (_, included) = local
+        .call(Method::GET, &format!("{members}?{include}"), "")
+        .await;
+    assert!(included.get("totalCount").is_none(), "{included}");
+    let (_, counted) = local
+        .call(Method::GET, &format!("{members}?count=True&limit=10"), "")
+        .await;
+    assert_eq!(counted["totalCount"], 15);
+
+    // Keys in the service's order; an empty list is exactly this.
+    let (_, content_type, text) = local
+        .raw(
+            Method::GET,
+            &format!("{members}?count=true&limit=1&start=MTA"),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(content_type, "application/json");
+    assert!(
+        text.starts_with(r#"{"status":200,"data":[{"uuid":{"id":"test-fix-118-5"},"updated":""#)
+            && text.ends_with(r#""}],"totalCount":15,"next":"MTE","prev":"MTA"}"#),
+        "{text}"
+    );
+    let (status, content_type, text) = local
+        .raw(Method::GET, "/v2/objects/k/uuids/nobody/channels", "", None)
+        .await;
+    assert_eq!(
+        (status, content_type.as_str(), text.as_str()),
+        (200, "application/json", r#"{"status":200,"data":[]}"#)
+    );
+}
+
+/// The nested channel of a membership, as `channel_memberships_with_include_object` recorded it.
+#[tokio::test]
+async fn nested_objects_are_full_when_included_and_metadata_exists() {
+    let local = Local::new();
+    let (_, channel) = local
+        .call(
+            Method::PATCH,
+            "/v2/objects/k/channels/somechannel?include=custom,status,type",
+            r#"{"name":"some name","description":"This is a bit longer text","status":"active","type":"QAChannel","custom":{"public":false}}"#,
+        )
+        .await;
+    let (updated, etag) = (&channel["data"]["updated"], &channel["data"]["eTag"]);
+    assert_eq!(etag.as_str().unwrap().len(), 32);
+
+    let include = "include=custom%2Cstatus%2Ctype%2CtotalCount%2Cchannel%2Cchannel.custom%2Cchannel.type%2Cchannel.status";
+    let memberships = "/v2/objects/k/uuids/someuuid/channels";
+    let body = r#"{"set": [{"channel": {"id": "somechannel"}, "custom": {"isDefaultChannel": true}, "status": "OFF", "type": "1"}], "delete": []}"#;
+    let (status, _, text) = local
+        .raw(
+            Method::PATCH,
+            &format!("{memberships}?{include}"),
+            body,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let membership = &answer["data"][0];
+    let expected = format!(
+        r#"{{"status":200,"data":[{{"channel":{{"id":"somechannel","name":"some name","description":"This is a bit longer text","type":"QAChannel","status":"active","custom":{{"public":false}},"updated":{updated},"eTag":{etag}}},"type":"1","status":"OFF","custom":{{"isDefaultChannel":true}},"updated":{},"eTag":{}}}],"next":"MQ"}}"#,
+        membership["updated"], membership["eTag"]
+    );
+    assert_eq!(text, expected);
+    let (_, _, again) = local
+        .raw(Method::GET, &format!("{memberships}?{include}"), "", None)
+        .await;
+    assert_eq!(again, expected, "GET answers the same");
+
+    // `channel.custom` alone: the full object without type and status.
+    let (_, custom_only) = local
+        .call(
+            Method::GET,
+            &format!("{memberships}?include=custom%2Cchannel.custom"),
+            "",
+        )
+        .await;
+    assert_eq!(
+        custom_only["data"][0]["channel"],
+        json!({"id": "somechannel", "name": "some name", "description": "This is a bit longer text",
+               "custom": {"public": false}, "updated": updated, "eTag": etag})
+    );
+    // No include: `{"id"}` alone, and no custom, status or type of the membership.
+    let (_, bare) = local.call(Method::GET, memberships, "").await;
+    assert_eq!(
+        bare["data"][0],
+        json!({"channel": {"id": "somechannel"}, "updated": membership["updated"],
+               "eTag": membership["eTag"]})
+    );
+    // A channel without metadata is `{"id"}` even when included.
+    let (_, otter) = local
+        .call(
+            Method::PATCH,
+            &format!("{memberships}?{include}"),
+            r#"{"set":[{"channel":{"id":"otterchannel"}}],"delete":[{"channel":{"id":"somechannel"}}]}"#,
+        )
+        .await;
+    assert_eq!(otter["data"][0]["channel"], json!({"id": "otterchannel"}));
+}
+
+#[tokio::test]
+async fn stale_if_match_answers_the_recorded_412s() {
+    let local = Local::new();
+    for (path, body, text) in [
+        (
+            "/v2/objects/k/uuids/someuuid?include=status%2Ctype",
+            r#"{"name": "Some name-3", "email": null, "externalId": null, "profileUrl": null}"#,
+            "User to update has been modified after it was read.",
+        ),
+        (
+            "/v2/objects/k/channels/somechannelid?include=status%2Ctype",
+            r#"{"name": "Some name"}"#,
+            "Channel to update has been modified after it was read.",
+        ),
+    ] {
+        let (_, current) = local.call(Method::PATCH, path, body).await;
+        let etag = current["data"]["eTag"].as_str().unwrap().to_owned();
+        let (status, content_type, refused) = local
+            .raw(
+                Method::PATCH,
+                path,
+                body,
+                Some("61be2ee0fe1e34816572c9079e1ffeec"),
+            )
+            .await;
+        assert_eq!((status, content_type.as_str()), (412, "application/json"));
+        assert_eq!(
+            refused,
+            format!(r#"{{"status":412,"error":{{"message":"{text}","source":"objects"}}}}"#)
+        );
+        let (status, _) = local
+            .call_with(Method::PATCH, path, r#"{"name":"fresh"}"#, Some(&etag))
+            .await;
+        assert_eq!(status, 200, "the current eTag is accepted");
+    }
+    let (status, refused) = local
+        .call_with(
+            Method::DELETE,
+            "/v2/objects/k/channels/somechannelid",
+            "",
+            Some("stale"),
+        )
+        .await;
+    assert_eq!(status, 412);
+    assert_eq!(
+        refused["error"]["message"],
+        "Channel to delete has been modified after it was read."
+    );
+    let (status, content_type, text) = local
+        .raw(Method::DELETE, "/v2/objects/k/uuids/someuuid", "", None)
+        .await;
+    assert_eq!(
+        (status, content_type.as_str(), text.as_str()),
+        (200, "application/json", r#"{"status":200,"data":null}"#)
+    );
+}
+
+#[tokio::test]
+async fn updated_and_etags_have_the_services_forms() {
+    let local = Local::new();
+    let (_, user) = local
+        .call(
+            Method::PATCH,
+            "/v2/objects/k/uuids/someuuid?include=status%2Ctype",
+            r#"{"name":"some name"}"#,
+        )
+        .await;
+    // `PATCH` answers: entity keys in the service's order.
+    let (_, _, text) = local
+        .raw(
+            Method::GET,
+            "/v2/objects/k/uuids/someuuid?include=status%2Ctype",
+            "",
+            None,
+        )
+        .await;
+    assert!(
+        text.starts_with(r#"{"status":200,"data":{"id":"someuuid","name":"some name","externalId":null,"profileUrl":null,"email":null,"type":null,"status":null,"updated":"#),
+        "{text}"
+    );
+    let etag = user["data"]["eTag"].as_str().unwrap();
+    assert!(
+        etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{etag}"
+    );
+    let updated = user["data"]["updated"].as_str().unwrap();
+    let seconds = updated
+        .strip_suffix('Z')
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1;
+    if let Some((_, fraction)) = seconds.split_once('.') {
+        assert!(
+            !fraction.is_empty() && !fraction.ends_with('0'),
+            "{updated}"
+        );
+    }
+    // Memberships: 14 characters, the same for the same content whenever it was set.
+    let (_, members) = local
+        .call(
+            Method::PATCH,
+            "/v2/objects/k/channels/room/uuids",
+            r#"{"set":[{"uuid":{"id":"a"}},{"uuid":{"id":"b"}},{"uuid":{"id":"c"},"custom":{"x":1}}]}"#,
+        )
+        .await;
+    let etags: Vec<&str> = members["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["eTag"].as_str().unwrap())
+        .collect();
+    assert!(etags.iter().all(|e| e.len() == 14), "{etags:?}");
+    assert_eq!(etags[0], etags[1]);
+    assert_ne!(etags[0], etags[2]);
 }

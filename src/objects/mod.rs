@@ -528,10 +528,14 @@ impl<K: Kind> Paged for GetAllMetadataOp<K> {
     }
 }
 
-/// The request for the page after `page`, when it names one and was not empty.
+/// The request for the page after `page`, when it names one and was full. The service names
+/// a `next` on every page that is not empty, the last one included (its recordings): a page
+/// shorter than the limit is the last, and asking for the one after it would cost a request
+/// for an empty answer.
 fn next_page<O: Clone + Listed, T>(op: &O, list: &ListOptions, page: &Page<T>) -> Vec<O> {
+    let full = page.data.len() >= list.limit.unwrap_or(MAX_LIMIT);
     match &page.next {
-        Some(cursor) if !page.data.is_empty() && list.start.as_ref() != Some(cursor) => {
+        Some(cursor) if full && list.start.as_ref() != Some(cursor) => {
             let mut next = op.clone();
             next.list().start = Some(cursor.clone());
             next.list().end = None;

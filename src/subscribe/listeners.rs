@@ -28,8 +28,10 @@ pub const DEFAULT_STREAM_CAPACITY: usize = 1024;
 type Callback = Arc<dyn Fn(&Update) + Send + Sync>;
 type StatusCallback = Arc<dyn Fn(&Status) + Send + Sync>;
 
+/// A stream's sender. Items are boxed: a channel allocates its first block of 32 slots at
+/// once, 8 bytes each boxed instead of an `Update` each (~8 KiB per stream).
 struct Sink {
-    tx: mpsc::Sender<Update>,
+    tx: mpsc::Sender<Box<Update>>,
     dropped: Arc<AtomicU64>,
     accepts: fn(&Update) -> bool,
 }
@@ -87,11 +89,15 @@ impl Listeners {
     pub(crate) fn add_stream<T: FromUpdate>(&self, capacity: usize) -> UpdateStream<T> {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let dropped = Arc::new(AtomicU64::new(0));
-        self.lock().sinks.push(Sink {
+        let mut list = self.lock();
+        // Streams dropped since the last delivery let go of their buffers now.
+        list.sinks.retain(|sink| !sink.tx.is_closed());
+        list.sinks.push(Sink {
             tx,
             dropped: dropped.clone(),
             accepts: T::accepts,
         });
+        drop(list);
         UpdateStream {
             rx,
             dropped,
@@ -126,7 +132,7 @@ impl Listeners {
             let mut list = self.lock();
             list.sinks.retain(|sink| !sink.tx.is_closed());
             for sink in list.sinks.iter().filter(|s| (s.accepts)(update)) {
-                if sink.tx.try_send(update.clone()).is_err() {
+                if sink.tx.try_send(Box::new(update.clone())).is_err() {
                     let n = sink.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                     tracing::warn!(
                         channel = update.channel(),
@@ -211,7 +217,7 @@ impl FromUpdate for Update {
 /// It ends when its subscription is dropped and the client is gone.
 #[derive(Debug)]
 pub struct UpdateStream<T> {
-    rx: mpsc::Receiver<Update>,
+    rx: mpsc::Receiver<Box<Update>>,
     dropped: Arc<AtomicU64>,
     _type: PhantomData<fn() -> T>,
 }
@@ -230,7 +236,7 @@ impl<T: FromUpdate> Stream for UpdateStream<T> {
         loop {
             match self.rx.poll_recv(cx) {
                 Poll::Ready(Some(update)) => {
-                    if let Some(item) = T::from_update(update) {
+                    if let Some(item) = T::from_update(*update) {
                         return Poll::Ready(Some(item));
                     }
                 }

@@ -1,9 +1,11 @@
-//! `/__faults`: the fault-injection admin endpoint, served only when enabled.
+//! `/__faults`: the fault-injection admin endpoint, served only when enabled; and
+//! `/__push/outbox`, always served: what mobile push would have sent.
 //!
 //! `GET /__faults` lists pending faults. `POST /__faults` takes one command or an array:
 //!
 //! ```text
 //! {"endpoint":"subscribe","fault":"status","status":503,"retry_after":2,"times":3}
+//! {"endpoint":"long-poll","fault":"status","status":502}   (subscribes with a non-zero tt only)
 //! {"endpoint":"publish","fault":"delay","ms":500}
 //! {"fault":"reset"} {"fault":"truncated"} {"fault":"non_json"} {"fault":"hang"}
 //! {"endpoint":"publish","fault":"store_then_fail","status":500} {"fault":"store_then_reset"}
@@ -21,6 +23,7 @@ use serde_json::json;
 use super::response::Reply;
 use super::App;
 use crate::faults::Fault;
+use crate::hub::PushNotification;
 
 /// Longest a listener restart may keep the port closed.
 const MAX_DOWN: Duration = Duration::from_secs(60);
@@ -94,4 +97,39 @@ pub(super) fn handle(app: &App, method: &Method, body: &[u8]) -> Reply {
         }
     }
     Reply::ok(&json!({"status": 200, "message": "OK", "faults": app.faults.pending()}))
+}
+
+/// `GET /__push/outbox`: `{"status":200,"notifications":[…]}`, oldest first, each
+/// `{"sub_key","channel","timetoken","push_type","token","payload"}` and, for APNs2, `topic`
+/// and `environment`. `DELETE` forgets them: `{"status":200,"message":"OK"}`.
+pub(super) fn push_outbox(app: &App, clear: bool) -> Reply {
+    if clear {
+        app.hub.clear_push_outbox();
+        return Reply::ok(&json!({"status": 200, "message": "OK"}));
+    }
+    let notifications: Vec<serde_json::Value> = app
+        .hub
+        .push_outbox()
+        .iter()
+        .map(notification_json)
+        .collect();
+    Reply::ok(&json!({"status": 200, "notifications": notifications}))
+}
+
+fn notification_json(n: &PushNotification) -> serde_json::Value {
+    let mut value = json!({
+        "sub_key": n.sub_key,
+        "channel": n.channel,
+        "timetoken": n.timetoken.to_string(),
+        "push_type": n.push_type.as_str(),
+        "token": n.token,
+        "payload": n.payload,
+    });
+    if let Some(topic) = &n.topic {
+        value["topic"] = json!(topic);
+    }
+    if let Some(environment) = n.environment {
+        value["environment"] = json!(environment.as_str());
+    }
+    value
 }

@@ -104,9 +104,11 @@ pub(crate) fn check(
 ) -> Result<(), Refusal> {
     let (publish_key, subscribe_key) = match *route {
         // Storage is pre-signed by its own forms, outside Access Manager.
-        Route::Time | Route::Admin | Route::StorageUpload | Route::StorageDownload { .. } => {
-            return Ok(())
-        }
+        Route::Time
+        | Route::Admin
+        | Route::PushOutbox { .. }
+        | Route::StorageUpload
+        | Route::StorageDownload { .. } => return Ok(()),
         Route::Publish {
             pub_key, sub_key, ..
         }
@@ -138,7 +140,8 @@ pub(crate) fn check(
         | Route::AppContext { sub_key, .. }
         | Route::GenerateUploadUrl { sub_key, .. }
         | Route::ListFiles { sub_key, .. }
-        | Route::File { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
+        | Route::File { sub_key, .. }
+        | Route::Push { sub_key, .. } => (signing.publish_key.clone(), decode(sub_key)),
     };
 
     let mut signature = None;

@@ -125,6 +125,7 @@ fn fetch(
         uuid: query.flag("include_uuid"),
         message_type: query.flag("include_message_type"),
         custom_message_type: query.flag("include_custom_message_type"),
+        kind: query.flag("include_type"),
     };
     let mut by_channel = Map::new();
     for (channel, entries) in found {
@@ -145,6 +146,9 @@ struct Fields {
     uuid: bool,
     message_type: bool,
     custom_message_type: bool,
+    /// `include_type`, which Python 7.x sent: the service (2023 recording) answered `"type":
+    /// ""` for a message published without one; the type it names is the custom message type.
+    kind: bool,
 }
 
 impl Fields {
@@ -175,6 +179,10 @@ impl Fields {
             if let Some(kind) = &message.custom_message_type {
                 item.insert("custom_message_type".into(), kind.clone().into());
             }
+        }
+        if self.kind {
+            let kind = message.custom_message_type.clone().unwrap_or_default();
+            item.insert("type".into(), kind.into());
         }
         if !entry.actions.is_empty() {
             item.insert("actions".into(), actions_tree(&entry.actions));

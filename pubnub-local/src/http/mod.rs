@@ -12,6 +12,7 @@ mod objects;
 mod pam;
 mod presence;
 mod publish;
+mod push;
 mod record;
 mod response;
 mod routes;
@@ -216,6 +217,9 @@ async fn serve(
         }
         return admin::handle(app, method, &body).into();
     }
+    if let Route::PushOutbox { clear } = route {
+        return admin::push_outbox(app, clear).into();
+    }
     let service = route.service();
     let Ok(query) = Query::parse(raw_query) else {
         return Reply::error(StatusCode::BAD_REQUEST, service, "Could Not Parse Request").into();
@@ -250,7 +254,7 @@ async fn serve(
             return reply.into();
         }
     }
-    let fault = route.endpoint().and_then(|e| app.faults.take(e));
+    let fault = route.fault_group(&query).and_then(|e| app.faults.take(e));
     if let Some(fault) = &fault {
         tracing::info!(?fault, path, "injecting fault");
     }
@@ -372,6 +376,8 @@ async fn dispatch(
                 .and_then(|value| value.to_str().ok());
             objects::handle(app, route, method, query, body, if_match).into()
         }
+        Route::Push { .. } => push::handle(app, route, query).into(),
+        Route::PushOutbox { clear } => admin::push_outbox(app, clear).into(),
         Route::Admin => Reply::not_found("/__faults").into(),
     }
 }

@@ -7,18 +7,36 @@
 //! id when the token names one, whose resources or patterns grant the permission the request
 //! needs on every channel and channel group it names. Anything else gets 403.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::{json, Value};
 
-use super::response::Reply;
+use super::response::{Reply, PAM_JAVASCRIPT};
 use super::routes::{path_list, percent_decode, query_list, Query, Route};
 use super::App;
 use axum::http::Method;
 
 use super::routes::ObjectResource;
-use crate::pam::{Grant, Kind, TokenError, DELETE, GET, MANAGE, READ, UPDATE, WRITE};
+use crate::pam::{Grant, GrantError, Kind, TokenError, DELETE, GET, MANAGE, READ, UPDATE, WRITE};
 
 const SERVICE: &str = "Access Manager";
+
+/// The recorded answer to a grant whose `ttl` is out of range (2025), byte for byte.
+pub(crate) const INVALID_TTL: &str = r#"{"error":{"message":"Invalid ttl","source":"grant","details":[{"message":"Range should be 1 to 43200 minute(s).","location":"ttl","locationType":"body"}]},"service":"Access Manager","status":400}"#;
+
+/// The recorded answer to a revoke (2021 and 2025).
+pub(crate) const REVOKED: &str =
+    r#"{"data":{"message":"Success"},"service":"Access Manager","status":200}"#;
+
+/// The recorded answer to revoking an expired token (2025).
+pub(crate) const REVOKE_EXPIRED: &str = r#"{"error":{"details":[{"location":"token","locationType":"path","message":"Token is expired."}],"message":"Invalid token","source":"revoke"},"service":"Access Manager","status":400}"#;
+
+/// Revoking a token this server did not issue (not recorded): the expired answer's shape.
+pub(crate) const REVOKE_INVALID: &str = r#"{"error":{"details":[{"location":"token","locationType":"path","message":"Token is invalid."}],"message":"Invalid token","source":"revoke"},"service":"Access Manager","status":400}"#;
+
+/// An Access Manager answer: its content type, without quotes.
+fn pam_reply(status: StatusCode, body: impl Into<String>) -> Reply {
+    Reply::new(status, body.into().into_bytes(), PAM_JAVASCRIPT)
+}
 
 /// `POST /v3/pam/{sub_key}/grant` (signature checked already).
 pub(crate) fn grant(app: &App, body: &[u8]) -> Reply {
@@ -27,14 +45,16 @@ pub(crate) fn grant(app: &App, body: &[u8]) -> Reply {
     };
     let grant = match Grant::from_body(body) {
         Ok(grant) => grant,
-        Err(why) => return invalid(&why),
+        Err(GrantError::Ttl) => return pam_reply(StatusCode::BAD_REQUEST, INVALID_TTL),
+        Err(GrantError::Invalid(why)) => return invalid(&why),
     };
     let token = tokens.issue(&grant, app.hub.now().unix_seconds());
-    Reply::ok(&json!({
+    let body = json!({
         "status": 200,
         "data": {"message": "Success", "token": token},
         "service": SERVICE,
-    }))
+    });
+    pam_reply(StatusCode::OK, body.to_string())
 }
 
 /// `DELETE /v3/pam/{sub_key}/grant/{token}` (signature checked already).
@@ -43,9 +63,10 @@ pub(crate) fn revoke(app: &App, token: &str) -> Reply {
         return not_enabled();
     };
     let token = percent_decode(token).unwrap_or_default();
-    match tokens.revoke(&token) {
-        Ok(()) => Reply::ok(&json!({"status": 200, "data": {}, "service": SERVICE})),
-        Err(_) => invalid("Invalid token."),
+    match tokens.revoke(&token, app.hub.now().unix_seconds()) {
+        Ok(()) => pam_reply(StatusCode::OK, REVOKED),
+        Err(TokenError::Expired) => pam_reply(StatusCode::BAD_REQUEST, REVOKE_EXPIRED),
+        Err(_) => pam_reply(StatusCode::BAD_REQUEST, REVOKE_INVALID),
     }
 }
 
@@ -57,20 +78,18 @@ fn not_enabled() -> Reply {
     )
 }
 
-/// The grant endpoint's 400, in the shape of its signature errors (PROTOCOL.md §12.2).
+/// The grant endpoint's 400 for what no recording shows, in the shape of its others.
 fn invalid(why: &str) -> Reply {
-    Reply::json(
-        StatusCode::BAD_REQUEST,
-        &json!({
-            "error": {
-                "message": "Invalid request",
-                "source": "grant",
-                "details": [{"message": why, "location": "body", "locationType": "body"}],
-            },
-            "service": SERVICE,
-            "status": 400,
-        }),
-    )
+    let body = json!({
+        "error": {
+            "message": "Invalid request",
+            "source": "grant",
+            "details": [{"message": why, "location": "body", "locationType": "body"}],
+        },
+        "service": SERVICE,
+        "status": 400,
+    });
+    pam_reply(StatusCode::BAD_REQUEST, body.to_string())
 }
 
 /// What `route` needs: every (kind, name, permission bits) the token must grant.
@@ -153,6 +172,17 @@ fn needs(route: &Route<'_>, method: &Method, query: &Query<'_>) -> Vec<(Kind, St
             let name = percent_decode(id).unwrap_or_else(|_| id.to_string());
             vec![(kind, name, bits)]
         }
+        // Mobile push: "read: … Manage push notification registrations" (PubNub's permission
+        // model), on every channel added or removed; listing a device's channels and removing
+        // the device name no channel, so a valid token is enough for them.
+        Route::Push {
+            remove_device: false,
+            ..
+        } => query_list(query.get("remove"))
+            .into_iter()
+            .chain(query_list(query.get("add")))
+            .map(|name| (Kind::Channel, name, READ))
+            .collect(),
         // A valid token is enough (unsubscribing needs no permission, PubNub's docs).
         Route::Leave { .. }
         | Route::GlobalHereNow { .. }
@@ -164,11 +194,18 @@ fn needs(route: &Route<'_>, method: &Method, query: &Query<'_>) -> Vec<(Kind, St
         | Route::AppContext { id: None, .. }
         | Route::StorageUpload
         | Route::StorageDownload { .. }
+        | Route::Push {
+            remove_device: true,
+            ..
+        }
+        | Route::PushOutbox { .. }
         | Route::Admin => Vec::new(),
     }
 }
 
-/// The service's 403 for a request its token does not cover, naming the channels and groups.
+/// The service's 403 for a request its token does not cover, naming the channels, groups and
+/// user ids, keys in the recorded order, with the recorded trailing newline:
+/// `{"message":"Forbidden","payload":{"channels":[…]},"error":true,"service":"Access Manager","status":403}`.
 fn forbidden(needs: &[(Kind, String, u32)]) -> Reply {
     let names = |kind: Kind| -> Vec<&str> {
         let mut names: Vec<&str> = needs
@@ -179,29 +216,41 @@ fn forbidden(needs: &[(Kind, String, u32)]) -> Reply {
         names.dedup();
         names
     };
-    let mut payload = serde_json::Map::new();
-    let channels = names(Kind::Channel);
-    if !channels.is_empty() {
-        payload.insert("channels".into(), json!(channels));
+    let mut payload = Vec::new();
+    for (kind, key) in [
+        (Kind::Channel, "channels"),
+        (Kind::Group, "channel-groups"),
+        (Kind::Uuid, "uuids"),
+    ] {
+        let names = names(kind);
+        if !names.is_empty() {
+            payload.push(format!(r#""{key}":{}"#, json!(names)));
+        }
     }
-    let groups = names(Kind::Group);
-    if !groups.is_empty() {
-        payload.insert("channel-groups".into(), json!(groups));
+    let body = format!(
+        r#"{{"message":"Forbidden","payload":{{{}}},"error":true,"service":"{SERVICE}","status":403}}"#,
+        payload.join(",")
+    ) + "\n";
+    pam_reply(StatusCode::FORBIDDEN, body)
+}
+
+/// The service's 403 for a token it no longer takes:
+/// `{"error":true,"status":403,"service":"Access Manager","message":"Token is revoked"}` and a
+/// newline, with `X-Pn-Cause: 4001` (both recorded for a revoked token; an expired one is not
+/// recorded and answers the same shape without the header).
+fn token_refused(message: &str, cause: Option<&'static str>) -> Reply {
+    let body = format!(
+        r#"{{"error":true,"status":403,"service":"{SERVICE}","message":{}}}"#,
+        Value::String(message.to_string())
+    ) + "\n";
+    let reply = pam_reply(StatusCode::FORBIDDEN, body);
+    match cause {
+        Some(cause) => reply.with_header(
+            HeaderName::from_static("x-pn-cause"),
+            HeaderValue::from_static(cause),
+        ),
+        None => reply,
     }
-    let uuids = names(Kind::Uuid);
-    if !uuids.is_empty() {
-        payload.insert("uuids".into(), json!(uuids));
-    }
-    Reply::json(
-        StatusCode::FORBIDDEN,
-        &json!({
-            "message": "Forbidden",
-            "payload": Value::Object(payload),
-            "error": true,
-            "service": SERVICE,
-            "status": 403,
-        }),
-    )
 }
 
 /// Checks the `auth` token of an unsigned request; `Err` is the 403 to answer.
@@ -223,20 +272,8 @@ pub(crate) fn authorize(
     };
     let verified = match tokens.verify(token, app.hub.now().unix_seconds()) {
         Ok(verified) => verified,
-        Err(TokenError::Revoked) => {
-            return Err(Reply::error(
-                StatusCode::FORBIDDEN,
-                SERVICE,
-                "Token is revoked",
-            ))
-        }
-        Err(TokenError::Expired) => {
-            return Err(Reply::error(
-                StatusCode::FORBIDDEN,
-                SERVICE,
-                "Token is expired",
-            ))
-        }
+        Err(TokenError::Revoked) => return Err(token_refused("Token is revoked", Some("4001"))),
+        Err(TokenError::Expired) => return Err(token_refused("Token is expired", None)),
         Err(TokenError::Invalid) => return Err(forbidden(&needs)),
     };
     if let Some(authorized) = &verified.authorized_uuid {

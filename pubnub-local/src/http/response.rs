@@ -18,7 +18,7 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) body: Vec<u8>,
     pub(crate) retry_after: Option<u32>,
-    /// [`JAVASCRIPT`] but for the channel registry, which answers [`JSON`].
+    /// [`JAVASCRIPT`], [`JSON`] or [`PAM_JAVASCRIPT`], by service.
     pub(crate) content_type: &'static str,
     /// More headers (a redirect's `Location`, a download's own `Content-Type`); each
     /// replaces a header of the same name that `finish` would set.
@@ -30,8 +30,12 @@ pub(crate) struct Reply {
 /// What the service's recordings show on publish, subscribe, presence, time and errors.
 pub(crate) const JAVASCRIPT: &str = "text/javascript; charset=\"UTF-8\"";
 
-/// What the current service sends for channel-registry answers.
+/// What the current service sends for channel-registry and App Context answers.
 pub(crate) const JSON: &str = "application/json";
+
+/// What Access Manager's recorded answers carry (grant, revoke, their errors, its 403s):
+/// without the quotes of [`JAVASCRIPT`].
+pub(crate) const PAM_JAVASCRIPT: &str = "text/javascript; charset=UTF-8";
 
 impl Reply {
     /// A reply with no extra headers.

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use axum::http::Method;
 
 use crate::faults::Endpoint;
+use crate::hub::Timetoken;
 
 /// A recognised request, with path segments still percent-encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +152,19 @@ pub(crate) enum Route<'a> {
     /// `GET /__files/download/{object key}`: the storage's download, where file URLs redirect.
     StorageDownload {
         key: &'a str,
+    },
+    /// `GET /v1/push/sub-key/{sub_key}/devices/{token}[/remove]` (`apns2: false`) or
+    /// `GET /v2/push/sub-key/{sub_key}/devices-apns2/{token}[/remove]`: add, remove or list a
+    /// device's channels, or (`remove_device`) remove all of them.
+    Push {
+        sub_key: &'a str,
+        token: &'a str,
+        apns2: bool,
+        remove_device: bool,
+    },
+    /// `GET` or `DELETE /__push/outbox`: the notifications pushed so far, or forget them.
+    PushOutbox {
+        clear: bool,
     },
     Admin,
 }
@@ -364,6 +378,29 @@ impl<'a> Route<'a> {
                     },
                 );
             }
+            ["", "v1", "push", "sub-key", sk, "devices", token, rest @ ..]
+                if !token.is_empty() && matches!(rest, [] | ["remove"]) =>
+            {
+                Route::Push {
+                    sub_key: sk,
+                    token,
+                    apns2: false,
+                    remove_device: !rest.is_empty(),
+                }
+            }
+            ["", "v2", "push", "sub-key", sk, "devices-apns2", token, rest @ ..]
+                if !token.is_empty() && matches!(rest, [] | ["remove"]) =>
+            {
+                Route::Push {
+                    sub_key: sk,
+                    token,
+                    apns2: true,
+                    remove_device: !rest.is_empty(),
+                }
+            }
+            ["", "__push", "outbox"] => {
+                return only(get || delete, Route::PushOutbox { clear: delete })
+            }
             ["", "__files", "upload"] => return only(post, Route::StorageUpload),
             ["", "__files", "download", _, ..] => {
                 let key = path.strip_prefix(DOWNLOAD_PREFIX).unwrap_or_default();
@@ -381,7 +418,8 @@ impl<'a> Route<'a> {
         only(get, route)
     }
 
-    /// The fault-injection group of this route; `None` for the admin endpoint.
+    /// The fault-injection group of this route; `None` for Access Manager's and the admin
+    /// endpoints.
     pub(crate) fn endpoint(&self) -> Option<Endpoint> {
         Some(match self {
             Route::Time => Endpoint::Time,
@@ -410,8 +448,28 @@ impl<'a> Route<'a> {
             }
             Route::PublishFile { .. } => Endpoint::PublishFile,
             Route::StorageUpload | Route::StorageDownload { .. } => Endpoint::FileStorage,
-            Route::Grant { .. } | Route::Revoke { .. } | Route::Admin => return None,
+            Route::Push { .. } => Endpoint::Push,
+            Route::Grant { .. }
+            | Route::Revoke { .. }
+            | Route::PushOutbox { .. }
+            | Route::Admin => return None,
         })
+    }
+
+    /// The fault group of this request: [`Route::endpoint`], except that a subscribe with a
+    /// non-zero `tt` is a [`Endpoint::LongPoll`] (which a rule for `Subscribe` still covers).
+    /// An unparseable `tt` is answered 400 at once, so it is no long-poll.
+    pub(crate) fn fault_group(&self, query: &Query<'_>) -> Option<Endpoint> {
+        let long_poll = matches!(self, Route::Subscribe { .. })
+            && query
+                .get("tt")
+                .and_then(Timetoken::parse)
+                .is_some_and(|tt| tt != Timetoken(0));
+        if long_poll {
+            Some(Endpoint::LongPoll)
+        } else {
+            self.endpoint()
+        }
     }
 
     /// The name of the service that answers this route, for error bodies.
@@ -422,7 +480,7 @@ impl<'a> Route<'a> {
         match self.endpoint() {
             Some(Endpoint::Presence) => "Presence",
             Some(Endpoint::ChannelGroups) => "channel-registry",
-            Some(Endpoint::Subscribe) => "Subscribe",
+            Some(Endpoint::Subscribe | Endpoint::LongPoll) => "Subscribe",
             Some(Endpoint::Publish | Endpoint::Signal) => "Publish",
             Some(Endpoint::History) => "Storage",
             Some(Endpoint::MessageActions) => "actions",
@@ -430,6 +488,7 @@ impl<'a> Route<'a> {
             Some(Endpoint::Files) => "Files",
             Some(Endpoint::PublishFile) => "Publish",
             Some(Endpoint::FileStorage) => "S3",
+            Some(Endpoint::Push) => "Push",
             _ => "Balancer",
         }
     }
@@ -632,6 +691,76 @@ mod tests {
         assert_eq!(q.json("new"), Some(Ok(serde_json::json!({"b": "q+w"}))));
         assert_eq!(q.json("bad"), Some(Err(())));
         assert_eq!(q.json("none"), None);
+    }
+
+    #[test]
+    fn long_polls_are_their_own_fault_group() {
+        let route = Route::parse(&Method::GET, "/v2/subscribe/s/a,b/0").unwrap();
+        let group = |query: &str| route.fault_group(&Query::parse(query).unwrap());
+        for handshake in ["", "tt=0", "tt=", "tt=00", "tt=x", "uuid=u&tt=0"] {
+            assert_eq!(group(handshake), Some(Endpoint::Subscribe), "{handshake:?}");
+        }
+        for long_poll in ["tt=17000000000000000", "tr=1&tt=1"] {
+            assert_eq!(group(long_poll), Some(Endpoint::LongPoll), "{long_poll:?}");
+        }
+        assert_eq!(
+            Route::Time.fault_group(&Query::parse("tt=5").unwrap()),
+            Some(Endpoint::Time)
+        );
+    }
+
+    #[test]
+    fn push_routes() {
+        let get = Method::GET;
+        let push = |token, apns2, remove_device| Route::Push {
+            sub_key: "s",
+            token,
+            apns2,
+            remove_device,
+        };
+        assert_eq!(
+            Route::parse(&get, "/v1/push/sub-key/s/devices/a%20b"),
+            Ok(push("a%20b", false, false))
+        );
+        assert_eq!(
+            Route::parse(&get, "/v1/push/sub-key/s/devices/t/remove"),
+            Ok(push("t", false, true))
+        );
+        assert_eq!(
+            Route::parse(&get, "/v2/push/sub-key/s/devices-apns2/t"),
+            Ok(push("t", true, false))
+        );
+        assert_eq!(
+            Route::parse(&get, "/v2/push/sub-key/s/devices-apns2/t/remove"),
+            Ok(push("t", true, true))
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/v1/push/sub-key/s/devices/t"),
+            Err(RouteError::MethodNotAllowed)
+        );
+        for missing in [
+            "/v1/push/sub-key/s/devices/",
+            "/v1/push/sub-key/s/devices/t/other",
+            "/v1/push/sub-key/s/devices-apns2/t",
+            "/v2/push/sub-key/s/devices/t",
+            "/v2/push/sub-key/s/devices-apns2/t/remove/x",
+        ] {
+            assert_eq!(
+                Route::parse(&get, missing),
+                Err(RouteError::NotFound),
+                "{missing}"
+            );
+        }
+        assert_eq!(push("t", false, false).endpoint(), Some(Endpoint::Push));
+        assert_eq!(push("t", true, true).service(), "Push");
+        assert_eq!(
+            Route::parse(&Method::DELETE, "/__push/outbox"),
+            Ok(Route::PushOutbox { clear: true })
+        );
+        assert_eq!(
+            Route::parse(&Method::POST, "/__push/outbox"),
+            Err(RouteError::MethodNotAllowed)
+        );
     }
 
     #[test]

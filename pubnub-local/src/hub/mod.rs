@@ -1,5 +1,6 @@
 //! The in-memory PubNub core: channels, buffers, cursors, presence, channel groups, filters,
-//! history, actions, App Context, and the records of shared files.
+//! history, actions, App Context, the records of shared files, and mobile push registrations
+//! with the outbox of what would have been pushed.
 //!
 //! Nothing here knows about HTTP. The HTTP layer parses a request, calls one [`Hub`] method and
 //! formats the answer; a deterministic simulation can call the same methods directly on a
@@ -19,6 +20,7 @@ mod groups;
 mod history;
 mod objects;
 mod presence;
+mod push;
 mod subscribe;
 mod timetoken;
 
@@ -46,6 +48,10 @@ pub use objects::{
     iso_time, Entity, ObjectError, ObjectKind, Relation, RelationPatch, RelationView, Side,
 };
 pub use presence::{ChannelOccupancy, HereNow, Occupant, PresenceError};
+pub use push::{
+    PushDevice, PushEnvironment, PushGateway, PushNotification, PushType, MAX_PUSH_OUTBOX,
+    PUSH_DEBUG_PUBLISHER, PUSH_DEBUG_SUFFIX,
+};
 pub use subscribe::{Delivery, SubscribeError, SubscribeRequest, SubscribeResponse};
 pub use timetoken::Timetoken;
 
@@ -183,6 +189,8 @@ struct State {
     next_interval: tokio::time::Instant,
     /// File Sharing: the files of every key and channel.
     files: files::FileStore,
+    /// Mobile push: what was pushed, every key.
+    push_outbox: push::Outbox,
 }
 
 /// Everything that belongs to one subscribe key.
@@ -199,6 +207,8 @@ struct KeySpace {
     actions: HashMap<String, actions::ChannelActions>,
     /// App Context: user and channel metadata, memberships.
     objects: objects::ObjectStore,
+    /// Mobile push registrations.
+    push: push::PushStore,
 }
 
 impl std::fmt::Debug for Hub {
@@ -224,6 +234,7 @@ impl Hub {
             next_waiter: 0,
             next_interval: tokio::time::Instant::now() + config.presence_interval,
             files: files::FileStore::default(),
+            push_outbox: push::Outbox::default(),
         };
         Hub {
             inner: Arc::new(Inner {
@@ -263,7 +274,12 @@ impl Hub {
             EventKind::Message | EventKind::Signal | EventKind::File => {}
         }
         let mut state = self.lock();
-        let State { clock, spaces, .. } = &mut *state;
+        let State {
+            clock,
+            spaces,
+            push_outbox,
+            ..
+        } = &mut *state;
         let timetoken = clock.issue();
         // Signals are never stored (PROTOCOL.md §18.1); file messages are, as `message_type` 4.
         let store = publish.store
@@ -297,7 +313,12 @@ impl Hub {
                 .push(stored, self.inner.config.history_size);
         }
         if publish.deliver {
-            space.append_shared(message, self.inner.config.buffer_size);
+            let capacity = self.inner.config.buffer_size;
+            space.append_shared(Arc::clone(&message), capacity);
+            // Mobile push follows delivery: fire (not delivered) and signals push nothing.
+            if message.kind == EventKind::Message {
+                push::on_publish(space, push_outbox, clock, sub_key, &message, capacity);
+            }
         }
         Ok(timetoken)
     }

@@ -155,22 +155,43 @@ impl ObjectStore {
     }
 }
 
-/// ISO 8601 with microseconds (`2020-06-17T16:28:14.060718Z`) of a timetoken.
+/// ISO 8601 with microseconds of a timetoken, trailing zeros of the fraction dropped as the
+/// service drops them (Go's RFC 3339 form): `2020-06-17T16:28:14.060718Z`,
+/// `2024-03-07T08:46:53.26682Z`, `1970-01-01T00:00:00Z`.
 pub fn iso_time(tt: Timetoken) -> String {
     let micros = (tt.0 % 10_000_000) / 10;
     let c = tt.civil();
+    let fraction = format!(".{micros:06}");
+    let fraction = fraction.trim_end_matches('0').trim_end_matches('.');
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{fraction}Z",
         c.year, c.month, c.day, c.hour, c.minute, c.second
     )
 }
 
-/// An opaque version tag of a change made at `tt` with `content`.
-fn etag(content: &str, tt: Timetoken) -> String {
+fn hash_of(value: &impl Hash) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    content.hash(&mut hasher);
-    tt.0.hash(&mut hasher);
-    base64::engine::general_purpose::STANDARD_NO_PAD.encode(hasher.finish().to_be_bytes())
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A user's or channel's version tag for a change made at `tt` with `content`: 32 lowercase
+/// hex digits, the service's form (`545a3c6408b1497c3b30746afe5505d3`).
+fn entity_etag(content: &str, tt: Timetoken) -> String {
+    let high = hash_of(&(content, tt.0));
+    let low = hash_of(&(tt.0, content, "low"));
+    format!("{high:016x}{low:016x}")
+}
+
+/// A membership's version tag: 14 characters of base64, like the service's
+/// (`AZO/t53al7m8fw`), and like them a function of the content alone: every membership with
+/// the same custom, status and type has the same one, whenever it was set.
+fn membership_etag(content: &str) -> String {
+    let high = hash_of(&content);
+    let low = hash_of(&(content, "low"));
+    let mut bytes = high.to_be_bytes().to_vec();
+    bytes.extend_from_slice(&low.to_be_bytes()[..2]);
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
 }
 
 /// Applies `patch` (text fields, a null removes) and `custom` to `fields` and `custom`;
@@ -292,7 +313,7 @@ impl Hub {
         let tt = clock.issue();
         entity.updated = iso_time(tt);
         let content = json!([entity.fields, entity.custom]).to_string();
-        entity.etag = etag(&content, tt);
+        entity.etag = entity_etag(&content, tt);
         space
             .objects
             .entities(kind)
@@ -423,7 +444,7 @@ impl Hub {
             }
             let tt = clock.issue();
             relation.updated = iso_time(tt);
-            relation.etag = etag(&json!([relation.fields, relation.custom]).to_string(), tt);
+            relation.etag = membership_etag(&json!([relation.fields, relation.custom]).to_string());
             let event = objects_event("set", "membership", relation.event_data());
             space
                 .objects
@@ -469,7 +490,29 @@ mod tests {
             iso_time(Timetoken(15_924_112_940_607_180)),
             "2020-06-17T16:28:14.060718Z"
         );
-        assert_eq!(iso_time(Timetoken(0)), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            iso_time(Timetoken(17_098_012_132_668_200)),
+            "2024-03-07T08:46:53.26682Z"
+        );
+        assert_eq!(
+            iso_time(Timetoken(17_098_012_130_000_000)),
+            "2024-03-07T08:46:53Z"
+        );
+        assert_eq!(iso_time(Timetoken(0)), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn etags_have_the_services_forms() {
+        let user = entity_etag("[{},null]", Timetoken(1));
+        assert_eq!(user.len(), 32);
+        assert!(user
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(user, entity_etag("[{},null]", Timetoken(2)));
+        let membership = membership_etag("[{},null]");
+        assert_eq!(membership.len(), 14);
+        assert_eq!(membership, membership_etag("[{},null]"), "content alone");
+        assert_ne!(membership, membership_etag(r#"[{},{"a":1}]"#));
     }
 
     #[tokio::test(start_paused = true)]

@@ -69,18 +69,44 @@ pub(crate) struct Grant {
     pub(crate) meta: serde_json::Map<String, Value>,
 }
 
+/// Why a grant body was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum GrantError {
+    /// `ttl` is missing, not a whole number (or a string of digits), or outside
+    /// 1..=[`MAX_TTL`]: the service's recorded "Invalid ttl".
+    Ttl,
+    /// Anything else, with the reason.
+    Invalid(String),
+}
+
+impl From<String> for GrantError {
+    fn from(why: String) -> GrantError {
+        GrantError::Invalid(why)
+    }
+}
+
+impl From<&str> for GrantError {
+    fn from(why: &str) -> GrantError {
+        GrantError::Invalid(why.to_string())
+    }
+}
+
 impl Grant {
     /// Reads a grant body: `{"ttl":…,"permissions":{"resources":{…},"patterns":{…},
     /// "meta":{…},"uuid":"…"}}`. `spaces` are channels and `users` user ids, as the service's
-    /// older names. The error is the reason for a 400.
-    pub(crate) fn from_body(body: &[u8]) -> Result<Grant, String> {
-        let json: Value =
-            serde_json::from_slice(body).map_err(|_| "The body is not JSON.".to_string())?;
-        let ttl = json
-            .get("ttl")
-            .and_then(Value::as_u64)
-            .filter(|ttl| (1..=MAX_TTL).contains(ttl))
-            .ok_or_else(|| format!("Invalid ttl: an integer from 1 to {MAX_TTL} is required."))?;
+    /// older names. `ttl` may be a number or, as old Python SDKs send it and the service
+    /// accepted (2021 recording), a string of digits.
+    pub(crate) fn from_body(body: &[u8]) -> Result<Grant, GrantError> {
+        let json: Value = serde_json::from_slice(body).map_err(|_| "The body is not JSON.")?;
+        let ttl = match json.get("ttl") {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(digits)) if digits.bytes().all(|b| b.is_ascii_digit()) => {
+                digits.parse().ok()
+            }
+            _ => None,
+        }
+        .filter(|ttl| (1..=MAX_TTL).contains(ttl))
+        .ok_or(GrantError::Ttl)?;
         let permissions = json
             .get("permissions")
             .and_then(Value::as_object)
@@ -301,6 +327,11 @@ fn read_sets(value: &Cbor) -> Option<Sets> {
     Some(out)
 }
 
+/// Whether a token granted at `t` (Unix seconds) for `ttl` minutes has expired at `now`.
+fn expired(t: u64, ttl: u64, now: u64) -> bool {
+    now >= t.saturating_add(ttl.saturating_mul(60))
+}
+
 impl Tokens {
     pub(crate) fn new(secret: String) -> Tokens {
         Tokens {
@@ -365,9 +396,22 @@ impl Tokens {
         Ok((entries, sig))
     }
 
-    /// Revokes `token`, if this server issued it.
-    pub(crate) fn revoke(&self, token: &str) -> Result<(), TokenError> {
-        let (_, sig) = self.open(token)?;
+    /// Revokes `token` at `now` (Unix seconds), if this server issued it and it has not
+    /// expired (the service refuses to revoke an expired token). Revoking twice succeeds.
+    pub(crate) fn revoke(&self, token: &str, now: u64) -> Result<(), TokenError> {
+        let (entries, sig) = self.open(token)?;
+        let field = |name: &str| {
+            entries
+                .iter()
+                .find(|(k, _)| key_text(k) == Some(name))
+                .and_then(|(_, v)| unsigned(v))
+        };
+        let (Some(t), Some(ttl)) = (field("t"), field("ttl")) else {
+            return Err(TokenError::Invalid);
+        };
+        if expired(t, ttl, now) {
+            return Err(TokenError::Expired);
+        }
         self.revoked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -408,7 +452,7 @@ impl Tokens {
         let (Some(t), Some(ttl)) = (t, ttl) else {
             return Err(TokenError::Invalid);
         };
-        if now >= t.saturating_add(ttl.saturating_mul(60)) {
+        if expired(t, ttl, now) {
             return Err(TokenError::Expired);
         }
         let mut patterns = Vec::new();
@@ -435,7 +479,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn grant(body: Value) -> Result<Grant, String> {
+    fn grant(body: Value) -> Result<Grant, GrantError> {
         Grant::from_body(body.to_string().as_bytes())
     }
 
@@ -460,15 +504,29 @@ mod tests {
         assert_eq!(g.resources.uuids["u"], 32);
         assert_eq!(g.authorized_uuid.as_deref(), Some("me"));
         let resources = json!({"channels": {"a": 1}});
+        for ttl in [
+            json!(0),
+            json!(43201),
+            json!("0"),
+            json!("15.0"),
+            json!(" 15"),
+            json!(-1),
+            json!(1.5),
+            json!(null),
+            json!("x"),
+        ] {
+            let body = json!({"ttl": ttl, "permissions": {"resources": resources}});
+            assert_eq!(grant(body).unwrap_err(), GrantError::Ttl, "{ttl}");
+        }
+        assert_eq!(
+            grant(json!({"permissions": {"resources": resources}})).unwrap_err(),
+            GrantError::Ttl
+        );
+        for (ttl, minutes) in [(json!("15"), 15), (json!(1), 1), (json!("43200"), 43200)] {
+            let body = json!({"ttl": ttl, "permissions": {"resources": resources}});
+            assert_eq!(grant(body).unwrap().ttl, minutes);
+        }
         for (body, why) in [
-            (
-                json!({"ttl": 0, "permissions": {"resources": resources}}),
-                "ttl",
-            ),
-            (
-                json!({"ttl": 43201, "permissions": {"resources": resources}}),
-                "ttl",
-            ),
             (
                 json!({"ttl": 1, "permissions": {"resources": {}}}),
                 "No resources",
@@ -486,7 +544,9 @@ mod tests {
                 "meta",
             ),
         ] {
-            let error = grant(body).unwrap_err();
+            let GrantError::Invalid(error) = grant(body).unwrap_err() else {
+                panic!("not a ttl error");
+            };
             assert!(error.contains(why), "{error}");
         }
         assert!(Grant::from_body(b"not json").is_err());
@@ -521,11 +581,16 @@ mod tests {
         for bad in ["", "x", "qEF2AkF0", &"A".repeat(40_000)] {
             assert_eq!(tokens.verify(bad, 1_000).unwrap_err(), TokenError::Invalid);
         }
-        tokens.revoke(&token).unwrap();
+        assert_eq!(tokens.revoke(&token, 1_600), Err(TokenError::Expired));
+        tokens.revoke(&token, 1_599).unwrap();
+        tokens.revoke(&token, 1_599).unwrap();
         assert_eq!(
             tokens.verify(&token, 1_000).unwrap_err(),
             TokenError::Revoked
         );
-        assert_eq!(tokens.revoke("garbage").unwrap_err(), TokenError::Invalid);
+        assert_eq!(
+            tokens.revoke("garbage", 0).unwrap_err(),
+            TokenError::Invalid
+        );
     }
 }
