@@ -346,7 +346,8 @@ impl ConfigBuilder {
         /// subscribe and heartbeat; other requests use its policy only when they opt in with
         /// `.retry(true)`.
         retry(retry: RetryConfig) b => b.config.retry = retry;
-        /// The source of the [0, 1 s) jitter added to retry delays (default: seeded per client
+        /// The source of the [0, 1 s) jitter added to retry delays, never more than the delay
+        /// itself (so a test's 10 ms policy waits at most 20 ms; default: seeded per client
         /// from the clock). Tests fix it with [`Jitter::seeded`] or turn it off with
         /// [`Jitter::off`], so back-off timings are reproducible.
         retry_jitter(jitter: Jitter) b => b.config.jitter = Some(jitter);

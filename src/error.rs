@@ -245,6 +245,14 @@ impl Error {
         Error::new(ErrorKind::Decode, message)
     }
 
+    /// The error a [`Reason`] describes (a status's cause, a machine's last failure).
+    pub(crate) fn from_reason(reason: &Reason) -> Self {
+        let mut error = Error::new(reason.kind, reason.message.clone());
+        error.status = reason.status;
+        error.retry_after = reason.retry_after;
+        error
+    }
+
     /// An error about an HTTP answer: `kind` with the answer's `status`.
     pub(crate) fn answer(kind: ErrorKind, status: u16, message: impl Into<String>) -> Self {
         Error {

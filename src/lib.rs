@@ -220,10 +220,68 @@
 //! and then fail the publish (to test duplicates), drop every open long-poll
 //! (`faults().drop_long_polls()`), or take the whole listener away and back
 //! (`stop_listener()` / `restart_listener()`). `server.requests()` (with
-//! `record_requests(true)`) shows what the SDK sent. For tests without sockets, implement
-//! [`Transport`] (one method) and set it with [`ConfigBuilder::transport`]: every request then
-//! goes through your code, to a script, a recorder, or `pubnub-local`'s in-memory router
-//! (`Server::builder().build_in_memory()`), which also runs on a paused tokio clock.
+//! `record_requests(true)`) shows what the SDK sent.
+//!
+//! ## A whole app on a paused clock, with no socket
+//!
+//! With its `engine` feature (`pubnub-local = { version = "…", features = ["engine"] }` in
+//! `[dev-dependencies]`), `pubnub-local`'s in-memory server is a [`Transport`]: every call of the
+//! app — subscribe, publish, history, presence, App Context, files, push — goes to the real
+//! server code with no socket and no glue, and tokio's paused clock runs the long-polls, the
+//! retries' back-off and the heartbeats in no time. Retry delays carry at most as much jitter as
+//! the delay itself, so a fast test policy stays fast.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use futures_util::StreamExt;
+//! use pubnub_engine::{PubNub, RetryConfig, RetryPolicy, StatusCategory, SubscriptionOptions};
+//! use pubnub_local::{Endpoint, Fault, Server};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::builder().build_in_memory();
+//! let pubnub = PubNub::builder("sub-key", "alice")
+//!     .publish_key("pub-key")
+//!     .transport(server.transport())
+//!     .retry(RetryConfig::new(RetryPolicy::Linear {
+//!         delay: Duration::from_millis(10),
+//!         max_retries: 5,
+//!     }))
+//!     .build_client()?;
+//!
+//! // The app at start: its profile, its room, live before it says hello.
+//! pubnub
+//!     .set_uuid_metadata()
+//!     .user_id("alice")
+//!     .name("Alice")
+//!     .await?;
+//! let room = pubnub.channel("room").subscription(SubscriptionOptions::new());
+//! let mut messages = room.message_stream();
+//! room.subscribe()?;
+//! room.subscribed().await?;
+//! pubnub.publish().channel("room").message(&"hello").await?;
+//! assert_eq!(messages.next().await.unwrap().message, "hello");
+//!
+//! // An outage: the next long-poll is reset; the app hears it, recovers, and loses nothing.
+//! let mut statuses = pubnub.status_stream();
+//! server.faults().inject(Fault::reset().on(Endpoint::LongPoll));
+//! server.faults().drop_long_polls();
+//! pubnub.publish().channel("room").message(&"during").await?;
+//! assert_eq!(statuses.next().await.unwrap().category.story(), StatusCategory::UnexpectedDisconnect);
+//! assert_eq!(statuses.next().await.unwrap().category, StatusCategory::Reconnected);
+//! assert_eq!(messages.next().await.unwrap().message, "during");
+//!
+//! // History and App Context answer as the service does.
+//! let history = pubnub.fetch_messages().channels(["room"]).await?;
+//! assert_eq!(history.channels["room"].len(), 2);
+//! let me = pubnub.get_uuid_metadata().user_id("alice").await?;
+//! assert_eq!(me.name.as_deref(), Some("Alice"));
+//! pubnub.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Any [`Transport`] (one method) can stand in for the network the same way.
 //! [`testing`] is a kit for table tests of an app: a scripted transport, the machines' names as
 //! constants, and a way to wait until the engines are idle.
 #![warn(missing_docs)]
@@ -289,7 +347,7 @@ pub use subscribe::events::{
 pub use subscribe::legacy::{SubscribeBuilder, UnsubscribeBuilder};
 pub use subscribe::listeners::{Listener, UpdateStream};
 pub use subscribe::payload::Payload;
-pub use subscribe::subscriber::{ListenerId, StatusStream, TraceStream};
+pub use subscribe::subscriber::{ClientEvent, EventStream, ListenerId, StatusStream, TraceStream};
 pub use subscribe::subscription::{
     Channel, ChannelGroup, ChannelMetadata, Subscription, SubscriptionGuard, SubscriptionOptions,
     SubscriptionSet, UserMetadata,

@@ -53,7 +53,10 @@ impl RetryPolicy {
     }
 
     /// The delay before retry number `attempt` (1-based) after a failure for `reason`, or `None`
-    /// to give up. `jitter` is added to the computed delay; draw it from [`Jitter::next_delay`].
+    /// to give up. `jitter` is added to the computed delay, at most as much again as the delay
+    /// itself: PubNub's policies add up to 1 s to delays of 2 s and more, and a test's 10 ms
+    /// policy stays within 20 ms instead of waiting up to a second. Draw it from
+    /// [`Jitter::next_delay`].
     pub fn delay(&self, attempt: u32, reason: &Reason, jitter: Duration) -> Option<Duration> {
         let max_retries = match *self {
             RetryPolicy::None => return None,
@@ -80,7 +83,7 @@ impl RetryPolicy {
                 min_delay.saturating_mul(factor).min(max_delay)
             }
         };
-        Some(base.saturating_add(jitter))
+        Some(base.saturating_add(jitter.min(base)))
     }
 }
 

@@ -463,3 +463,26 @@ fn seeded_jitter_gives_reproducible_delays() {
         );
     }
 }
+
+/// Issue 33: the jitter never adds more than the delay itself, so a test's fast policy is fast;
+/// PubNub's policies (2 s and more) keep their full [0, 1 s) jitter.
+#[test]
+fn jitter_is_at_most_the_delay() {
+    let fast = RetryPolicy::Linear {
+        delay: Duration::from_millis(10),
+        max_retries: 5,
+    };
+    let jitter = Duration::from_millis(900);
+    assert_eq!(
+        fast.delay(1, &transient(), jitter),
+        Some(Duration::from_millis(20))
+    );
+    assert_eq!(
+        RetryPolicy::linear().delay(1, &transient(), jitter),
+        Some(Duration::from_millis(2_900))
+    );
+    assert_eq!(
+        RetryPolicy::exponential().delay(3, &transient(), jitter),
+        Some(Duration::from_millis(8_900))
+    );
+}

@@ -413,9 +413,9 @@ async fn filter_and_sort_select_and_order() {
             .await
             .unwrap();
     }
-    let ids = |page: pubnub_engine::objects::Page<pubnub_engine::objects::ChannelMetadata>| {
-        page.data.into_iter().map(|c| c.id).collect::<Vec<_>>()
-    };
+    let ids = |page: pubnub_engine::objects::Page<
+        pubnub_engine::objects::ChannelMetadataObject,
+    >| { page.data.into_iter().map(|c| c.id).collect::<Vec<_>>() };
     let g = pubnub
         .get_all_channel_metadata()
         .filter("name like 'G*' && custom.open == true")

@@ -737,6 +737,38 @@ fn a_fatal_403_gives_up_on_the_first_handshake_reconnect() {
     assert_eq!(status.error_category(), Some(StatusCategory::AccessDenied));
 }
 
+/// Issue 33: without retries (`RetryPolicy::None`), a transient failure still names its cause
+/// (NetworkIssues, Timeout…) before the give-up's ConnectionError, as the README promises; the
+/// receive loop too.
+#[test]
+fn without_retries_a_failure_names_its_cause_before_the_give_up() {
+    let r = drive(RetryPolicy::None, vec![changed(input())], || {
+        Reply::Fail(network())
+    });
+    assert_eq!(
+        r.categories(),
+        [
+            StatusCategory::NetworkIssues,
+            StatusCategory::ConnectionError
+        ]
+    );
+    assert_eq!(r.requests, 1, "no retry request");
+    let timeout = Reason::new(ErrorKind::Timeout, "timed out");
+    let r = drive(
+        RetryPolicy::None,
+        vec![changed(input())],
+        scripted(vec![Reply::Ok(cursor(1), 0), Reply::Fail(timeout)]),
+    );
+    assert_eq!(
+        r.categories(),
+        [
+            StatusCategory::Connected,
+            StatusCategory::Timeout,
+            StatusCategory::ConnectionError
+        ]
+    );
+}
+
 #[test]
 fn handshake_recovery() {
     let r = drive(

@@ -233,8 +233,14 @@ async fn close_is_idempotent_and_final() {
         .channel("again")
         .subscription(SubscriptionOptions::new());
     assert_eq!(again.subscribe().unwrap_err().kind(), ErrorKind::Closed);
-    // Requests still work after close.
-    f.pubnub.time().await.unwrap();
+    // Every request of the application is refused too, before anything is sent (issue 33).
+    let sent = f.memory.seen().len();
+    assert_eq!(f.pubnub.time().await.unwrap_err().kind(), ErrorKind::Closed);
+    let publish = f.pubnub.publish().channel("c").message(&1).await;
+    assert_eq!(publish.unwrap_err().kind(), ErrorKind::Closed);
+    let history = f.pubnub.fetch_messages().channels(["c"]).await;
+    assert_eq!(history.unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(f.memory.seen().len(), sent, "nothing was sent");
     drop(again);
     drop(f.sub);
     drop(clone);

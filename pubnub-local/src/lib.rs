@@ -32,6 +32,8 @@
 //!   shutdown, stop/restart of the listener.
 #![warn(missing_docs)]
 
+#[cfg(feature = "engine")]
+mod engine;
 pub mod faults;
 pub mod filter;
 mod http;
@@ -46,3 +48,34 @@ pub use hub::{
     Hub, HubConfig, PushDevice, PushEnvironment, PushGateway, PushNotification, PushType, Timetoken,
 };
 pub use server::{InMemoryServer, Server, ServerBuilder, ServerHandle};
+
+/// Raises this process's soft limit of open files to its hard limit, so that the server holds
+/// as many long-polls (each a socket) as the system allows: 10,000 clients need 10,000 sockets,
+/// and a shell's default soft limit is often 1,024. Returns the soft limit before and after;
+/// an error when the limit cannot be read or raised (the server then runs with what it has).
+#[cfg(unix)]
+pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit through a valid pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: setrlimit reads one rlimit through a valid pointer.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok((before, limit.rlim_cur))
+}
+
+/// Elsewhere there is no such limit to raise.
+#[cfg(not(unix))]
+pub fn raise_fd_limit() -> std::io::Result<(u64, u64)> {
+    Ok((u64::MAX, u64::MAX))
+}

@@ -143,6 +143,18 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    match pubnub_local::raise_fd_limit() {
+        Ok((before, after)) if after > before => {
+            tracing::info!(before, after, "raised the open-file limit")
+        }
+        Ok((_, limit)) if limit < 10_000 => tracing::warn!(
+            limit,
+            "the open-file limit is low and cannot be raised further: at most about that many \
+             clients can long-poll at once (raise the hard limit: ulimit -Hn)"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "the open-file limit could not be raised"),
+    }
 
     let mut builder = Server::builder()
         .bind(args.bind)

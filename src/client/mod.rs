@@ -7,11 +7,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::config::{Config, ConfigBuilder};
-use crate::engine::Cursor;
+use crate::engine::{Cursor, Input};
 use crate::error::{Error, ErrorKind};
 use crate::service::Core;
 use crate::subscribe::listeners::{Listener, DEFAULT_STREAM_CAPACITY};
-use crate::subscribe::subscriber::{ListenerId, StatusStream, Subscriber, TraceStream};
+use crate::subscribe::subscriber::{
+    EventStream, ListenerId, StatusStream, Subscriber, TraceStream,
+};
 use crate::transport::{ReqwestTransport, Transport};
 
 /// A PubNub client. Cloning it is cheap: clones share one configuration, one transport (and
@@ -156,11 +158,72 @@ impl PubNub {
         self.subscriber().status_stream(DEFAULT_STREAM_CAPACITY)
     }
 
+    /// Statuses and updates in **one** order, the order the subscribe engine produced them: a
+    /// message received after a `Reconnected` comes after it. [`status_stream`](Self::status_stream)
+    /// and a subscription's `update_stream()` are two streams, and merging them (`select!`)
+    /// can put a message before the status that preceded it; this stream cannot. Updates
+    /// are those of every subscription, once each (as client-level listeners get them).
+    ///
+    /// ```no_run
+    /// # async fn run(pubnub: pubnub_engine::PubNub) {
+    /// use futures_util::StreamExt;
+    /// use pubnub_engine::{ClientEvent, Update};
+    ///
+    /// let mut events = pubnub.event_stream();
+    /// while let Some(event) = events.next().await {
+    ///     match event {
+    ///         ClientEvent::Status(status) => println!("status {:?}", status.category),
+    ///         ClientEvent::Update(Update::Message(m)) => println!("{}: {}", m.channel, m.message),
+    ///         ClientEvent::Update(_) => {}
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn event_stream(&self) -> EventStream {
+        self.subscriber().event_stream(DEFAULT_STREAM_CAPACITY)
+    }
+
     /// The engines' trace from now on: every event (`from --EVENT--> to`) and invocation, in
     /// dispatch order. Draw a recorded trace onto the state diagram with
     /// [`diagram::render_trace`](crate::diagram::render_trace); `examples/reconnect.rs` does.
     pub fn trace(&self) -> TraceStream {
         self.subscriber().trace()
+    }
+
+    /// Resolves once the subscribe loop's long-poll covers `names` (at once when it already
+    /// does): the loop is receiving with every one of these channels and groups in its
+    /// request. Fails with the reason when the loop stops before that (its retries given up,
+    /// access refused), with `Closed` when it is disconnected or the client closed. What
+    /// [`Subscription::subscribed`](crate::Subscription::subscribed) and
+    /// [`SubscriptionSet::subscribed`](crate::SubscriptionSet::subscribed) wait for.
+    pub(crate) async fn until_receiving(&self, names: &Input) -> Result<(), Error> {
+        use crate::subscribe::machine::State;
+        // Opened before the first look: a transition between the look and the wait is told.
+        let mut statuses = self.status_stream();
+        loop {
+            match self.subscribe_state().await {
+                Some(State::Receiving { input, .. }) if names.is_subset(&input) => return Ok(()),
+                Some(
+                    State::HandshakeFailed { reason, .. } | State::ReceiveFailed { reason, .. },
+                ) => {
+                    return Err(Error::from_reason(&reason));
+                }
+                Some(State::HandshakeStopped { .. } | State::ReceiveStopped { .. }) => {
+                    return Err(Error::new(
+                        ErrorKind::Closed,
+                        "the subscribe loop is disconnected: reconnect() resumes it",
+                    ));
+                }
+                None if self.subscriber().is_closed() => {
+                    return Err(Error::new(ErrorKind::Closed, "the client was closed"));
+                }
+                _ => {}
+            }
+            if futures_util::StreamExt::next(&mut statuses).await.is_none() {
+                return Err(Error::new(ErrorKind::Closed, "the client was closed"));
+            }
+        }
     }
 
     /// Stops the subscribe loop and heartbeats, keeping subscriptions and the cursor; the

@@ -747,6 +747,7 @@ impl SendFile {
         if let Some(error) = invalid {
             return Err(error);
         }
+        core.check_open()?;
         // Everything that can be refused is refused before anything is sent.
         if core.config().publish_key().is_none() {
             return Err(Error::invalid("a publish key is required to send a file"));
@@ -1002,6 +1003,7 @@ impl DownloadFile {
 
     async fn send(self) -> Result<DownloadedFile, Error> {
         let core = &self.core;
+        core.check_open()?;
         let mut request = file_request(core, &self.channel, &self.file)?;
         request.timeout = core.config().file_transfer_timeout();
         let answer = core

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::list::{Includes, ListKind, ListOptions};
-use super::types::{self, ChannelMetadata, Member, Membership, UserMetadata};
+use super::types::{self, ChannelMetadataObject, Member, Membership, UserMetadataObject};
 use super::{Channels, MemberInput, Members, MembershipInput, Memberships, Users};
 use crate::error::Error;
 
@@ -22,23 +22,23 @@ pub trait Kind: Copy + Default + Eq + std::hash::Hash + Send + Sync + 'static {
 }
 
 impl Kind for Users {
-    type Metadata = UserMetadata;
+    type Metadata = UserMetadataObject;
     const PATH: &'static str = "uuids";
     const WHAT: &'static str = "user";
     const LIST: ListKind = ListKind::Users;
     const DEFAULTS_TO_OWN: bool = true;
-    fn parse(value: &Value) -> Result<UserMetadata, Error> {
+    fn parse(value: &Value) -> Result<UserMetadataObject, Error> {
         types::user(value)
     }
 }
 
 impl Kind for Channels {
-    type Metadata = ChannelMetadata;
+    type Metadata = ChannelMetadataObject;
     const PATH: &'static str = "channels";
     const WHAT: &'static str = "channel";
     const LIST: ListKind = ListKind::Channels;
     const DEFAULTS_TO_OWN: bool = false;
-    fn parse(value: &Value) -> Result<ChannelMetadata, Error> {
+    fn parse(value: &Value) -> Result<ChannelMetadataObject, Error> {
         types::channel(value)
     }
 }

@@ -62,7 +62,8 @@ use crate::transport::{response, Method, Request, Response};
 
 use self::list::{Includes, ListOptions};
 pub use types::{
-    ChannelMetadata, Member, MemberInput, Membership, MembershipInput, Page, UserMetadata,
+    ChannelMetadataObject, Member, MemberInput, Membership, MembershipInput, Page,
+    UserMetadataObject,
 };
 
 /// Longest user or channel id, in characters: PubNub's limits page gives 92 characters for a
@@ -95,7 +96,7 @@ impl SortDirection {
 // The builders: users and channels share one implementation of each call, and so do the two
 // directions of a membership (the channels of a user, the users of a channel).
 
-/// Sets a user's metadata; `.await` it for the stored [`UserMetadata`]. Created by
+/// Sets a user's metadata; `.await` it for the stored [`UserMetadataObject`]. Created by
 /// [`PubNub::set_uuid_metadata`](crate::PubNub::set_uuid_metadata). Only the fields given are
 /// sent; `custom` replaces the stored custom object as a whole.
 pub type SetUserMetadata = RequestBuilder<SetMetadataOp<Users>>;
@@ -110,7 +111,7 @@ pub type RemoveUserMetadata = RequestBuilder<RemoveMetadataOp<Users>>;
 /// them all with `pages()`. Created by
 /// [`PubNub::get_all_uuid_metadata`](crate::PubNub::get_all_uuid_metadata).
 pub type GetAllUserMetadata = RequestBuilder<GetAllMetadataOp<Users>>;
-/// Sets a channel's metadata; `.await` it for the stored [`ChannelMetadata`]. Created by
+/// Sets a channel's metadata; `.await` it for the stored [`ChannelMetadataObject`]. Created by
 /// [`PubNub::set_channel_metadata`](crate::PubNub::set_channel_metadata).
 pub type SetChannelMetadata = RequestBuilder<SetMetadataOp<Channels>>;
 /// Reads a channel's metadata; `.await` it. Created by

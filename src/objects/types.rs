@@ -5,10 +5,12 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::transport::{response, Response};
 
-/// A user's metadata (the service calls users `uuids`).
+/// A user's metadata (the service calls users `uuids`), as App Context stores it: what
+/// [`get_uuid_metadata`](crate::PubNub::get_uuid_metadata) returns. Named as PubNub's JavaScript
+/// SDK names it, apart from the subscribable [`UserMetadata`](crate::UserMetadata) entity.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
-pub struct UserMetadata {
+pub struct UserMetadataObject {
     /// The user id.
     pub id: String,
     /// The display name.
@@ -31,10 +33,12 @@ pub struct UserMetadata {
     pub etag: Option<String>,
 }
 
-/// A channel's metadata.
+/// A channel's metadata, as App Context stores it: what
+/// [`get_channel_metadata`](crate::PubNub::get_channel_metadata) returns (apart from the
+/// subscribable [`ChannelMetadata`](crate::ChannelMetadata) entity).
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
-pub struct ChannelMetadata {
+pub struct ChannelMetadataObject {
     /// The channel id.
     pub id: String,
     /// The display name.
@@ -58,7 +62,7 @@ pub struct ChannelMetadata {
 #[non_exhaustive]
 pub struct Membership {
     /// The channel: its id, and its other fields with `include_channel`.
-    pub channel: ChannelMetadata,
+    pub channel: ChannelMetadataObject,
     /// The membership's own custom fields (with `include_custom`).
     pub custom: Option<Value>,
     /// The membership's status (with `include_status`).
@@ -76,7 +80,7 @@ pub struct Membership {
 #[non_exhaustive]
 pub struct Member {
     /// The user: its id, and its other fields with `include_user`.
-    pub user: UserMetadata,
+    pub user: UserMetadataObject,
     /// The membership's own custom fields (with `include_custom`).
     pub custom: Option<Value>,
     /// The membership's status (with `include_status`).
@@ -220,9 +224,9 @@ fn short(value: &Value) -> String {
     }
 }
 
-pub(crate) fn user(value: &Value) -> Result<UserMetadata, Error> {
+pub(crate) fn user(value: &Value) -> Result<UserMetadataObject, Error> {
     let map = object(value, "user metadata")?;
-    Ok(UserMetadata {
+    Ok(UserMetadataObject {
         id: required_id(map, "user metadata")?,
         name: text(map, "name"),
         email: text(map, "email"),
@@ -236,9 +240,9 @@ pub(crate) fn user(value: &Value) -> Result<UserMetadata, Error> {
     })
 }
 
-pub(crate) fn channel(value: &Value) -> Result<ChannelMetadata, Error> {
+pub(crate) fn channel(value: &Value) -> Result<ChannelMetadataObject, Error> {
     let map = object(value, "channel metadata")?;
-    Ok(ChannelMetadata {
+    Ok(ChannelMetadataObject {
         id: required_id(map, "channel metadata")?,
         name: text(map, "name"),
         description: text(map, "description"),

@@ -356,7 +356,7 @@ impl<K: Kind> PresenceOp<K> {
 /// nothing. One attempt: the presence engine decides about retries.
 pub(crate) async fn send_heartbeat(core: &Core, input: &Input) -> Result<(), Error> {
     match PresenceOp::<HeartbeatKind>::for_input(input) {
-        Some(op) => request::run(core, &op, false).await,
+        Some(op) => request::run_for_engine(core, &op, false).await,
         None => Ok(()),
     }
 }
@@ -365,7 +365,9 @@ pub(crate) async fn send_heartbeat(core: &Core, input: &Input) -> Result<(), Err
 /// nothing when the input has nothing left or `suppress_leave_events` is set.
 pub(crate) async fn send_leave(core: &Core, input: &Input) -> Result<(), Error> {
     match PresenceOp::<LeaveKind>::for_input(input) {
-        Some(op) if !core.config().suppress_leave_events() => request::run(core, &op, false).await,
+        Some(op) if !core.config().suppress_leave_events() => {
+            request::run_for_engine(core, &op, false).await
+        }
         _ => Ok(()),
     }
 }

@@ -122,6 +122,7 @@ impl<O> RequestBuilder<O> {
 impl<O: Operation> RequestBuilder<O> {
     /// Checks, sends (with the opt-in retry) and reads the answer.
     async fn send(mut self) -> Result<O::Output, Error> {
+        self.core.check_open()?;
         let request = self.op.take_request(&self.core)?;
         finish(&self.core, &self.op, request, self.retry).await
     }
@@ -129,6 +130,18 @@ impl<O: Operation> RequestBuilder<O> {
 
 /// Runs `op` for the client with `core`: checks it, sends it, and reads its answer.
 pub(crate) async fn run<O: Operation>(
+    core: &Core,
+    op: &O,
+    retry: bool,
+) -> Result<O::Output, Error> {
+    core.check_open()?;
+    let request = op.request(core)?;
+    finish(core, op, request, retry).await
+}
+
+/// [`run`] for the engines' own requests (heartbeats, leaves, gap fill): they go on while
+/// `close()` sends its leaves, when the application's requests are already refused.
+pub(crate) async fn run_for_engine<O: Operation>(
     core: &Core,
     op: &O,
     retry: bool,

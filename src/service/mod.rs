@@ -45,6 +45,9 @@ pub struct Core {
     jitter: Mutex<Jitter>,
     /// A token set with `PubNub::set_token`, replacing the configured auth key or token.
     token: std::sync::RwLock<Option<String>>,
+    /// `close()` was called: requests the application makes are refused with `Closed` (the
+    /// leaves `close()` itself sends are not).
+    closed: std::sync::atomic::AtomicBool,
 }
 
 /// A fresh request id: a process-wide counter mixed with per-process random keys, in hex.
@@ -79,7 +82,21 @@ impl Core {
             presence_state: Mutex::new(PresenceState::default()),
             jitter: Mutex::new(jitter),
             token: std::sync::RwLock::new(None),
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Marks the client closed: later requests of the application fail with `Closed`.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// An error when the client was closed, before anything is sent.
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::new(ErrorKind::Closed, "the client was closed"));
+        }
+        Ok(())
     }
 
     /// The configuration.

@@ -363,7 +363,7 @@ impl Effects<SubscribeMachine> for SubscribeEffects {
 /// and whether one does, is the machine's decision.
 async fn fill_gap(core: &Core, range: &GapRange) -> Event {
     let op = FetchOp::gap_page(&range.channel, range.after, range.before);
-    let page = match request::run(core, &op, true).await {
+    let page = match request::run_for_engine(core, &op, true).await {
         Ok(page) => page,
         Err(error) => {
             return Event::GapFillFailure {

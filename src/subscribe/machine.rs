@@ -848,11 +848,14 @@ pub fn transition_with(
                 attempts: 1,
                 reason: reason.clone(),
             },
-            // The app learns at once that it is offline, unless it knows already or the
-            // machine gives up right away (a fatal error): then ConnectionError says it all.
-            match context.decide(Endpoint::Subscribe, 1, reason) {
-                RetryDecision::Wait(_) if !*outage => vec![outage_status(input, reason)],
-                _ => vec![],
+            // The app learns at once that it is offline, and why, unless it knows already or
+            // the failure is fatal (a 403, a 400: AccessDenied or BadRequest says it all). A
+            // transient failure is told even when no retry follows (`RetryPolicy::None`): the
+            // give-up's ConnectionError comes next.
+            if !*outage && reason.kind.is_transient() {
+                vec![outage_status(input, reason)]
+            } else {
+                vec![]
             },
         ),
         // `reconnect_from(tt)`: restart the handshake from `tt` (a plain reconnect while the
@@ -1026,9 +1029,10 @@ pub fn transition_with(
             },
             // As for a handshake: a fatal failure (a 403 from an expired or revoked token)
             // reports no outage, only the `AccessDenied` that ends the loop.
-            match context.decide(Endpoint::Subscribe, 1, reason) {
-                RetryDecision::Wait(_) if !*outage => vec![outage_status(input, reason)],
-                _ => vec![],
+            if !*outage && reason.kind.is_transient() {
+                vec![outage_status(input, reason)]
+            } else {
+                vec![]
             },
         ),
         // A long-poll silent for the liveness interval: a dead connection and an idle channel

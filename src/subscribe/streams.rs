@@ -24,6 +24,23 @@ struct StatusSink {
     dropped: Arc<AtomicU64>,
 }
 
+/// A status or an update, in the order the engine produced them: an item of
+/// [`PubNub::event_stream`](crate::PubNub::event_stream).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClientEvent {
+    /// A status of the subscribe loop.
+    Status(Status),
+    /// A message, signal, presence event, … that some subscription received.
+    Update(Update),
+}
+
+/// An event stream's sender (items boxed, as a status stream's).
+struct EventSink {
+    tx: mpsc::Sender<Box<ClientEvent>>,
+    dropped: Arc<AtomicU64>,
+}
+
 /// Client-level listeners: statuses and every update.
 #[derive(Default)]
 pub(crate) struct ClientListeners {
@@ -31,6 +48,9 @@ pub(crate) struct ClientListeners {
     /// The id of the next listener added.
     next_id: AtomicU64,
     status_sinks: Mutex<Vec<StatusSink>>,
+    /// Statuses and updates in one order; one lock, so that a status and the update after it
+    /// reach every stream in that order.
+    event_sinks: Mutex<Vec<EventSink>>,
     /// Events that could not be decoded, delivered as `Update::Undecodable`.
     undecodable: AtomicU64,
     /// What the client-level listeners received on each channel (see [`HighWater`]).
@@ -80,6 +100,34 @@ impl ClientListeners {
         }
     }
 
+    pub(crate) fn event_stream(self: &Arc<Self>, capacity: usize) -> EventStream {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let mut sinks = self.event_sinks.lock().unwrap_or_else(|e| e.into_inner());
+        sinks.retain(|s| !s.tx.is_closed());
+        sinks.push(EventSink {
+            tx,
+            dropped: dropped.clone(),
+        });
+        EventStream { rx, dropped }
+    }
+
+    /// Hands `event` to every event stream.
+    fn to_event_streams(&self, event: impl FnOnce() -> ClientEvent) {
+        let mut sinks = self.event_sinks.lock().unwrap_or_else(|e| e.into_inner());
+        if sinks.is_empty() {
+            return;
+        }
+        sinks.retain(|s| !s.tx.is_closed());
+        let event = event();
+        for sink in sinks.iter() {
+            if sink.tx.try_send(Box::new(event.clone())).is_err() {
+                sink.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("an event stream's buffer is full; event dropped for it");
+            }
+        }
+    }
+
     pub(crate) fn count_undecodable(&self) {
         self.undecodable.fetch_add(1, Ordering::Relaxed);
     }
@@ -94,6 +142,7 @@ impl ClientListeners {
     }
 
     pub(crate) fn status(&self, status: &Status) {
+        self.to_event_streams(|| ClientEvent::Status(status.clone()));
         {
             let mut sinks = self.status_sinks.lock().unwrap_or_else(|e| e.into_inner());
             sinks.retain(|s| !s.tx.is_closed());
@@ -121,6 +170,10 @@ impl ClientListeners {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        self.event_sinks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// The client-level listeners start no later than `timetoken` (`reconnect_from`).
@@ -132,6 +185,7 @@ impl ClientListeners {
         if !self.high_water.admit_update(update, from) {
             return;
         }
+        self.to_event_streams(|| ClientEvent::Update(update.clone()));
         let listeners = {
             let list = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             if list.iter().all(|(_, l)| l.update.is_empty()) {
@@ -186,6 +240,32 @@ impl futures_util::Stream for StatusStream {
         self.rx
             .poll_recv(cx)
             .map(|status| status.map(|status| *status))
+    }
+}
+
+/// A bounded stream of statuses and updates in one order; see
+/// [`PubNub::event_stream`](crate::PubNub::event_stream).
+#[derive(Debug)]
+pub struct EventStream {
+    rx: mpsc::Receiver<Box<ClientEvent>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl EventStream {
+    /// How many events were dropped because this stream's buffer was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = ClientEvent;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ClientEvent>> {
+        self.rx.poll_recv(cx).map(|event| event.map(|event| *event))
     }
 }
 

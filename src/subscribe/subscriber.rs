@@ -19,7 +19,9 @@ use crate::subscribe::effects::SubscribeEffects;
 use crate::subscribe::listeners::{Listener, Listeners};
 use crate::subscribe::manager::{DirectLeave, Manager, Registry};
 use crate::subscribe::streams::ClientListeners;
-pub use crate::subscribe::streams::{ListenerId, StatusStream, TraceStream};
+pub use crate::subscribe::streams::{
+    ClientEvent, EventStream, ListenerId, StatusStream, TraceStream,
+};
 
 /// How many trace entries a slow trace consumer may lag behind before it misses some.
 const TRACE_CAPACITY: usize = 4096;
@@ -190,6 +192,10 @@ impl Subscriber {
         self.listeners.status_stream(capacity)
     }
 
+    pub(crate) fn event_stream(&self, capacity: usize) -> EventStream {
+        self.listeners.event_stream(capacity)
+    }
+
     pub(crate) fn trace(&self) -> TraceStream {
         TraceStream::new(self.trace.subscribe(), self.ended.clone())
     }
@@ -214,6 +220,7 @@ impl Subscriber {
     /// the configured leave timeout: a leave the origin has not answered by then is abandoned.
     pub(crate) async fn close(&self) {
         let deadline = tokio::time::Instant::now() + self.core.config().leave_timeout();
+        self.core.close();
         if self.closed.swap(true, Ordering::AcqRel) {
             self.tracker.close();
             self.tracker.wait().await;

@@ -413,6 +413,27 @@ impl Subscription {
         self.subscribe_from(Some(Cursor::new(timetoken, 0)))
     }
 
+    /// Resolves once the subscribe loop receives for this subscription: its long-poll has
+    /// every name of it in its request (at once when it already has, as after subscribing
+    /// twice, when no status comes). Fails with the reason when the loop stops first (its
+    /// retries given up, access refused), and with `Closed` when the loop is disconnected or
+    /// the client closed. Call it after [`subscribe`](Subscription::subscribe):
+    ///
+    /// ```no_run
+    /// # async fn run(pubnub: pubnub_engine::PubNub) -> Result<(), pubnub_engine::Error> {
+    /// use pubnub_engine::SubscriptionOptions;
+    ///
+    /// let orders = pubnub.channel("orders").subscription(SubscriptionOptions::new());
+    /// orders.subscribe()?;
+    /// orders.subscribed().await?; // what is published from now on arrives
+    /// pubnub.publish().channel("orders").message(&"first").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribed(&self) -> Result<(), Error> {
+        let client = self.handle().client()?;
+        client.until_receiving(&self.inner.names).await
+    }
+
     /// Subscribes (as [`subscribe`](Subscription::subscribe)) and returns a guard that
     /// unsubscribes this subscription when dropped: a subscription scoped to a block.
     #[must_use = "dropping the guard unsubscribes at once"]
@@ -703,6 +724,13 @@ impl SubscriptionSet {
     /// Subscribes every member and the set, catching up from `timetoken`.
     pub fn subscribe_with_timetoken(&self, timetoken: u64) -> Result<(), Error> {
         self.subscribe_from(Some(Cursor::new(timetoken, 0)))
+    }
+
+    /// Resolves once the subscribe loop receives for every member of the set (see
+    /// [`Subscription::subscribed`]).
+    pub async fn subscribed(&self) -> Result<(), Error> {
+        let client = self.handle().client()?;
+        client.until_receiving(&self.names()).await
     }
 
     /// Subscribes (as [`subscribe`](SubscriptionSet::subscribe)) and returns a guard that

@@ -83,7 +83,51 @@ fn requests_are_classified_by_path_and_cursor() {
         (
             "/v2/presence/sub-key/s/channel/a",
             &[][..],
-            RequestKind::Other,
+            RequestKind::HereNow,
+        ),
+        ("/v2/presence/sub-key/s", &[][..], RequestKind::HereNow),
+        (
+            "/v2/presence/sub-key/s/uuid/me",
+            &[][..],
+            RequestKind::WhereNow,
+        ),
+        (
+            "/v2/presence/sub-key/s/channel/a/uuid/me/data",
+            &[][..],
+            RequestKind::PresenceState,
+        ),
+        (
+            "/v2/presence/sub-key/s/channel/a/uuid/me",
+            &[][..],
+            RequestKind::PresenceState,
+        ),
+        (
+            "/v1/channel-registration/sub-key/s/channel-group/g",
+            &[][..],
+            RequestKind::ChannelGroups,
+        ),
+        (
+            "/v3/history/sub-key/s/channel/a",
+            &[][..],
+            RequestKind::History,
+        ),
+        (
+            "/v1/message-actions/s/channel/a",
+            &[][..],
+            RequestKind::MessageActions,
+        ),
+        ("/v3/pam/s/grant", &[][..], RequestKind::AccessManager),
+        ("/v2/objects/s/uuids/me", &[][..], RequestKind::AppContext),
+        ("/v1/files/s/channels/a/files", &[][..], RequestKind::Files),
+        (
+            "https://files.example/upload",
+            &[][..],
+            RequestKind::FileStorage,
+        ),
+        (
+            "/v1/push/sub-key/s/devices/token",
+            &[][..],
+            RequestKind::Push,
         ),
         ("", &[][..], RequestKind::Other),
     ];
@@ -338,4 +382,125 @@ async fn the_trace_stream_ends_when_the_last_client_handle_is_dropped() {
     );
     assert_eq!(trace.next().await, None);
     assert_eq!(trace.next_entry().await, None);
+}
+
+/// Issue 33: with the scripted transport's defaults, every family's call succeeds as against a
+/// healthy, empty service: an app that sets its profile, reads history, asks who is here, adds
+/// a reaction, registers a device and sends a file at start runs on the script alone.
+#[tokio::test(start_paused = true)]
+async fn every_family_answers_by_default() {
+    use crate::files::FileData;
+    use crate::push::PushType;
+
+    let server = Arc::new(ScriptedTransport::new());
+    let pubnub = PubNub::builder("sub-key", "alice")
+        .publish_key("pub-key")
+        .transport(server.clone())
+        .build_client()
+        .unwrap();
+    let me = pubnub
+        .set_uuid_metadata()
+        .user_id("alice")
+        .name("Alice")
+        .await
+        .unwrap();
+    assert_eq!(me.name.as_deref(), Some("Alice"));
+    assert_eq!(me.id, "alice");
+    let error = pubnub.get_uuid_metadata().user_id("bob").await.unwrap_err();
+    assert_eq!(
+        error.reason().status,
+        Some(404),
+        "nothing stored: the service's 404"
+    );
+    assert!(pubnub
+        .get_all_uuid_metadata()
+        .await
+        .unwrap()
+        .data
+        .is_empty());
+    let history = pubnub.fetch_messages().channels(["room"]).await.unwrap();
+    assert!(history.channels.is_empty());
+    pubnub
+        .message_counts()
+        .channels(["room"])
+        .timetoken(17_000_000_000_000_000)
+        .await
+        .unwrap();
+    let here = pubnub.here_now().channels(["room"]).await.unwrap();
+    assert_eq!(here.total_occupancy, 0);
+    assert!(pubnub.where_now().await.unwrap().channels.is_empty());
+    pubnub
+        .set_state()
+        .channels(["room"])
+        .state(&serde_json::json!({"mood": "ok"}))
+        .await
+        .unwrap();
+    pubnub.get_state().channels(["room"]).await.unwrap();
+    let action = pubnub
+        .add_message_action()
+        .channel("room")
+        .message_timetoken(17_000_000_000_000_000)
+        .action_type("reaction")
+        .value("smile")
+        .await
+        .unwrap();
+    assert_eq!(action.value, "smile");
+    assert!(pubnub
+        .list_channels_in_channel_group()
+        .channel_group("g")
+        .await
+        .unwrap()
+        .is_empty());
+    pubnub
+        .add_channels_to_push()
+        .push_type(PushType::Fcm)
+        .channels(["room"])
+        .device_id("token")
+        .await
+        .unwrap();
+    assert!(pubnub
+        .list_push_channels()
+        .push_type(PushType::Fcm)
+        .device_id("token")
+        .await
+        .unwrap()
+        .channels
+        .is_empty());
+    let sent = pubnub
+        .send_file()
+        .channel("room")
+        .file_name("a.txt")
+        .data(FileData::bytes("hi"))
+        .await
+        .unwrap();
+    pubnub
+        .download_file()
+        .channel("room")
+        .file_id(&sent.file_id)
+        .file_name("a.txt")
+        .await
+        .unwrap();
+    assert!(pubnub
+        .list_files()
+        .channel("room")
+        .await
+        .unwrap()
+        .data
+        .is_empty());
+    let kinds = server.kinds();
+    for kind in [
+        RequestKind::AppContext,
+        RequestKind::History,
+        RequestKind::HereNow,
+        RequestKind::WhereNow,
+        RequestKind::PresenceState,
+        RequestKind::MessageActions,
+        RequestKind::ChannelGroups,
+        RequestKind::Push,
+        RequestKind::Files,
+        RequestKind::FileStorage,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+    }
+    assert!(!kinds.contains(&RequestKind::Other), "{kinds:?}");
 }

@@ -36,7 +36,30 @@ pub enum RequestKind {
     Signal,
     /// `/time/0`.
     Time,
-    /// Anything else (here-now, presence state, channel groups, …).
+    /// `/v2/presence/sub-key/{sub}[/channel/{ch}]` (here-now).
+    HereNow,
+    /// `/v2/presence/sub-key/{sub}/uuid/{uuid}` (where-now).
+    WhereNow,
+    /// `/v2/presence/…/uuid/{uuid}/data` (set state) and `…/uuid/{uuid}` with channels (get state).
+    PresenceState,
+    /// `/v1/channel-registration/…` (channel groups).
+    ChannelGroups,
+    /// `/v3/history…` (fetch messages), `/v3/history/…/message-counts`, and `DELETE
+    /// /v3/history/…` (delete messages).
+    History,
+    /// `/v1/message-actions/…`.
+    MessageActions,
+    /// `/v3/pam/…` (grant and revoke tokens).
+    AccessManager,
+    /// `/v2/objects/…` (App Context).
+    AppContext,
+    /// `/v1/files/…` (upload forms, lists, file URLs, deletes, file messages).
+    Files,
+    /// A storage URL (absolute): a file's upload or download.
+    FileStorage,
+    /// `/v1/push/…` and `/v2/push/…` (mobile push registrations).
+    Push,
+    /// Anything else.
     Other,
 }
 
@@ -59,6 +82,30 @@ impl RequestKind {
             RequestKind::Signal
         } else if path == "/time/0" {
             RequestKind::Time
+        } else if request.is_absolute() {
+            RequestKind::FileStorage
+        } else if path.starts_with("/v2/presence/") {
+            let segments: Vec<&str> = path.split('/').collect();
+            match segments.as_slice() {
+                [.., "uuid", _, "data"] => RequestKind::PresenceState,
+                ["", "v2", "presence", "sub-key", _, "uuid", _] => RequestKind::WhereNow,
+                [.., "uuid", _] => RequestKind::PresenceState,
+                _ => RequestKind::HereNow,
+            }
+        } else if path.starts_with("/v1/channel-registration/") {
+            RequestKind::ChannelGroups
+        } else if path.starts_with("/v3/history") {
+            RequestKind::History
+        } else if path.starts_with("/v1/message-actions/") {
+            RequestKind::MessageActions
+        } else if path.starts_with("/v3/pam/") {
+            RequestKind::AccessManager
+        } else if path.starts_with("/v2/objects/") {
+            RequestKind::AppContext
+        } else if path.starts_with("/v1/files/") {
+            RequestKind::Files
+        } else if path.starts_with("/v1/push/") || path.starts_with("/v2/push/") {
+            RequestKind::Push
         } else {
             RequestKind::Other
         }
@@ -356,6 +403,26 @@ impl Script {
             RequestKind::Leave => Answer::ok(body::leave()),
             RequestKind::Publish | RequestKind::Signal => Answer::published(self.now()),
             RequestKind::Time => Answer::ok(body::time(self.now())),
+            RequestKind::HereNow => Answer::ok(body::here_now_empty()),
+            RequestKind::WhereNow => Answer::ok(body::where_now([] as [&str; 0])),
+            RequestKind::PresenceState => Answer::ok(body::presence_state(request)),
+            RequestKind::ChannelGroups => Answer::ok(body::channel_groups(request)),
+            RequestKind::History => Answer::ok(body::history_empty(request)),
+            RequestKind::MessageActions => {
+                let now = self.now();
+                Answer::ok(body::message_action(request, now))
+            }
+            RequestKind::AccessManager => Answer::ok(body::access_manager(request)),
+            RequestKind::AppContext => {
+                let now = self.now();
+                Answer::response(body::app_context(request, now))
+            }
+            RequestKind::Files => {
+                let now = self.now();
+                Answer::response(body::files(request, now))
+            }
+            RequestKind::FileStorage => Answer::response(body::file_storage(request)),
+            RequestKind::Push => Answer::ok(body::push(request)),
             RequestKind::Other => Answer::ok(r#"{"status":200,"message":"OK"}"#),
         }
     }
