@@ -78,7 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let me = name.clone();
     chat.on_presence(move |p| {
-        let who = p.uuid.unwrap_or_default();
+        let who = p.user_id.unwrap_or_default();
         match p.event {
             _ if who == me => {}
             PresenceAction::Join => println!("* {who} joined ({} here)", p.occupancy),

@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "  received {} (meta {})",
             m.message,
-            m.user_metadata.unwrap_or_default()
+            m.meta.unwrap_or_default()
         );
     }
     // Nothing else passed the filter: the next message the subscriber sees is this marker.

@@ -77,7 +77,7 @@ fn client(server: &ServerHandle, user: &str) -> Result<(PubNub, Arc<Mutex<Vec<&'
     let taken = Arc::new(Mutex::new(Vec::new()));
     let (weak, sink) = (pubnub.downgrade(), taken.clone());
     pubnub.add_listener(Listener::new().on_status(move |status| {
-        let branch = handle_disconnects(&weak, status);
+        let branch = handle_disconnects(&weak, &status);
         let cause = status
             .error
             .as_ref()

@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!("message  {} on {}", m.message, m.channel);
                 let _ = received.send(m.channel);
             })
-            .on_presence(|p| println!("presence {:?} {:?} on {}", p.event, p.uuid, p.channel)),
+            .on_presence(|p| println!("presence {:?} {:?} on {}", p.event, p.user_id, p.channel)),
     );
     let mut statuses = pubnub.status_stream();
 

@@ -87,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for action in &listed.actions {
         println!(
             "listed    {} {}={} at {}",
-            action.uuid, action.action_type, action.value, action.action_timetoken
+            action.user_id, action.action_type, action.value, action.action_timetoken
         );
     }
 
@@ -99,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for message in &history.channels["room"] {
         for (kind, values) in &message.actions {
             for (value, by) in values {
-                let users: Vec<&str> = by.iter().map(|a| a.uuid.as_str()).collect();
+                let users: Vec<&str> = by.iter().map(|a| a.user_id.as_str()).collect();
                 println!(
                     "history   {} has {kind}={value} from {}",
                     message.message,

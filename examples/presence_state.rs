@@ -94,7 +94,7 @@ async fn next_from(
 ) -> Result<PresenceEvent, String> {
     let found = async {
         while let Some(event) = events.next().await {
-            if event.event == action && event.uuid.as_deref() == Some(user) {
+            if event.event == action && event.user_id.as_deref() == Some(user) {
                 return Some(event);
             }
         }

@@ -80,10 +80,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .channel(&channel)
         .subscription(SubscriptionOptions::new().with_presence());
     subscription.on_message(|m| {
-        let meta = m
-            .user_metadata
-            .map(|u| format!("  meta {u}"))
-            .unwrap_or_default();
+        let meta = m.meta.map(|u| format!("  meta {u}")).unwrap_or_default();
         println!(
             "message   {}{meta}  from {}",
             m.message,
@@ -98,7 +95,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     });
     subscription.on_presence(|p| {
-        let who = p.uuid.unwrap_or_default();
+        let who = p.user_id.unwrap_or_default();
         println!("presence  {:?} {who}  (occupancy {})", p.event, p.occupancy);
     });
 
@@ -158,7 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .subscription(SubscriptionOptions::new());
     bobs.subscribe()?;
     let is_bob = |u: &Update, action| match u {
-        Update::Presence(p) => p.event == action && p.uuid.as_deref() == Some(bob_name.as_str()),
+        Update::Presence(p) => p.event == action && p.user_id.as_deref() == Some(bob_name.as_str()),
         _ => false,
     };
     if wait_for(&mut updates, |u| is_bob(u, PresenceAction::Join)).await {

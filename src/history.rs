@@ -70,7 +70,7 @@ pub struct HistoryMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionRef {
     /// The user id that added it.
-    pub uuid: String,
+    pub user_id: String,
     /// The action's timetoken.
     pub action_timetoken: u64,
 }
@@ -427,7 +427,7 @@ fn actions(value: Option<&Value>) -> Option<BTreeMap<String, BTreeMap<String, Ve
                 .iter()
                 .map(|r| {
                     Some(ActionRef {
-                        uuid: r.get("uuid")?.as_str()?.to_owned(),
+                        user_id: r.get("uuid")?.as_str()?.to_owned(),
                         action_timetoken: response::timetoken(r.get("actionTimetoken")?)?,
                     })
                 })

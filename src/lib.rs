@@ -30,7 +30,7 @@
 //!         .channel("chat")
 //!         .subscription(SubscriptionOptions::new().with_presence());
 //!     chat.on_message(|m| println!("{}: {}", m.publisher.unwrap_or_default(), m.message));
-//!     chat.on_presence(|p| println!("{:?} {}", p.event, p.uuid.unwrap_or_default()));
+//!     chat.on_presence(|p| println!("{:?} {}", p.event, p.user_id.unwrap_or_default()));
 //!     let mut statuses = pubnub.status_stream();
 //!     chat.subscribe()?;
 //!     statuses.next().await; // Connected: from now on, nothing published is missed
@@ -341,8 +341,8 @@ pub use request::{PageStream, RequestBuilder, RequestFuture};
 pub use retry::{Endpoint, Jitter, RetryConfig, RetryDecision, RetryPolicy};
 pub use status::{Status, StatusCategory};
 pub use subscribe::events::{
-    AppContextEvent, FileEvent, Message, MessageAction, PresenceAction, PresenceEvent, Signal,
-    UndecodableEvent, Update,
+    AppContextAction, AppContextEvent, AppContextObject, FileEvent, Message, MessageAction,
+    MessageActionEvent, PresenceAction, PresenceEvent, Signal, UndecodableEvent, Update,
 };
 pub use subscribe::legacy::{SubscribeBuilder, UnsubscribeBuilder};
 pub use subscribe::listeners::{Listener, UpdateStream};

@@ -41,7 +41,7 @@ pub struct MessageActionItem {
     /// The action's value, e.g. `smiley_face`.
     pub value: String,
     /// The user id that added it.
-    pub uuid: String,
+    pub user_id: String,
     /// When it was added.
     pub action_timetoken: u64,
     /// The message it belongs to.
@@ -273,7 +273,7 @@ fn item(value: &Value) -> Result<MessageActionItem, Error> {
     Ok(MessageActionItem {
         action_type: text("type").ok_or_else(bad)?,
         value: text("value").ok_or_else(bad)?,
-        uuid: text("uuid").unwrap_or_default(),
+        user_id: text("uuid").unwrap_or_default(),
         action_timetoken: tt("actionTimetoken").ok_or_else(bad)?,
         message_timetoken: tt("messageTimetoken").ok_or_else(bad)?,
     })

@@ -280,7 +280,7 @@ async fn pubnub_local_tokens_parse_and_bad_grants_send_nothing() {
     );
     assert_eq!(parsed.resources.groups["g"], Permissions::READ);
     assert_eq!(
-        parsed.resources.uuids["alice"],
+        parsed.resources.user_ids["alice"],
         Permissions::GET | Permissions::UPDATE
     );
     assert_eq!(parsed.patterns.channels["^b-.*$"], Permissions::READ);

@@ -43,7 +43,7 @@ impl ChatScreen {
         let on_status = Arc::downgrade(&screen);
         pubnub.add_listener(Listener::new().on_status(move |status| {
             if let Some(screen) = on_status.upgrade() {
-                screen.on_status(status);
+                screen.on_status(&status);
             }
         }));
         let subscription = pubnub

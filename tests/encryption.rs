@@ -197,7 +197,7 @@ async fn meta_stays_in_the_clear_so_filters_still_work() {
         (received.message, received.error),
         (json!("hello").into(), None)
     );
-    assert_eq!(received.user_metadata, Some(json!({"lang": "en"})));
+    assert_eq!(received.meta, Some(json!({"lang": "en"})));
     reader.pubnub.close().await;
     writer.close().await;
 }

@@ -101,7 +101,7 @@ async fn send_receive_download_list_and_delete() {
     assert_eq!(event.timetoken, sent.timetoken);
     assert_eq!(event.publisher.as_deref(), Some("alice"));
     assert_eq!(event.message, Some(json!({"text": "the scan"})));
-    assert_eq!(event.user_metadata, Some(json!({"kind": "scan"})));
+    assert_eq!(event.meta, Some(json!({"kind": "scan"})));
     assert_eq!(event.custom_message_type.as_deref(), Some("file-share"));
     let url = event.url.clone().expect("a download URL");
     assert!(url.starts_with(&format!(

@@ -317,11 +317,11 @@ async fn message_actions_are_added_listed_attached_announced_and_removed() {
         .unwrap();
     assert_eq!(added.action_type, "reaction");
     assert_eq!(added.value, "smiley_face");
-    assert_eq!(added.uuid, "alice");
+    assert_eq!(added.user_id, "alice");
     assert_eq!(added.message_timetoken, message.timetoken);
 
     let event = within(actions.next()).await.unwrap();
-    assert_eq!(event.event, "added");
+    assert_eq!(event.event, pubnub_engine::MessageActionEvent::Added);
     assert_eq!(event.action_type, "reaction");
     assert_eq!(event.value, "smiley_face");
     assert_eq!(event.message_timetoken, message.timetoken);
@@ -339,7 +339,7 @@ async fn message_actions_are_added_listed_attached_announced_and_removed() {
         .unwrap();
     let refs = &with_actions.channels["chat"][0].actions["reaction"]["smiley_face"];
     assert_eq!(refs.len(), 1);
-    assert_eq!(refs[0].uuid, "alice");
+    assert_eq!(refs[0].user_id, "alice");
     assert_eq!(refs[0].action_timetoken, added.action_timetoken);
 
     pubnub
@@ -350,7 +350,7 @@ async fn message_actions_are_added_listed_attached_announced_and_removed() {
         .await
         .unwrap();
     let removed = within(actions.next()).await.unwrap();
-    assert_eq!(removed.event, "removed");
+    assert_eq!(removed.event, pubnub_engine::MessageActionEvent::Removed);
     assert_eq!(removed.action_timetoken, added.action_timetoken);
     let listed = pubnub.get_message_actions().channel("chat").await.unwrap();
     assert!(listed.actions.is_empty());

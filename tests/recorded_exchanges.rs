@@ -283,12 +283,12 @@ async fn subscribe_handshake_long_poll_and_the_leave_of_close() {
     assert_eq!(message.timetoken, 16_765_820_413_995_450);
     assert_eq!(message.message, json!("hey"));
     assert_eq!(message.publisher.as_deref(), Some("bob"));
-    assert_eq!(message.user_metadata, Some(json!({"lang": "en"})));
+    assert_eq!(message.meta, Some(json!({"lang": "en"})));
     assert_eq!(message.custom_message_type.as_deref(), Some("chat"));
     assert_eq!(message.seqn, Some(1));
     let join = within(presence.next()).await.unwrap();
     assert_eq!(join.event, pubnub_engine::PresenceAction::Join);
-    assert_eq!(join.uuid.as_deref(), Some("bob"));
+    assert_eq!(join.user_id.as_deref(), Some("bob"));
     assert_eq!(join.channel, "room");
     assert_eq!(join.occupancy, 2);
 

@@ -956,7 +956,7 @@ async fn a_deduplicating_subscription_never_drops_an_unmarked_message() {
     );
     let seqns: Vec<Option<u32>> = messages[..2].iter().map(|m| m.seqn).collect();
     assert_eq!(seqns, [Some(1), Some(1)], "the same user id and seqn twice");
-    let mark = &messages[6].user_metadata.as_ref().expect("marked")["_rp"];
+    let mark = &messages[6].meta.as_ref().expect("marked")["_rp"];
     assert_eq!(mark["n"], json!(1));
     assert_eq!(mark["id"].as_str().map(str::len), Some(16));
 }

@@ -576,7 +576,7 @@ async fn path_syntax_in_names_and_payloads_arrives_as_data() {
         let m = support::local::within(messages.next()).await.unwrap();
         assert_eq!(m.channel, name);
         assert_eq!(m.message, json!(payload));
-        assert_eq!(m.user_metadata, Some(json!({"path": "../x?y#z"})));
+        assert_eq!(m.meta, Some(json!({"path": "../x?y#z"})));
         assert_eq!(m.publisher.as_deref(), Some("odd: user/1,2"));
     }
     // Names with a path separator or a dot segment are refused before anything is sent.

@@ -46,7 +46,7 @@ async fn a_published_message_reaches_listener_and_stream() {
     assert_eq!(from_stream.channel, "chat");
     assert_eq!(from_stream.subscription, "chat");
     assert_eq!(from_stream.message, json!({"text": "hi"}));
-    assert_eq!(from_stream.user_metadata, Some(json!({"lang": "en"})));
+    assert_eq!(from_stream.meta, Some(json!({"lang": "en"})));
     assert_eq!(from_stream.publisher.as_deref(), Some(pubnub.user_id()));
     pubnub.close().await;
 }
@@ -72,7 +72,7 @@ async fn signals_and_presence_reach_their_own_listeners() {
         .expect("heartbeat");
     loop {
         let event = within(presence.next()).await.unwrap();
-        if event.uuid.as_deref() == Some("visitor") {
+        if event.user_id.as_deref() == Some("visitor") {
             assert_eq!(event.event, pubnub_engine::PresenceAction::Join);
             assert_eq!(event.channel, "room");
             assert_eq!(event.subscription, "room");

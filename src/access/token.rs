@@ -194,7 +194,7 @@ pub struct TokenResources {
     /// Channel groups (`grp`).
     pub groups: BTreeMap<String, Permissions>,
     /// User ids (`uuid`).
-    pub uuids: BTreeMap<String, Permissions>,
+    pub user_ids: BTreeMap<String, Permissions>,
     /// Spaces (`spc`): the older name of channels, which the grant repeats.
     pub spaces: BTreeMap<String, Permissions>,
     /// Users (`usr`): the older name of user ids, which the grant repeats.
@@ -206,7 +206,7 @@ impl TokenResources {
     pub fn is_empty(&self) -> bool {
         self.channels.is_empty()
             && self.groups.is_empty()
-            && self.uuids.is_empty()
+            && self.user_ids.is_empty()
             && self.spaces.is_empty()
             && self.users.is_empty()
     }
@@ -389,7 +389,7 @@ fn resource_sets(value: &Cbor) -> Option<TokenResources> {
         let set = match key_text(key)? {
             "chan" => &mut out.channels,
             "grp" => &mut out.groups,
-            "uuid" => &mut out.uuids,
+            "uuid" => &mut out.user_ids,
             "spc" => &mut out.spaces,
             "usr" => &mut out.users,
             _ => continue,
@@ -478,11 +478,11 @@ mod tests {
         );
         assert_eq!(token.resources.channels["channel-1"], p(239));
         assert_eq!(token.resources.groups["channel_group-1"], p(5));
-        assert_eq!(token.resources.uuids["uuid-1"], p(104));
+        assert_eq!(token.resources.user_ids["uuid-1"], p(104));
         assert!(token.resources.spaces.is_empty() && token.resources.users.is_empty());
         assert_eq!(token.patterns.channels[r"^channel-\S*$"], p(239));
         assert_eq!(token.patterns.groups[r"^:channel_group-\S*$"], p(5));
-        assert_eq!(token.patterns.uuids[r"^uuid-\S*$"], p(104));
+        assert_eq!(token.patterns.user_ids[r"^uuid-\S*$"], p(104));
         assert!(token.meta.is_empty());
         assert_eq!(token.signature.len(), 32);
         let channel = token.resources.channels["channel-1"];
@@ -501,7 +501,7 @@ mod tests {
             json!({"score": 100, "color": "red", "author": "pandu"})
         );
         assert_eq!(token.resources.channels["ch1"], Permissions::ALL);
-        assert_eq!(token.patterns.uuids["^$"], Permissions::READ);
+        assert_eq!(token.patterns.user_ids["^$"], Permissions::READ);
         let token = parse_token(RUST_CRATE).unwrap();
         assert_eq!(token.meta["meta"], json!("data"));
         assert_eq!(token.meta["integer"], json!(1337));

@@ -67,7 +67,7 @@ impl Dedupe {
         let Update::Message(message) = update else {
             return false;
         };
-        let Some((publisher, number)) = mark_of(message.user_metadata.as_ref()) else {
+        let Some((publisher, number)) = mark_of(message.meta.as_ref()) else {
             return false;
         };
         let first = self
@@ -197,7 +197,7 @@ pub(crate) mod tests {
             timetoken: 17_000_000_000_000_000,
             publisher: Some(publisher.into()),
             message: payload.into(),
-            user_metadata: None,
+            meta: None,
             custom_message_type: None,
             seqn,
             error: None,
@@ -210,7 +210,7 @@ pub(crate) mod tests {
         static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let mut update = message(publisher, channel, Some(1), json!("same"));
         if let Update::Message(m) = &mut update {
-            m.user_metadata = Some(json!({"_rp": {"id": id, "n": number}}));
+            m.meta = Some(json!({"_rp": {"id": id, "n": number}}));
             m.timetoken += CLOCK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         update
@@ -265,7 +265,7 @@ pub(crate) mod tests {
             for _ in 0..2 {
                 let mut update = message("p", "c", Some(1), json!("ping"));
                 if let Update::Message(m) = &mut update {
-                    m.user_metadata = Some(meta.clone());
+                    m.meta = Some(meta.clone());
                 }
                 assert!(!dedupe.is_duplicate(&update), "{meta}");
             }

@@ -24,8 +24,10 @@ pub struct Message {
     /// The payload, as published: its JSON text, shared by every listener and parsed on first
     /// use (it dereferences to a [`Value`]).
     pub message: Payload,
-    /// The publisher's `meta`.
-    pub user_metadata: Option<Value>,
+    /// The publisher's `meta` (what [`Publish::meta`](crate::publish::Publish::meta) sent;
+    /// `meta` everywhere: history's [`HistoryMessage::meta`](crate::history::HistoryMessage::meta)
+    /// too).
+    pub meta: Option<Value>,
     /// The custom message type.
     pub custom_message_type: Option<String>,
     /// The envelope's sequence number (`s`): the publisher's `seqn`; the service puts 1 when
@@ -89,13 +91,76 @@ pub enum PresenceAction {
     Interval,
 }
 
+/// What happened to a message action (the event's `event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageActionEvent {
+    /// It was added (`added`).
+    Added,
+    /// It was removed (`removed`).
+    Removed,
+}
+
+/// What happened to an App Context object (the event's `event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppContextAction {
+    /// It was set (`set`).
+    Set,
+    /// It was deleted (`delete`).
+    Delete,
+}
+
+/// The kind of App Context object an event concerns (the event's `type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppContextObject {
+    /// A user's metadata (`uuid`).
+    User,
+    /// A channel's metadata (`channel`).
+    Channel,
+    /// A membership: a user in a channel (`membership`).
+    Membership,
+}
+
+/// Each event kind's name on the wire (`join`, `added`, `set`, `uuid`, …), as `as_str()` and
+/// `Display`.
+macro_rules! wire_names {
+    ($($ty:ty { $($variant:ident => $name:literal),* $(,)? })*) => {$(
+        impl $ty {
+            /// The name the service uses.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(<$ty>::$variant => $name,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+wire_names! {
+    PresenceAction {
+        Join => "join",
+        Leave => "leave",
+        Timeout => "timeout",
+        StateChange => "state-change",
+        Interval => "interval",
+    }
+    MessageActionEvent { Added => "added", Removed => "removed" }
+    AppContextAction { Set => "set", Delete => "delete" }
+    AppContextObject { User => "uuid", Channel => "channel", Membership => "membership" }
+}
+
 /// A presence event on a channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresenceEvent {
     /// What happened.
     pub event: PresenceAction,
     /// The user it concerns (absent for `Interval`).
-    pub uuid: Option<String>,
+    pub user_id: Option<String>,
     /// Unix seconds.
     pub timestamp: u64,
     /// How many users are present.
@@ -129,8 +194,8 @@ pub struct MessageAction {
     pub timetoken: u64,
     /// Who added or removed it.
     pub publisher: Option<String>,
-    /// `added` or `removed`.
-    pub event: String,
+    /// Added or removed.
+    pub event: MessageActionEvent,
     /// The timetoken of the message it applies to.
     pub message_timetoken: u64,
     /// The timetoken of the action.
@@ -155,7 +220,7 @@ pub struct FileEvent {
     /// The message sent with the file.
     pub message: Option<Value>,
     /// The metadata published with it (`meta`), if any.
-    pub user_metadata: Option<Value>,
+    pub meta: Option<Value>,
     /// Its custom message type, if one was given.
     pub custom_message_type: Option<String>,
     /// The file's id.
@@ -177,10 +242,10 @@ pub struct AppContextEvent {
     pub subscription: String,
     /// The timetoken.
     pub timetoken: u64,
-    /// `set` or `delete`.
-    pub event: String,
-    /// `channel`, `uuid` or `membership`.
-    pub object_type: String,
+    /// Set or deleted.
+    pub event: AppContextAction,
+    /// What it concerns: a user's metadata, a channel's, or a membership.
+    pub object_type: AppContextObject,
     /// The object's data.
     pub data: Value,
 }
@@ -283,7 +348,7 @@ impl Update {
                 timetoken,
                 publisher: e.publisher.clone(),
                 message: e.payload.clone(),
-                user_metadata: e.meta.clone(),
+                meta: e.meta.clone(),
                 custom_message_type: e.custom_message_type.clone(),
                 seqn: e.seqn,
                 error: None,
@@ -303,7 +368,7 @@ impl Update {
                 let strip = |s: &str| s.strip_suffix(PRESENCE_SUFFIX).unwrap_or(s).to_string();
                 Update::Presence(PresenceEvent {
                     event: p.action,
-                    uuid: p.uuid,
+                    user_id: p.uuid,
                     timestamp: p.timestamp,
                     occupancy: p.occupancy,
                     state: p.data,
@@ -340,7 +405,7 @@ impl Update {
                     timetoken,
                     publisher: e.publisher.clone(),
                     message: f.message,
-                    user_metadata: e.meta.clone(),
+                    meta: e.meta.clone(),
                     custom_message_type: e.custom_message_type.clone(),
                     file_id: f.file.id,
                     file_name: f.file.name,
@@ -401,7 +466,8 @@ fn presence_action<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PresenceAct
 
 #[derive(Deserialize)]
 struct WireAction {
-    event: String,
+    #[serde(deserialize_with = "message_action_event")]
+    event: MessageActionEvent,
     data: WireActionData,
 }
 
@@ -431,11 +497,49 @@ struct WireFileInfo {
 
 #[derive(Deserialize)]
 struct WireObjects {
-    event: String,
-    #[serde(rename = "type")]
-    object_type: String,
+    #[serde(deserialize_with = "app_context_action")]
+    event: AppContextAction,
+    #[serde(rename = "type", deserialize_with = "app_context_object")]
+    object_type: AppContextObject,
     #[serde(default)]
     data: Value,
+}
+
+fn message_action_event<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<MessageActionEvent, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "added" => Ok(MessageActionEvent::Added),
+        "removed" => Ok(MessageActionEvent::Removed),
+        other => Err(serde::de::Error::custom(format!(
+            "unknown action event {other:?}"
+        ))),
+    }
+}
+
+fn app_context_action<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<AppContextAction, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "set" => Ok(AppContextAction::Set),
+        "delete" => Ok(AppContextAction::Delete),
+        other => Err(serde::de::Error::custom(format!(
+            "unknown App Context event {other:?}"
+        ))),
+    }
+}
+
+fn app_context_object<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<AppContextObject, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "uuid" => Ok(AppContextObject::User),
+        "channel" => Ok(AppContextObject::Channel),
+        "membership" => Ok(AppContextObject::Membership),
+        other => Err(serde::de::Error::custom(format!(
+            "unknown App Context type {other:?}"
+        ))),
+    }
 }
 
 fn timetoken<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -303,15 +303,17 @@ impl Listener {
         Listener::default()
     }
 
-    /// Calls `f` with every status.
-    pub fn on_status(mut self, f: impl Fn(&Status) + Send + Sync + 'static) -> Self {
-        self.status.push(Arc::new(f));
+    /// Calls `f` with every status (its own copy, as every callback of this SDK).
+    pub fn on_status(mut self, f: impl Fn(Status) + Send + Sync + 'static) -> Self {
+        self.status
+            .push(Arc::new(move |status: &Status| f(status.clone())));
         self
     }
 
     /// Calls `f` with every update of any kind.
-    pub fn on_update(mut self, f: impl Fn(&Update) + Send + Sync + 'static) -> Self {
-        self.update.push(Arc::new(f));
+    pub fn on_update(mut self, f: impl Fn(Update) + Send + Sync + 'static) -> Self {
+        self.update
+            .push(Arc::new(move |update: &Update| f(update.clone())));
         self
     }
 }

@@ -10,7 +10,7 @@
 //! let mut presence = chat.presence_stream();
 //! chat.subscribe()?;
 //! while let Some(event) = presence.next().await {
-//!     println!("{:?} {:?}", event.event, event.uuid);
+//!     println!("{:?} {:?}", event.event, event.user_id);
 //! }
 //! # Ok(()) }
 //! ```
@@ -290,8 +290,10 @@ macro_rules! listener_api {
             }
 
             /// Calls `f` with every update of any kind.
-            pub fn on_update(&self, f: impl Fn(&Update) + Send + Sync + 'static) {
-                self.handle().listeners.add_callback(Arc::new(f));
+            pub fn on_update(&self, f: impl Fn(Update) + Send + Sync + 'static) {
+                self.handle()
+                    .listeners
+                    .add_callback(Arc::new(move |update: &Update| f(update.clone())));
             }
 
             /// A bounded stream of the messages this subscription receives.
