@@ -29,6 +29,7 @@
 //! `--memory-clients N` (1,000); `--python PATH` also runs `python/sdk.py` with that
 //! interpreter (PubNub's Python SDK installed), a process of its own, against the same server.
 
+mod curve;
 mod measure;
 mod minimal;
 mod sdks;
@@ -61,6 +62,8 @@ struct Options {
     sdk: Option<Sdk>,
     /// `--serve`: a child serving.
     serve: Option<ServerKind>,
+    /// `--curve LEVELS`: only the throughput-against-in-flight curve.
+    curve: Option<Vec<usize>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -92,6 +95,8 @@ fn main() {
     }
     if let Some(kind) = options.serve {
         serve(kind, options.buffer);
+    } else if let Some(levels) = options.curve.clone() {
+        curve_here(&options, &levels);
     } else if let Some(sdk) = options.sdk {
         let origin = options.origin.clone().unwrap_or_else(|| usage());
         let figures = measure_here(&options, &origin, None, &[sdk]);
@@ -120,6 +125,7 @@ fn parse_args() -> Options {
         server: ServerKind::Local,
         sdk: None,
         serve: None,
+        curve: None,
     };
     let mut args = std::env::args().skip(1);
     let number = |args: &mut std::iter::Skip<std::env::Args>,
@@ -160,6 +166,19 @@ fn parse_args() -> Options {
                 o.sdk =
                     Some(Sdk::parse(&args.next().unwrap_or_default()).unwrap_or_else(|| usage()))
             }
+            "--curve" => {
+                let list = args.next().unwrap_or_else(|| usage());
+                let levels: Vec<usize> = list
+                    .split(',')
+                    .map(|n| {
+                        n.parse()
+                            .ok()
+                            .filter(|n| (1..=1024).contains(n))
+                            .unwrap_or_else(|| usage())
+                    })
+                    .collect();
+                o.curve = Some(levels);
+            }
             "--serve" => {
                 o.serve = Some(
                     ServerKind::parse(&args.next().unwrap_or_default()).unwrap_or_else(|| usage()),
@@ -176,7 +195,8 @@ fn usage() -> ! {
         "usage: cargo run --release --manifest-path compare/Cargo.toml -- [--json] [--rounds N] \
          [--isolated [--server local|minimal]] [--origin URL] [--only latency,publish,burst,fanout,memory] \
          [--size BYTES] [--no-burst] [--fanout SUBSCRIBERS] [--fanout-messages N] \
-         [--memory-clients N] [--buffer MESSAGES-PER-CHANNEL] [--python PATH-TO-PYTHON-WITH-PUBNUB]"
+         [--memory-clients N] [--buffer MESSAGES-PER-CHANNEL] [--python PATH-TO-PYTHON-WITH-PUBNUB] \
+         | --curve 1,4,16,64,256 [--rounds N] [--origin URL]"
     );
     std::process::exit(2);
 }
@@ -249,26 +269,48 @@ fn measure_here(
     figures
 }
 
-/// Both SDKs in this process; memory in a child process per SDK.
-fn together(options: &Options) {
-    let server_runtime = runtime("compare-server");
-    let server = match &options.origin {
-        Some(_) => None,
-        None => Some(
-            server_runtime
+/// The server of `--origin`, or `pubnub-local` started on `server_runtime` (its handle, to keep
+/// while it is used).
+fn origin_or_local(
+    options: &Options,
+    server_runtime: &tokio::runtime::Runtime,
+) -> (String, Option<pubnub_local::ServerHandle>) {
+    match &options.origin {
+        Some(origin) => (origin.clone(), None),
+        None => {
+            let server = server_runtime
                 .block_on(
                     pubnub_local::Server::builder()
                         .buffer_size(options.buffer)
                         .start(),
                 )
-                .expect("pubnub-local starts on loopback"),
-        ),
-    };
-    let origin = match (&options.origin, &server) {
-        (Some(origin), _) => origin.clone(),
-        (None, Some(server)) => server.url(),
-        (None, None) => unreachable!("either --origin or an in-process server"),
-    };
+                .expect("pubnub-local starts on loopback");
+            (server.url(), Some(server))
+        }
+    }
+}
+
+/// `--curve`: against the server of `--origin`, or `pubnub-local` on a runtime of its own.
+fn curve_here(options: &Options, levels: &[usize]) {
+    let server_runtime = runtime("compare-server");
+    let (origin, _server) = origin_or_local(options, &server_runtime);
+    let client_runtime = runtime("compare-client");
+    let (levels, rounds) = (levels.to_vec(), options.rounds);
+    client_runtime.block_on(async move {
+        tokio::spawn(async move {
+            let out = concat!(env!("CARGO_MANIFEST_DIR"), "/target/compare-inflight.svg");
+            curve::run(&origin, &levels, rounds, out).await
+        })
+        .await
+        .expect("the curve does not panic")
+    });
+    client_runtime.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// Both SDKs in this process; memory in a child process per SDK.
+fn together(options: &Options) {
+    let server_runtime = runtime("compare-server");
+    let (origin, server) = origin_or_local(options, &server_runtime);
     let here: Vec<Step> = options
         .steps
         .iter()

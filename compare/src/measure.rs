@@ -424,9 +424,19 @@ async fn interleaved(publish: &[PublishFn], channel: &str, duration: Duration) -
 
 /// [`CONCURRENCY`] tasks publishing for `duration`: publishes per second and failures.
 async fn throughput(op: &PublishFn, channel: &str, duration: Duration) -> (f64, u64) {
+    throughput_at(op, channel, CONCURRENCY, duration).await
+}
+
+/// Publishes with `concurrency` in flight for `duration`: publishes per second, failures.
+pub async fn throughput_at(
+    op: &PublishFn,
+    channel: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> (f64, u64) {
     let (op, channel) = (op.clone(), channel.to_string());
     run_ops(
-        CONCURRENCY,
+        concurrency,
         duration,
         u64::MAX,
         Arc::new(move |n| op(channel.clone(), n)),

@@ -3,6 +3,10 @@
 //! Every fault is bounded by its count and removes itself when used up. Faults are consumed
 //! in the order they were added; a request takes at most one.
 //!
+//! A fault may also name a user id ([`Fault::for_user`]) or a channel ([`Fault::on_channel`]):
+//! it then applies to, and counts, only the requests that match, so two clients of one server
+//! can be broken separately.
+//!
 //! ```
 //! use pubnub_local::faults::{Endpoint, Fault, FaultController};
 //! use std::time::Duration;
@@ -10,7 +14,8 @@
 //! let faults = FaultController::new();
 //! faults.inject(Fault::status(503).on(Endpoint::Subscribe).times(2).retry_after(1));
 //! faults.inject(Fault::delay(Duration::from_millis(200)).on(Endpoint::Publish));
-//! assert_eq!(faults.pending().len(), 2);
+//! faults.inject(Fault::status(500).on(Endpoint::Publish).for_user("bob").on_channel("room"));
+//! assert_eq!(faults.pending().len(), 3);
 //! faults.clear();
 //! ```
 
@@ -18,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// The endpoint groups a fault can target. New groups come with new endpoints, so `match` on it
@@ -112,6 +118,26 @@ pub enum FaultAction {
     StoreThenReset,
 }
 
+/// How the console's request log names a fault: `status 503`, `delay 500 ms`, `reset`, …
+impl std::fmt::Display for FaultAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultAction::Status {
+                status,
+                retry_after: Some(seconds),
+            } => write!(f, "status {status} (Retry-After {seconds})"),
+            FaultAction::Status { status, .. } => write!(f, "status {status}"),
+            FaultAction::Delay { ms } => write!(f, "delay {ms} ms"),
+            FaultAction::Reset => f.write_str("reset"),
+            FaultAction::Truncated => f.write_str("truncated"),
+            FaultAction::NonJson => f.write_str("non_json"),
+            FaultAction::Hang => f.write_str("hang"),
+            FaultAction::StoreThenFail { status } => write!(f, "store_then_fail {status}"),
+            FaultAction::StoreThenReset => f.write_str("store_then_reset"),
+        }
+    }
+}
+
 /// One bounded fault rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
@@ -124,6 +150,13 @@ pub struct Fault {
     /// How many more requests it applies to.
     #[serde(default = "one")]
     pub times: u32,
+    /// Only requests from this user id (their `uuid` query parameter); `None`: anyone's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Only requests that name this channel (decoded, exactly as listed: `room-pnpres` and
+    /// `room.*` are other names); `None`: any request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }
 
 fn all_endpoints() -> Endpoint {
@@ -141,6 +174,8 @@ impl Fault {
             endpoint: Endpoint::All,
             action,
             times: 1,
+            user: None,
+            channel: None,
         }
     }
 
@@ -201,6 +236,38 @@ impl Fault {
         self
     }
 
+    /// Restricts the fault to requests whose `uuid` query parameter is `user_id`. Requests of
+    /// other users neither take it nor use up its [`times`](Fault::times).
+    pub fn for_user(mut self, user_id: impl Into<String>) -> Fault {
+        self.user = Some(user_id.into());
+        self
+    }
+
+    /// Restricts the fault to requests that name `channel`: the channel of a publish, signal,
+    /// file or message-action call, any channel of a subscribe, presence or history call's
+    /// channel list, the channel of an App Context channel call, a push call's `add` or
+    /// `remove` channels. Names are compared decoded and exactly (a channel reached through a
+    /// channel group is not named by the request).
+    pub fn on_channel(mut self, channel: impl Into<String>) -> Fault {
+        self.channel = Some(channel.into());
+        self
+    }
+
+    /// Whether the request of `user` naming `channels` (computed on demand) matches the
+    /// fault's matchers.
+    fn matches<F>(&self, user: Option<&str>, channels: &mut Names<F>) -> bool
+    where
+        F: FnOnce() -> Vec<String>,
+    {
+        if self.user.is_some() && self.user.as_deref() != user {
+            return false;
+        }
+        match &self.channel {
+            Some(channel) => channels.get().iter().any(|name| name == channel),
+            None => true,
+        }
+    }
+
     /// Adds `Retry-After: seconds` to a [`Fault::status`] answer; no effect on other faults.
     pub fn retry_after(mut self, seconds: u32) -> Fault {
         if let FaultAction::Status { retry_after, .. } = &mut self.action {
@@ -210,16 +277,62 @@ impl Fault {
     }
 }
 
+/// The channels a request names, decoded only when a rule asks for them: most requests meet
+/// no channel rule, and decoding a 1,000-channel subscribe for nothing would cost.
+struct Names<F> {
+    compute: Option<F>,
+    names: Vec<String>,
+}
+
+impl<F: FnOnce() -> Vec<String>> Names<F> {
+    fn get(&mut self) -> &[String] {
+        if let Some(compute) = self.compute.take() {
+            self.names = compute();
+        }
+        &self.names
+    }
+}
+
+/// Identifies one pending rule of a [`FaultController`], to [remove](FaultController::remove)
+/// it before it is used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FaultId(pub u64);
+
+impl std::fmt::Display for FaultId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// Controls faults of one server. Cheap to clone; all clones share the same rules.
 #[derive(Debug, Clone, Default)]
 pub struct FaultController {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
-    rules: Mutex<Vec<Fault>>,
+    rules: Mutex<Rules>,
     long_polls: Mutex<CancellationToken>,
+    /// Bumped whenever the rules change, so a console can show them without polling.
+    changed: watch::Sender<u64>,
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner {
+            rules: Mutex::default(),
+            long_polls: Mutex::default(),
+            changed: watch::Sender::new(0),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Rules {
+    next_id: u64,
+    pending: Vec<(FaultId, Fault)>,
 }
 
 impl FaultController {
@@ -228,25 +341,66 @@ impl FaultController {
         FaultController::default()
     }
 
-    fn rules(&self) -> MutexGuard<'_, Vec<Fault>> {
+    fn lock(&self) -> MutexGuard<'_, Rules> {
         self.inner.rules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn touch(&self) {
+        self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
     /// Adds a fault rule. A rule with `times == 0` is ignored.
     pub fn inject(&self, fault: Fault) {
-        if fault.times > 0 {
-            self.rules().push(fault);
+        self.add(fault);
+    }
+
+    /// [`inject`](Self::inject), returning the rule's id for [`remove`](Self::remove);
+    /// `None` when `times == 0` (nothing was added).
+    pub fn add(&self, fault: Fault) -> Option<FaultId> {
+        if fault.times == 0 {
+            return None;
         }
+        let id = {
+            let mut rules = self.lock();
+            let id = FaultId(rules.next_id);
+            rules.next_id += 1;
+            rules.pending.push((id, fault));
+            id
+        };
+        self.touch();
+        Some(id)
+    }
+
+    /// Removes one pending rule; returns it, or `None` when it was used up or removed already.
+    pub fn remove(&self, id: FaultId) -> Option<Fault> {
+        let removed = {
+            let mut rules = self.lock();
+            let at = rules.pending.iter().position(|(rule, _)| *rule == id)?;
+            rules.pending.remove(at).1
+        };
+        self.touch();
+        Some(removed)
     }
 
     /// Removes every pending rule.
     pub fn clear(&self) {
-        self.rules().clear();
+        self.lock().pending.clear();
+        self.touch();
     }
 
     /// Rules not yet used up, in the order they will be applied.
     pub fn pending(&self) -> Vec<Fault> {
-        self.rules().clone()
+        self.lock().pending.iter().map(|(_, f)| f.clone()).collect()
+    }
+
+    /// [`pending`](Self::pending) with each rule's id.
+    pub fn rules(&self) -> Vec<(FaultId, Fault)> {
+        self.lock().pending.clone()
+    }
+
+    /// A receiver that sees a new value whenever the rules change (added, used, removed).
+    pub(crate) fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
     }
 
     /// Closes every subscribe long-poll that is open right now, without a response. Later
@@ -270,18 +424,35 @@ impl FaultController {
             .clone()
     }
 
-    /// Consumes one use of the first rule matching `endpoint`.
-    pub(crate) fn take(&self, endpoint: Endpoint) -> Option<FaultAction> {
-        let mut rules = self.rules();
-        let index = rules
-            .iter()
-            .position(|rule| rule.endpoint.covers(endpoint) && applies(&rule.action, endpoint))?;
-        let rule = &mut rules[index];
-        let action = rule.action.clone();
-        rule.times -= 1;
-        if rule.times == 0 {
-            rules.remove(index);
-        }
+    /// Consumes one use of the first rule matching a request of group `endpoint`, from
+    /// `user`, naming the channels `channels` returns (called at most once, and only when a
+    /// rule names a channel).
+    pub(crate) fn take(
+        &self,
+        endpoint: Endpoint,
+        user: Option<&str>,
+        channels: impl FnOnce() -> Vec<String>,
+    ) -> Option<FaultAction> {
+        let mut names = Names {
+            compute: Some(channels),
+            names: Vec::new(),
+        };
+        let action = {
+            let mut rules = self.lock();
+            let index = rules.pending.iter().position(|(_, rule)| {
+                rule.endpoint.covers(endpoint)
+                    && applies(&rule.action, endpoint)
+                    && rule.matches(user, &mut names)
+            })?;
+            let rule = &mut rules.pending[index].1;
+            let action = rule.action.clone();
+            rule.times -= 1;
+            if rule.times == 0 {
+                rules.pending.remove(index);
+            }
+            action
+        };
+        self.touch();
         Some(action)
     }
 }
@@ -305,21 +476,26 @@ fn applies(action: &FaultAction, endpoint: Endpoint) -> bool {
 mod tests {
     use super::*;
 
+    /// A request of `endpoint` by nobody in particular, naming no channel.
+    fn take(faults: &FaultController, endpoint: Endpoint) -> Option<FaultAction> {
+        faults.take(endpoint, None, Vec::new)
+    }
+
     #[test]
     fn rules_are_bounded_and_ordered() {
         let faults = FaultController::new();
         faults.inject(Fault::status(500).on(Endpoint::Publish).times(2));
         faults.inject(Fault::reset());
         faults.inject(Fault::hang().times(0));
-        assert_eq!(faults.take(Endpoint::Time), Some(FaultAction::Reset));
-        assert_eq!(faults.take(Endpoint::Time), None);
+        assert_eq!(take(&faults, Endpoint::Time), Some(FaultAction::Reset));
+        assert_eq!(take(&faults, Endpoint::Time), None);
         let status = FaultAction::Status {
             status: 500,
             retry_after: None,
         };
-        assert_eq!(faults.take(Endpoint::Publish), Some(status.clone()));
-        assert_eq!(faults.take(Endpoint::Publish), Some(status));
-        assert_eq!(faults.take(Endpoint::Publish), None);
+        assert_eq!(take(&faults, Endpoint::Publish), Some(status.clone()));
+        assert_eq!(take(&faults, Endpoint::Publish), Some(status));
+        assert_eq!(take(&faults, Endpoint::Publish), None);
         assert!(faults.pending().is_empty());
     }
 
@@ -327,9 +503,9 @@ mod tests {
     fn store_then_fail_skips_other_endpoints() {
         let faults = FaultController::new();
         faults.inject(Fault::store_then_fail(500));
-        assert_eq!(faults.take(Endpoint::Subscribe), None);
+        assert_eq!(take(&faults, Endpoint::Subscribe), None);
         assert_eq!(
-            faults.take(Endpoint::Signal),
+            take(&faults, Endpoint::Signal),
             Some(FaultAction::StoreThenFail { status: 500 })
         );
     }
@@ -338,17 +514,17 @@ mod tests {
     fn long_poll_rules_spare_handshakes_and_subscribe_rules_cover_both() {
         let faults = FaultController::new();
         faults.inject(Fault::status(502).on(Endpoint::LongPoll));
-        assert_eq!(faults.take(Endpoint::Subscribe), None, "a handshake");
-        assert!(faults.take(Endpoint::LongPoll).is_some());
+        assert_eq!(take(&faults, Endpoint::Subscribe), None, "a handshake");
+        assert!(take(&faults, Endpoint::LongPoll).is_some());
         faults.inject(Fault::reset().on(Endpoint::Subscribe).times(2));
-        assert_eq!(faults.take(Endpoint::Subscribe), Some(FaultAction::Reset));
-        assert_eq!(faults.take(Endpoint::LongPoll), Some(FaultAction::Reset));
+        assert_eq!(take(&faults, Endpoint::Subscribe), Some(FaultAction::Reset));
+        assert_eq!(take(&faults, Endpoint::LongPoll), Some(FaultAction::Reset));
         faults.inject(Fault::reset());
-        assert_eq!(faults.take(Endpoint::LongPoll), Some(FaultAction::Reset));
+        assert_eq!(take(&faults, Endpoint::LongPoll), Some(FaultAction::Reset));
         // A rule for long-polls never applies to another group.
         faults.inject(Fault::reset().on(Endpoint::LongPoll));
-        assert_eq!(faults.take(Endpoint::Publish), None);
-        assert_eq!(faults.take(Endpoint::All), None);
+        assert_eq!(take(&faults, Endpoint::Publish), None);
+        assert_eq!(take(&faults, Endpoint::All), None);
     }
 
     #[test]
@@ -366,6 +542,18 @@ mod tests {
         );
         let fault: Fault = serde_json::from_str(r#"{"fault":"delay","ms":50}"#).unwrap();
         assert_eq!(fault, Fault::delay(Duration::from_millis(50)));
+        let json = r#"{"endpoint":"publish","fault":"status","status":500,"times":1,"user":"bob","channel":"room"}"#;
+        let fault: Fault = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            fault,
+            Fault::status(500)
+                .on(Endpoint::Publish)
+                .for_user("bob")
+                .on_channel("room")
+        );
+        assert_eq!(serde_json::to_string(&fault).unwrap(), json);
+        let plain = serde_json::to_value(Fault::reset()).unwrap();
+        assert_eq!(plain.get("user"), None, "no matcher, no key");
         for (name, endpoint) in [
             ("files", Endpoint::Files),
             ("publish-file", Endpoint::PublishFile),
@@ -378,6 +566,61 @@ mod tests {
                     .unwrap();
             assert_eq!(fault, Fault::reset().on(endpoint));
         }
+    }
+
+    #[test]
+    fn matchers_count_only_matching_requests() {
+        let faults = FaultController::new();
+        faults.inject(Fault::reset().on(Endpoint::Publish).for_user("bob"));
+        faults.inject(Fault::status(500).on_channel("room").times(2));
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // Alice's publish to another channel takes nothing.
+        let take_as = |user, channels: &[&str]| {
+            let channels = names(channels);
+            faults.take(Endpoint::Publish, user, move || channels)
+        };
+        assert_eq!(take_as(Some("alice"), &["lobby"]), None);
+        assert_eq!(take_as(None, &[]), None);
+        assert_eq!(take_as(Some("bob"), &["lobby"]), Some(FaultAction::Reset));
+        assert_eq!(
+            take_as(Some("bob"), &["lobby"]),
+            None,
+            "bob's fault is used up"
+        );
+        let status = Some(FaultAction::Status {
+            status: 500,
+            retry_after: None,
+        });
+        // Any channel of a list matches; names are compared exactly.
+        assert_eq!(take_as(Some("alice"), &["room-pnpres", "room.*"]), None);
+        assert_eq!(take_as(Some("alice"), &["a", "room"]), status);
+        assert_eq!(faults.pending()[0].times, 1);
+        // Channels are not computed when no rule names one.
+        faults.clear();
+        faults.inject(Fault::reset().for_user("bob"));
+        let computed = std::cell::Cell::new(false);
+        let none = faults.take(Endpoint::Time, Some("alice"), || {
+            computed.set(true);
+            Vec::new()
+        });
+        assert_eq!(none, None);
+        assert!(!computed.get());
+    }
+
+    #[test]
+    fn ids_remove_one_rule_and_changes_are_seen() {
+        let faults = FaultController::new();
+        let mut changes = faults.changes();
+        let first = faults.add(Fault::reset()).unwrap();
+        let second = faults.add(Fault::hang()).unwrap();
+        assert_eq!(faults.add(Fault::hang().times(0)), None);
+        assert_ne!(first, second);
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        assert_eq!(faults.remove(first), Some(Fault::reset()));
+        assert_eq!(faults.remove(first), None);
+        assert_eq!(faults.rules(), vec![(second, Fault::hang())]);
+        assert!(changes.has_changed().unwrap());
     }
 
     #[test]

@@ -30,8 +30,11 @@
 //!   stalls connections, and an address where connects hang).
 //! - [`Server`] / [`ServerHandle`]: listener and connections (hyper HTTP/1.1), graceful
 //!   shutdown, stop/restart of the listener.
+//! - `console` (private): the web page at `/console` and its API under `/__console/`: a live
+//!   view of the hub (server-sent events), the request log, fault switches, a publish form.
 #![warn(missing_docs)]
 
+mod console;
 #[cfg(feature = "engine")]
 mod engine;
 pub mod faults;
@@ -42,7 +45,7 @@ pub mod netfault;
 mod pam;
 mod server;
 
-pub use faults::{Endpoint, Fault, FaultAction, FaultController};
+pub use faults::{Endpoint, Fault, FaultAction, FaultController, FaultId};
 pub use http::RecordedRequest;
 pub use hub::{
     Hub, HubConfig, PushDevice, PushEnvironment, PushGateway, PushNotification, PushType, Timetoken,

@@ -35,6 +35,10 @@ usage: pubnub-local [options]
   --faults              serve the POST /__faults fault-injection endpoint
                         (GET /__push/outbox, what mobile push would have sent, is
                         always served)
+  --no-console          do not serve the web console (/console, /__console/...)
+  --console-token T     the token the console asks for (/console?token=T); with
+                        --secret-key and no token, a random one is made up; either
+                        way the console's URL is printed on stderr at start
   --record              keep the last 10,000 requests (library use only; costs memory)
   -h, --help            this text
 
@@ -55,6 +59,8 @@ struct Args {
     files_dir: Option<PathBuf>,
     files_retention_days: Option<u64>,
     faults: bool,
+    console: bool,
+    console_token: Option<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -71,6 +77,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         files_dir: None,
         files_retention_days: None,
         faults: false,
+        console: true,
+        console_token: None,
     };
     while let Some(arg) = args.next() {
         // Accept both `--flag value` and `--flag=value`.
@@ -107,11 +115,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 parsed.files_retention_days = Some(number(&flag, &value()?)?.max(1))
             }
             "--faults" => parsed.faults = true,
+            "--no-console" => parsed.console = false,
+            "--console-token" => parsed.console_token = Some(value()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     if parsed.publish_key.is_some() && parsed.secret_key.is_none() {
         return Err("--publish-key is only used with --secret-key".into());
+    }
+    if parsed.console_token.is_some() && !parsed.console {
+        return Err("--console-token is only used with the console (no --no-console)".into());
+    }
+    if parsed.console_token.as_deref() == Some("") {
+        return Err("--console-token needs a token".into());
     }
     Ok(Some(parsed))
 }
@@ -163,7 +179,11 @@ async fn main() -> ExitCode {
         .history_size(args.history)
         .announce_max(args.announce_max)
         .presence_interval(args.presence_interval)
-        .faults(args.faults);
+        .faults(args.faults)
+        .console(args.console);
+    if let Some(token) = args.console_token {
+        builder = builder.console_token(token);
+    }
     if !args.allowed_keys.is_empty() {
         builder = builder.allowed_keys(args.allowed_keys);
     }
@@ -189,6 +209,11 @@ async fn main() -> ExitCode {
     let _ = writeln!(stdout, "listening on {}", server.url());
     let _ = stdout.flush();
     drop(stdout);
+    // On stderr, whatever RUST_LOG says: stdout's first line stays the address alone, and
+    // the console's token is shown to whoever started the server.
+    if let Some(url) = server.console_url() {
+        eprintln!("console: {url}");
+    }
 
     if let Err(e) = tokio::signal::ctrl_c().await {
         tracing::error!(error = %e, "cannot wait for Ctrl-C; shutting down");
@@ -243,5 +268,14 @@ mod tests {
         assert_eq!(files.files_retention_days, Some(2));
         assert_eq!(parse(&[]).unwrap().unwrap().files_dir, None);
         assert!(parse(&["--files-dir"]).is_err());
+        let console = parse(&[]).unwrap().unwrap();
+        assert!(console.console);
+        assert_eq!(console.console_token, None);
+        assert!(!parse(&["--no-console"]).unwrap().unwrap().console);
+        let token = parse(&["--console-token=t0k"]).unwrap().unwrap();
+        assert_eq!(token.console_token.as_deref(), Some("t0k"));
+        assert!(parse(&["--no-console", "--console-token", "t"]).is_err());
+        assert!(parse(&["--console-token="]).is_err());
+        assert!(parse(&["--console-token"]).is_err());
     }
 }

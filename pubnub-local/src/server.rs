@@ -20,8 +20,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::faults::FaultController;
 use crate::http::{
-    self, App, ConnControl, FileStorage, ListenerControl, Options, RecordedRequest, Recorder,
-    Signing,
+    self, App, ConnControl, ConsoleOptions, FileStorage, ListenerControl, Options, RecordedRequest,
+    Recorder, RequestLog, Signing,
 };
 use crate::hub::{Hub, HubConfig, PushNotification, Timetoken};
 
@@ -31,13 +31,16 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Largest request head hyper buffers (a 10,000-channel subscribe is ~100 KiB).
 const MAX_HEAD_BYTES: usize = 1024 * 1024;
 
+/// Requests the console's log keeps.
+const CONSOLE_LOG: usize = 500;
+
 /// Entry point: `Server::builder()`.
 #[derive(Debug)]
 pub struct Server;
 
 impl Server {
     /// A builder with the defaults: `127.0.0.1:0`, 280 s hold, 100-message buffers,
-    /// announce-max 20, any key, no admin endpoint, no request recording.
+    /// announce-max 20, any key, no admin endpoint, no request recording, the console on.
     pub fn builder() -> ServerBuilder {
         ServerBuilder::default()
     }
@@ -55,6 +58,8 @@ pub struct ServerBuilder {
     secret_key: Option<String>,
     publish_key: String,
     files_dir: Option<PathBuf>,
+    console: bool,
+    console_token: Option<String>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -69,6 +74,8 @@ impl std::fmt::Debug for ServerBuilder {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("publish_key", &self.publish_key)
             .field("files_dir", &self.files_dir)
+            .field("console", &self.console)
+            .field("console_token", &self.console_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -85,6 +92,8 @@ impl Default for ServerBuilder {
             secret_key: None,
             publish_key: String::new(),
             files_dir: None,
+            console: true,
+            console_token: None,
         }
     }
 }
@@ -194,6 +203,21 @@ impl ServerBuilder {
         self
     }
 
+    /// Serve the console at `/console` and its API under `/__console/` (default on). Off, those
+    /// paths are the server's ordinary 404s and no request log is kept for it.
+    pub fn console(mut self, enabled: bool) -> Self {
+        self.console = enabled;
+        self
+    }
+
+    /// The token the console asks for (`/console?token=…`). Without one, a server with a
+    /// [`secret_key`](Self::secret_key) makes up a random one (see
+    /// [`ServerHandle::console_url`]) and a server without one leaves the console open.
+    pub fn console_token(mut self, token: impl Into<String>) -> Self {
+        self.console_token = Some(token.into());
+        self
+    }
+
     /// Start timetokens here instead of at the wall clock (deterministic tests).
     pub fn start_timetoken(mut self, tt: Timetoken) -> Self {
         self.hub.start_timetoken = Some(tt);
@@ -208,6 +232,12 @@ impl ServerBuilder {
 
     fn app(self) -> Arc<App> {
         let tokens = self.secret_key.clone().map(crate::pam::Tokens::new);
+        let console = self.console.then(|| ConsoleOptions {
+            token: self
+                .console_token
+                .filter(|t| !t.is_empty())
+                .or_else(|| self.secret_key.is_some().then(http::random_token)),
+        });
         Arc::new(App {
             tokens,
             files: FileStorage::new(self.files_dir),
@@ -221,8 +251,10 @@ impl ServerBuilder {
                     secret,
                     publish_key: self.publish_key,
                 }),
+                console: console.clone(),
             },
             recorder: self.record.map(Recorder::new),
+            log: console.map(|_| RequestLog::new(CONSOLE_LOG)),
             shutdown: CancellationToken::new(),
             listener: OnceLock::new(),
         })
@@ -235,7 +267,7 @@ impl ServerBuilder {
     pub fn build_in_memory(self) -> InMemoryServer {
         let app = self.app();
         InMemoryServer {
-            router: http::router(Arc::clone(&app)),
+            router: service(&app),
             app,
         }
     }
@@ -249,7 +281,7 @@ impl ServerBuilder {
         let app = self.app();
         let listener = Arc::new(Listener {
             addr: Mutex::new(bind),
-            router: http::router(Arc::clone(&app)),
+            router: service(&app),
             running: tokio::sync::Mutex::new(None),
             connections: Mutex::new(CancellationToken::new()),
             graceful: CancellationToken::new(),
@@ -267,6 +299,16 @@ impl ServerBuilder {
                 sweeper,
             }),
         })
+    }
+}
+
+/// Every endpoint: PubNub's, and the console's when it is on.
+fn service(app: &Arc<App>) -> Router {
+    let router = http::router(Arc::clone(app));
+    if app.options.console.is_some() {
+        router.merge(crate::console::router(Arc::clone(app)))
+    } else {
+        router
     }
 }
 
@@ -366,6 +408,18 @@ impl ServerHandle {
     /// `http://ADDR`, the origin to give an SDK.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr())
+    }
+
+    /// The console's address, `http://ADDR/console`, with `?token=…` when it asks for one;
+    /// `None` when the console is off. It holds the token: show it only to whoever may
+    /// drive this server.
+    pub fn console_url(&self) -> Option<String> {
+        let console = self.inner.app.options.console.as_ref()?;
+        let url = format!("{}/console", self.url());
+        Some(match &console.token {
+            Some(token) => format!("{url}?token={}", crate::http::encode_query_value(token)),
+            None => url,
+        })
     }
 
     /// The fault controller of this server.

@@ -320,3 +320,101 @@ async fn subscribe_and_all_faults_still_hit_handshakes_and_long_polls() {
     );
     assert_eq!(get(&server, &url).await.status, 504);
 }
+
+#[tokio::test]
+async fn a_fault_for_one_user_spares_the_other_client() {
+    let server = server().await;
+    server.faults().inject(
+        Fault::status(500)
+            .on(Endpoint::Publish)
+            .for_user("bob")
+            .times(1),
+    );
+    // Alice asks first: a server-wide fault would have been hers.
+    let alice = get(&server, "/publish/demo/demo/0/room/0/%22a%22?uuid=alice").await;
+    assert_eq!(alice.status, 200, "{}", alice.text);
+    let anonymous = get(&server, "/publish/demo/demo/0/room/0/%22n%22").await;
+    assert_eq!(anonymous.status, 200);
+    assert_eq!(
+        server.faults().pending()[0].times,
+        1,
+        "not used up by others"
+    );
+    let bob = get(&server, "/publish/demo/demo/0/room/0/%22b%22?uuid=bob").await;
+    assert_eq!(bob.status, 500);
+    assert!(server.faults().pending().is_empty());
+    let bob = get(&server, "/publish/demo/demo/0/room/0/%22b%22?uuid=bob").await;
+    assert_eq!(bob.status, 200, "times(1): once");
+}
+
+#[tokio::test]
+async fn a_fault_on_one_channel_fails_only_requests_naming_it() {
+    let server = server().await;
+    // Over HTTP, by name, with both matcher keys in the admin JSON.
+    let answer = post(
+        &server,
+        "/__faults",
+        br#"{"endpoint":"all","fault":"status","status":503,"times":3,"channel":"room"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["faults"][0]["channel"], json!("room"));
+    assert_eq!(answer.json()["faults"][0].get("user"), None);
+    let other = get(&server, "/publish/demo/demo/0/lobby/0/1?uuid=alice").await;
+    assert_eq!(other.status, 200);
+    assert_eq!(
+        get(&server, "/time/0").await.status,
+        200,
+        "names no channel"
+    );
+    let room = get(&server, "/publish/demo/demo/0/room/0/1?uuid=alice").await;
+    assert_eq!(room.status, 503);
+    // A subscribe matches when any of its channels is the channel (names decoded).
+    let cursor = handshake(&server, "lobby", "uuid=alice").await;
+    let answer = get(&server, "/v2/subscribe/demo/lobby,ro%6Fm/0?tt=0").await;
+    assert_eq!(answer.status, 503);
+    let presence = get(&server, "/v2/subscribe/demo/room-pnpres/0?tt=0").await;
+    assert_eq!(presence.status, 200, "another name");
+    let signal = get(&server, "/signal/demo/demo/0/room/0/1").await;
+    assert_eq!(signal.status, 503);
+    assert!(server.faults().pending().is_empty());
+    let answer = get(
+        &server,
+        &format!("/v2/subscribe/demo/lobby,room/0?tt={cursor}"),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+}
+
+#[tokio::test]
+async fn rules_are_listed_with_ids_and_removed_by_id() {
+    let server = server().await;
+    let kept = server
+        .faults()
+        .add(Fault::status(502).on(Endpoint::Time))
+        .unwrap();
+    let answer = post(
+        &server,
+        "/__faults",
+        br#"{"endpoint":"time","fault":"status","status":503}"#.to_vec(),
+    )
+    .await;
+    let listed = answer.json()["faults"].clone();
+    assert_eq!(listed[0]["id"], json!(kept.0));
+    let removed = listed[1]["id"].as_u64().unwrap();
+    let command = format!(r#"{{"action":"remove","id":{removed}}}"#);
+    let answer = post(&server, "/__faults", command.clone().into_bytes()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.json()["faults"].as_array().unwrap().len(), 1);
+    // Removing again is fine; without an id it is not.
+    assert_eq!(
+        post(&server, "/__faults", command.into_bytes())
+            .await
+            .status,
+        200
+    );
+    let bare = post(&server, "/__faults", br#"{"action":"remove"}"#.to_vec()).await;
+    assert_eq!(bare.status, 400);
+    assert_eq!(get(&server, "/time/0").await.status, 502);
+    assert_eq!(server.faults().remove(kept), None, "used up");
+}

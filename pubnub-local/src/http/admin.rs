@@ -1,7 +1,8 @@
 //! `/__faults`: the fault-injection admin endpoint, served only when enabled; and
 //! `/__push/outbox`, always served: what mobile push would have sent.
 //!
-//! `GET /__faults` lists pending faults. `POST /__faults` takes one command or an array:
+//! `GET /__faults` lists pending faults, each with its `id`. `POST /__faults` takes one
+//! command or an array:
 //!
 //! ```text
 //! {"endpoint":"subscribe","fault":"status","status":503,"retry_after":2,"times":3}
@@ -9,9 +10,12 @@
 //! {"endpoint":"publish","fault":"delay","ms":500}
 //! {"fault":"reset"} {"fault":"truncated"} {"fault":"non_json"} {"fault":"hang"}
 //! {"endpoint":"publish","fault":"store_then_fail","status":500} {"fault":"store_then_reset"}
-//! {"action":"drop_long_polls"} {"action":"clear"}
+//! {"endpoint":"publish","fault":"status","status":500,"user":"bob","channel":"room"}
+//! {"action":"drop_long_polls"} {"action":"clear"} {"action":"remove","id":3}
 //! {"action":"restart_listener","down_ms":1000}
 //! ```
+//!
+//! The console's fault controls send the same commands (`POST /__console/faults`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +26,7 @@ use serde_json::json;
 
 use super::response::Reply;
 use super::App;
-use crate::faults::Fault;
+use crate::faults::{Fault, FaultId};
 use crate::hub::PushNotification;
 
 /// Longest a listener restart may keep the port closed.
@@ -39,6 +43,8 @@ enum Command {
         action: String,
         #[serde(default)]
         down_ms: u64,
+        #[serde(default)]
+        id: Option<FaultId>,
     },
 }
 
@@ -51,18 +57,36 @@ enum Commands {
 
 pub(super) fn handle(app: &App, method: &Method, body: &[u8]) -> Reply {
     if *method == Method::GET {
-        return Reply::ok(&json!({"status": 200, "faults": app.faults.pending()}));
+        return Reply::ok(&json!({"status": 200, "faults": rules_json(app)}));
     }
+    match apply(app, body) {
+        Ok(()) => Reply::ok(&json!({"status": 200, "message": "OK", "faults": rules_json(app)})),
+        Err(reply) => reply,
+    }
+}
+
+/// The pending rules, in order, each with its `id`.
+pub(crate) fn rules_json(app: &App) -> serde_json::Value {
+    let rules = app.faults.rules().into_iter().map(|(id, fault)| {
+        let mut value = json!(fault);
+        value["id"] = json!(id);
+        value
+    });
+    serde_json::Value::Array(rules.collect())
+}
+
+/// Applies one command or an array of them, in order, stopping at the first that fails.
+pub(crate) fn apply(app: &App, body: &[u8]) -> Result<(), Reply> {
     let commands = match serde_json::from_slice::<Commands>(body) {
         Ok(Commands::One(command)) => vec![command],
         Ok(Commands::Many(commands)) => commands,
         Err(e) => {
-            return Reply::error_details(
+            return Err(Reply::error_details(
                 StatusCode::BAD_REQUEST,
                 "faults",
                 "Invalid fault command",
                 &e.to_string(),
-            )
+            ))
         }
     };
     for command in commands {
@@ -71,32 +95,45 @@ pub(super) fn handle(app: &App, method: &Method, body: &[u8]) -> Reply {
                 fault.times = fault.times.min(MAX_TIMES);
                 app.faults.inject(fault);
             }
-            Command::Action { action, down_ms } => match action.as_str() {
-                "clear" => app.faults.clear(),
-                "drop_long_polls" => app.faults.drop_long_polls(),
-                "restart_listener" => {
+            Command::Action {
+                action,
+                down_ms,
+                id,
+            } => match (action.as_str(), id) {
+                ("clear", _) => app.faults.clear(),
+                ("drop_long_polls", _) => app.faults.drop_long_polls(),
+                // Removing a rule already used up is not an error: it is gone either way.
+                ("remove", Some(id)) => drop(app.faults.remove(id)),
+                ("remove", None) => {
+                    return Err(Reply::error(
+                        StatusCode::BAD_REQUEST,
+                        "faults",
+                        "remove needs the rule's id",
+                    ))
+                }
+                ("restart_listener", _) => {
                     let Some(listener) = app.listener.get().and_then(|weak| weak.upgrade()) else {
-                        return Reply::error(
+                        return Err(Reply::error(
                             StatusCode::CONFLICT,
                             "faults",
                             "No listener to restart",
-                        );
+                        ));
                     };
                     let down = Duration::from_millis(down_ms).min(MAX_DOWN);
                     Arc::clone(&listener).bounce(down);
                 }
-                other => {
-                    return Reply::error_details(
+                (other, _) => {
+                    return Err(Reply::error_details(
                         StatusCode::BAD_REQUEST,
                         "faults",
                         "Unknown action",
                         other,
-                    )
+                    ))
                 }
             },
         }
     }
-    Reply::ok(&json!({"status": 200, "message": "OK", "faults": app.faults.pending()}))
+    Ok(())
 }
 
 /// `GET /__push/outbox`: `{"status":200,"notifications":[…]}`, oldest first, each
@@ -116,7 +153,7 @@ pub(super) fn push_outbox(app: &App, clear: bool) -> Reply {
     Reply::ok(&json!({"status": 200, "notifications": notifications}))
 }
 
-fn notification_json(n: &PushNotification) -> serde_json::Value {
+pub(crate) fn notification_json(n: &PushNotification) -> serde_json::Value {
     let mut value = json!({
         "sub_key": n.sub_key,
         "channel": n.channel,

@@ -32,10 +32,13 @@ use tokio_util::sync::CancellationToken;
 use crate::faults::{FaultAction, FaultController};
 use crate::hub::Hub;
 
+pub(crate) use admin::{apply as apply_fault_commands, notification_json, rules_json};
 pub(crate) use auth::Signing;
 pub(crate) use files::Storage as FileStorage;
+pub(crate) use publish::{MAX_MESSAGE_BYTES, MAX_SIGNAL_BYTES};
+use record::LogEntry;
 pub use record::RecordedRequest;
-pub(crate) use record::Recorder;
+pub(crate) use record::{LoggedRequest, Recorder, RequestLog};
 use response::{accepts_gzip, finish, Reply};
 use routes::{Query, Route, RouteError};
 
@@ -60,6 +63,15 @@ pub(crate) struct Options {
     pub(crate) max_uri_len: usize,
     /// With a secret key, every request but `/time/0` must be signed.
     pub(crate) signing: Option<Signing>,
+    /// Whether the console is served, and the token it asks for.
+    pub(crate) console: Option<ConsoleOptions>,
+}
+
+/// Settings of the console.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsoleOptions {
+    /// Required as `?token=` when set (always set with a secret key).
+    pub(crate) token: Option<String>,
 }
 
 /// Lets the admin endpoint stop and restart the listener it is served by.
@@ -74,6 +86,8 @@ pub(crate) struct App {
     pub(crate) faults: FaultController,
     pub(crate) options: Options,
     pub(crate) recorder: Option<Recorder>,
+    /// The console's request log, while the console is on.
+    pub(crate) log: Option<RequestLog>,
     /// Access Manager tokens, with a secret key: grant, revoke and check them.
     pub(crate) tokens: Option<crate::pam::Tokens>,
     /// File Sharing's storage: issued upload forms and the files' bytes.
@@ -112,12 +126,41 @@ impl App {
     }
 }
 
+/// A console token that cannot be guessed: 128 random bits, hex.
+pub(crate) fn random_token() -> String {
+    let (a, b) = (files::random_u64(), files::random_u64());
+    format!("{a:016x}{b:016x}")
+}
+
+/// Percent-encodes a query value (a console token given on the command line may hold
+/// anything).
+pub(crate) fn encode_query_value(value: &str) -> String {
+    files::encode_segment(value)
+}
+
 /// The router serving the whole PubNub surface from one fallback handler.
 pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new().fallback(handle).with_state(app)
 }
 
 async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    // Logged when this future ends, answered or dropped (a client that went away).
+    let mut entry = app.log.as_ref().map(|log| {
+        let uri = request.uri();
+        log.begin(
+            request.method().as_str(),
+            &loggable(uri.path()),
+            uri.query().unwrap_or(""),
+        )
+    });
+    let response = answer(&app, request, &mut entry).await;
+    if let Some(entry) = &mut entry {
+        entry.answered(Some(response.status().as_u16()));
+    }
+    response
+}
+
+async fn answer(app: &Arc<App>, request: Request, entry: &mut Option<LogEntry>) -> Response {
     let conn = request.extensions().get::<ConnControl>().cloned();
     let (parts, body) = request.into_parts();
     if parts.method == Method::OPTIONS {
@@ -161,7 +204,17 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     if let Some(recorder) = &app.recorder {
         recorder.record(parts.method.as_str(), path, raw_query, &body);
     }
-    let outcome = serve(&app, &parts.method, path, raw_query, body, &parts.headers).await;
+    let mut fault = None;
+    let request = Incoming {
+        method: &parts.method,
+        path,
+        raw_query,
+        headers: &parts.headers,
+    };
+    let outcome = serve(app, &request, body, &mut fault).await;
+    if let (Some(entry), Some(fault)) = (entry.as_mut(), &fault) {
+        entry.fault(fault);
+    }
     match outcome {
         Outcome::Reply(reply) => {
             tracing::debug!(method = %parts.method, path = %loggable(path), status = reply.status.as_u16(), "request");
@@ -169,7 +222,12 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         }
         Outcome::Reset => {
             tracing::debug!(method = %parts.method, path = %loggable(path), "request: connection dropped");
-            reset(conn).await
+            // Over a connection `reset` never returns and the entry is logged, unanswered,
+            // when the connection drops this future. In memory the "answer" is a body that
+            // fails: logged now, as unanswered too.
+            let response = reset(conn).await;
+            drop(entry.take());
+            response
         }
     }
 }
@@ -191,14 +249,27 @@ async fn reset(conn: Option<ConnControl>) -> Response {
     Response::new(Body::from_stream(failing))
 }
 
+/// A request's head, as `serve` reads it.
+struct Incoming<'a> {
+    method: &'a Method,
+    path: &'a str,
+    raw_query: &'a str,
+    headers: &'a HeaderMap,
+}
+
+/// Serves one request; `applied` is set to the fault it took, if any.
 async fn serve(
     app: &App,
-    method: &Method,
-    path: &str,
-    raw_query: &str,
+    request: &Incoming<'_>,
     body: Bytes,
-    headers: &HeaderMap,
+    applied: &mut Option<FaultAction>,
 ) -> Outcome {
+    let Incoming {
+        method,
+        path,
+        raw_query,
+        headers,
+    } = *request;
     let route = match Route::parse(method, path) {
         Ok(route) => route,
         Err(RouteError::NotFound) => return Reply::not_found(path).into(),
@@ -254,9 +325,13 @@ async fn serve(
             return reply.into();
         }
     }
-    let fault = route.fault_group(&query).and_then(|e| app.faults.take(e));
+    let fault = route.fault_group(&query).and_then(|group| {
+        let user = query.get("uuid");
+        app.faults.take(group, user, || route.channels(&query))
+    });
     if let Some(fault) = &fault {
         tracing::info!(?fault, path, "injecting fault");
+        *applied = Some(fault.clone());
     }
     match &fault {
         Some(FaultAction::Status {

@@ -472,6 +472,49 @@ impl<'a> Route<'a> {
         }
     }
 
+    /// The channels this request names, decoded, for faults that match a channel: the
+    /// channel of a single-channel path, each name of a path's channel list, the channel of
+    /// an App Context channel call, a push call's `add` and `remove` lists. Names that do not
+    /// decode are left out. Channel groups are not expanded.
+    pub(crate) fn channels(&self, query: &Query<'_>) -> Vec<String> {
+        let one = |raw: &str| percent_decode(raw).into_iter().collect();
+        match *self {
+            Route::Publish { channel, .. }
+            | Route::Signal { channel, .. }
+            | Route::PublishFile { channel, .. }
+            | Route::DeleteHistory { channel, .. }
+            | Route::AddAction { channel, .. }
+            | Route::RemoveAction { channel, .. }
+            | Route::GetActions { channel, .. }
+            | Route::GenerateUploadUrl { channel, .. }
+            | Route::ListFiles { channel, .. }
+            | Route::File { channel, .. } => one(channel),
+            Route::Subscribe { channels, .. }
+            | Route::Heartbeat { channels, .. }
+            | Route::Leave { channels, .. }
+            | Route::HereNow { channels, .. }
+            | Route::SetState { channels, .. }
+            | Route::GetState { channels, .. }
+            | Route::FetchHistory { channels, .. }
+            | Route::MessageCounts { channels, .. } => channels
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| percent_decode(s).ok())
+                .collect(),
+            Route::AppContext {
+                resource: ObjectResource::Channels | ObjectResource::Members,
+                id: Some(id),
+                ..
+            } => one(id),
+            Route::Push { .. } => {
+                let mut names = query_list(query.get("add"));
+                names.extend(query_list(query.get("remove")));
+                names
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The name of the service that answers this route, for error bodies.
     pub(crate) fn service(&self) -> &'static str {
         if matches!(self, Route::Grant { .. } | Route::Revoke { .. }) {
@@ -707,6 +750,43 @@ mod tests {
             Route::Time.fault_group(&Query::parse("tt=5").unwrap()),
             Some(Endpoint::Time)
         );
+    }
+
+    #[test]
+    fn channels_named_by_a_request() {
+        let get = Method::GET;
+        let named = |method: &Method, path: &str, query: &str| {
+            let route = Route::parse(method, path).unwrap();
+            route.channels(&Query::parse(query).unwrap())
+        };
+        assert_eq!(named(&get, "/publish/p/s/0/a%2Cb/0/1", ""), vec!["a,b"]);
+        assert_eq!(
+            named(&get, "/v2/subscribe/s/a,b%2Fc,,%FF/0", "channel-group=g"),
+            vec!["a", "b/c"]
+        );
+        assert_eq!(
+            named(&get, "/v2/presence/sub-key/s/channel/x/heartbeat", ""),
+            vec!["x"]
+        );
+        assert_eq!(
+            named(
+                &Method::POST,
+                "/v1/message-actions/s/channel/r/message/1",
+                ""
+            ),
+            vec!["r"]
+        );
+        assert_eq!(named(&get, "/v2/objects/s/channels/c/uuids", ""), vec!["c"]);
+        assert!(named(&get, "/v2/objects/s/uuids/c", "").is_empty());
+        assert_eq!(
+            named(
+                &get,
+                "/v1/push/sub-key/s/devices/t",
+                "type=fcm&add=a,b&remove=c"
+            ),
+            vec!["a", "b", "c"]
+        );
+        assert!(named(&get, "/time/0", "").is_empty());
     }
 
     #[test]

@@ -156,7 +156,7 @@ impl Hub {
         validate_plain(channel)?;
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         let actions = space.actions.entry(channel.to_string()).or_default();
         if actions.duplicate(message_timetoken, action_type, value, uuid) {
             return Err(ActionError::AlreadyAdded);

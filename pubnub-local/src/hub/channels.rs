@@ -176,9 +176,13 @@ impl ChannelBuffer {
         self.messages.range(start..)
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.messages.len()
+    }
+
+    /// The newest `n` messages, oldest first.
+    pub(crate) fn newest(&self, n: usize) -> impl Iterator<Item = &Arc<Message>> {
+        self.messages.range(self.messages.len().saturating_sub(n)..)
     }
 }
 

@@ -99,6 +99,13 @@ pub(crate) struct FileStore {
 }
 
 impl FileStore {
+    /// Every file of every key, with its key, by key and channel (in no order) then id.
+    pub(super) fn all(&self) -> impl Iterator<Item = (&str, &StoredFile)> {
+        self.channels
+            .iter()
+            .flat_map(|((sub_key, _), files)| files.values().map(move |f| (sub_key.as_str(), f)))
+    }
+
     fn remove(&mut self, sub_key: &str, channel: &str, id: &str) -> Option<StoredFile> {
         let slot = (sub_key.to_string(), channel.to_string());
         let files = self.channels.get_mut(&slot)?;
@@ -144,6 +151,7 @@ impl Hub {
             .entry((sub_key.to_string(), stored.channel.clone()))
             .or_default()
             .insert(stored.id.clone(), stored.clone());
+        self.touch();
         Ok(stored)
     }
 
@@ -227,7 +235,9 @@ impl Hub {
         if !matches {
             return Ok(None);
         }
-        Ok(state.files.remove(sub_key, channel, id))
+        let removed = state.files.remove(sub_key, channel, id);
+        self.touch();
+        Ok(removed)
     }
 
     /// Forgets every file past its expiry and returns them, so that storage drops their bytes.
@@ -245,10 +255,14 @@ impl Hub {
                     .map(move |file| (sub_key.clone(), channel.clone(), file.id.clone()))
             })
             .collect();
-        expired
+        let removed: Vec<StoredFile> = expired
             .into_iter()
             .filter_map(|(sub_key, channel, id)| state.files.remove(&sub_key, &channel, &id))
-            .collect()
+            .collect();
+        if !removed.is_empty() {
+            self.touch();
+        }
+        removed
     }
 }
 

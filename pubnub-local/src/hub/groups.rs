@@ -45,7 +45,7 @@ impl Hub {
         validate_plain(group).map_err(GroupError::InvalidGroup)?;
         check_channels(channels)?;
         let mut state = self.lock();
-        let space = state.spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(&mut state.spaces, sub_key);
         let members = space.groups.entry(group.to_string()).or_default();
         let new = channels.iter().filter(|c| !members.contains(*c)).count();
         if members.len() + new > MAX_CHANNELS_PER_GROUP {
@@ -55,6 +55,7 @@ impl Hub {
             return Err(GroupError::TooManyChannels);
         }
         members.extend(channels.iter().cloned());
+        self.touch();
         Ok(())
     }
 
@@ -77,6 +78,7 @@ impl Hub {
                 members.remove(channel);
             }
         }
+        self.touch();
         Ok(())
     }
 
@@ -98,6 +100,7 @@ impl Hub {
         if let Some(space) = state.spaces.get_mut(sub_key) {
             space.groups.remove(group);
         }
+        self.touch();
         Ok(())
     }
 

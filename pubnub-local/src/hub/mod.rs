@@ -15,9 +15,11 @@
 
 mod actions;
 mod channels;
+mod clients;
 mod files;
 mod groups;
 mod history;
+pub(crate) mod inspect;
 mod objects;
 mod presence;
 mod push;
@@ -29,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, watch, Notify};
 
 pub use actions::{ActionError, ActionsPage, MessageAction, MAX_ACTIONS_LIMIT};
 pub use channels::{
@@ -57,6 +59,9 @@ pub use timetoken::Timetoken;
 
 use channels::ChannelBuffer;
 use timetoken::Clock;
+
+/// Messages a watcher (the console) may fall behind by before it is told it skipped some.
+const OBSERVED_BACKLOG: usize = 1024;
 
 /// Settings of a [`Hub`].
 #[derive(Debug, Clone)]
@@ -180,6 +185,29 @@ pub struct Hub {
 struct Inner {
     config: HubConfig,
     state: Mutex<State>,
+    observers: Arc<Observers>,
+}
+
+/// How the hub tells a watcher (the console) what happens, without being asked: every message
+/// that enters a channel, and a version number bumped on every other change. Sending costs
+/// next to nothing when nobody watches, so the hub never polls and is never polled.
+#[derive(Debug)]
+pub(crate) struct Observers {
+    messages: broadcast::Sender<Observed>,
+    changed: watch::Sender<u64>,
+}
+
+impl Observers {
+    fn touch(&self) {
+        self.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+}
+
+/// A message as it entered its channel, with its subscribe key.
+#[derive(Debug, Clone)]
+pub(crate) struct Observed {
+    pub(crate) sub_key: Arc<str>,
+    pub(crate) message: Arc<Message>,
 }
 
 struct State {
@@ -196,6 +224,10 @@ struct State {
 /// Everything that belongs to one subscribe key.
 #[derive(Default)]
 struct KeySpace {
+    /// Set when the space is created by [`Hub::space`]; `None` only in unit tests.
+    observer: Option<(Arc<str>, Arc<Observers>)>,
+    /// The user ids that subscribed recently, for the console.
+    clients: clients::Clients,
     channels: HashMap<String, ChannelBuffer>,
     groups: BTreeMap<String, BTreeSet<String>>,
     presence: presence::PresenceSpace,
@@ -236,12 +268,47 @@ impl Hub {
             files: files::FileStore::default(),
             push_outbox: push::Outbox::default(),
         };
+        let observers = Observers {
+            messages: broadcast::Sender::new(OBSERVED_BACKLOG),
+            changed: watch::Sender::new(0),
+        };
         Hub {
             inner: Arc::new(Inner {
                 config,
                 state: Mutex::new(state),
+                observers: Arc::new(observers),
             }),
         }
+    }
+
+    /// The space of `sub_key`, created on first use.
+    fn space<'a>(
+        &self,
+        spaces: &'a mut HashMap<String, KeySpace>,
+        sub_key: &str,
+    ) -> &'a mut KeySpace {
+        spaces
+            .entry(sub_key.to_string())
+            .or_insert_with(|| KeySpace {
+                observer: Some((Arc::from(sub_key), Arc::clone(&self.inner.observers))),
+                ..KeySpace::default()
+            })
+    }
+
+    /// Tells watchers that something changed besides a message.
+    fn touch(&self) {
+        self.inner.observers.touch();
+    }
+
+    /// Every message that enters a channel from now on (published, presence, action, App
+    /// Context and file events), with its key.
+    pub(crate) fn observe_messages(&self) -> broadcast::Receiver<Observed> {
+        self.inner.observers.messages.subscribe()
+    }
+
+    /// A receiver that sees a new value whenever the hub's state changes.
+    pub(crate) fn observe_changes(&self) -> watch::Receiver<u64> {
+        self.inner.observers.changed.subscribe()
     }
 
     /// The hub's settings.
@@ -299,7 +366,7 @@ impl Hub {
             seqn: publish.seqn,
             custom_message_type: publish.custom_message_type,
         });
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         if store {
             // The history shares the delivered message: no copy of the payload.
             let stored = StoredMessage {
@@ -358,6 +425,14 @@ impl KeySpace {
         }
         names.push(message.channel.clone());
         let channel = message.channel.clone();
+        if let Some((sub_key, observers)) = &self.observer {
+            // Fails only when nobody watches.
+            let _ = observers.messages.send(Observed {
+                sub_key: Arc::clone(sub_key),
+                message: Arc::clone(&message),
+            });
+            observers.touch();
+        }
         self.channels
             .entry(channel)
             .or_default()

@@ -147,7 +147,12 @@ impl ObjectStore {
         }
     }
 
-    fn entities_ref(&self, kind: ObjectKind) -> &BTreeMap<String, Entity> {
+    /// Every membership, by user then channel.
+    pub(super) fn all_relations(&self) -> impl Iterator<Item = &Relation> {
+        self.relations.values()
+    }
+
+    pub(super) fn entities_ref(&self, kind: ObjectKind) -> &BTreeMap<String, Entity> {
         match kind {
             ObjectKind::User => &self.users,
             ObjectKind::Channel => &self.channels,
@@ -291,7 +296,7 @@ impl Hub {
     ) -> Result<Entity, ObjectError> {
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         let existing = space.objects.entities(kind).get(id).cloned();
         if let Some(expected) = if_match {
             match &existing {
@@ -402,7 +407,7 @@ impl Hub {
         };
         let mut state = self.lock();
         let State { clock, spaces, .. } = &mut *state;
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         let capacity = self.inner.config.buffer_size;
         for other in delete {
             let (user, channel) = key(other);

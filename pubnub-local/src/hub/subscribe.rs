@@ -338,6 +338,25 @@ impl Drop for Registration {
     }
 }
 
+/// Counts a long-poll as open in its user's client entry until it answers or is dropped.
+struct OpenLongPoll {
+    hub: Hub,
+    sub_key: String,
+    uuid: String,
+}
+
+impl Drop for OpenLongPoll {
+    fn drop(&mut self) {
+        {
+            let mut state = self.hub.lock();
+            if let Some(space) = state.spaces.get_mut(&self.sub_key) {
+                space.clients.long_poll_ended(&self.uuid);
+            }
+        }
+        self.hub.touch();
+    }
+}
+
 impl Hub {
     /// Starts a subscribe: validates it and records the implicit presence heartbeat at once,
     /// then returns a future that answers a handshake immediately and a receive when a
@@ -369,7 +388,11 @@ impl Hub {
             });
             if let Some(uuid) = &request.uuid {
                 let super::State { clock, spaces, .. } = &mut *state;
-                let space = spaces.entry(sub_key.to_string()).or_default();
+                let space = self.space(spaces, sub_key);
+                let long_poll = request.cursor != Timetoken(0);
+                space
+                    .clients
+                    .subscribed(uuid, &request, Instant::now(), long_poll);
                 let channels = subscription.presence_channels(space);
                 let timeout = request
                     .heartbeat
@@ -385,10 +408,21 @@ impl Hub {
             }
             handshake
         };
+        self.touch();
+        let open = match (&request.uuid, handshake) {
+            (Some(uuid), None) => Some(OpenLongPoll {
+                hub: self.clone(),
+                sub_key: sub_key.to_string(),
+                uuid: uuid.clone(),
+            }),
+            _ => None,
+        };
         let hub = self.clone();
         let sub_key = sub_key.to_string();
         let deadline = Instant::now() + self.inner.config.hold;
         Ok(async move {
+            // Counted as open until this future answers or is dropped.
+            let _open = open;
             if let Some(cursor) = handshake {
                 return SubscribeResponse {
                     cursor,
@@ -434,7 +468,7 @@ impl Hub {
                         state.next_waiter += 1;
                         let notify = Arc::new(Notify::new());
                         let names = subscription.wait_names();
-                        let space = state.spaces.entry(sub_key.clone()).or_default();
+                        let space = self.space(&mut state.spaces, &sub_key);
                         for name in &names {
                             space
                                 .waiters

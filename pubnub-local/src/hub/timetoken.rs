@@ -118,6 +118,16 @@ impl Clock {
         Timetoken(self.last)
     }
 
+    /// The timetoken of a moment of the tokio clock, past or future (no timetoken is issued).
+    pub(crate) fn at(&self, instant: Instant) -> Timetoken {
+        let units = |d: Duration| u64::try_from(d.as_nanos() / 100).unwrap_or(u64::MAX);
+        if instant >= self.base {
+            Timetoken(self.base_tt.saturating_add(units(instant - self.base)))
+        } else {
+            Timetoken(self.base_tt.saturating_sub(units(self.base - instant)))
+        }
+    }
+
     /// Unix seconds at the current clock reading.
     pub(crate) fn unix_seconds(&self) -> u64 {
         Timetoken(self.raw_now()).unix_seconds()
@@ -164,5 +174,14 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(clock.cursor(), Timetoken(17_000_000_020_000_000));
         assert_eq!(clock.unix_seconds(), 1_700_000_002);
+        let now = Instant::now();
+        assert_eq!(
+            clock.at(now - Duration::from_secs(1)),
+            Timetoken(17_000_000_010_000_000)
+        );
+        assert_eq!(
+            clock.at(now + Duration::from_millis(1)),
+            Timetoken(17_000_000_020_010_000)
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! of the CBOR of the map without `sig`, so only tokens it (or another pubnub-local with the
 //! same key) issued are accepted.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use base64::engine::general_purpose::{GeneralPurpose, URL_SAFE};
@@ -39,6 +39,9 @@ pub(crate) const MAX_TTL: u64 = 43_200;
 
 /// Longest token read, in characters.
 const MAX_TOKEN_LEN: usize = 32 * 1024;
+
+/// Tokens remembered for the console, newest kept.
+const MAX_ISSUED: usize = 1000;
 
 const ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::URL_SAFE,
@@ -221,6 +224,25 @@ pub(crate) struct Tokens {
     secret: String,
     /// Signatures of revoked tokens.
     revoked: Mutex<HashSet<Vec<u8>>>,
+    /// The latest tokens granted or revoked, for the console.
+    issued: Mutex<VecDeque<Issued>>,
+}
+
+/// A token granted (or revoked) here, as the console lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Issued {
+    pub(crate) token: String,
+    /// Unix seconds.
+    pub(crate) granted: u64,
+    /// Minutes.
+    pub(crate) ttl: u64,
+    pub(crate) authorized_uuid: Option<String>,
+    pub(crate) resources: Sets,
+    pub(crate) patterns: Sets,
+    pub(crate) meta: serde_json::Map<String, Value>,
+    /// Unix seconds of its revocation.
+    pub(crate) revoked: Option<u64>,
+    sig: Vec<u8>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -337,6 +359,7 @@ impl Tokens {
         Tokens {
             secret,
             revoked: Mutex::new(HashSet::new()),
+            issued: Mutex::new(VecDeque::new()),
         }
     }
 
@@ -365,8 +388,34 @@ impl Tokens {
             entries.push((bytes_key("uuid"), Cbor::Text(uuid.clone())));
         }
         let sig = self.mac(&encode(&Cbor::Map(entries.clone())));
-        entries.push((bytes_key("sig"), Cbor::Bytes(sig)));
-        URL_SAFE.encode(encode(&Cbor::Map(entries)))
+        entries.push((bytes_key("sig"), Cbor::Bytes(sig.clone())));
+        let token = URL_SAFE.encode(encode(&Cbor::Map(entries)));
+        self.remember(Issued {
+            token: token.clone(),
+            granted: now,
+            ttl: grant.ttl,
+            authorized_uuid: grant.authorized_uuid.clone(),
+            resources: grant.resources.clone(),
+            patterns: grant.patterns.clone(),
+            meta: grant.meta.clone(),
+            revoked: None,
+            sig,
+        });
+        token
+    }
+
+    fn remember(&self, issued: Issued) {
+        let mut list = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        if list.len() == MAX_ISSUED {
+            list.pop_front();
+        }
+        list.push_back(issued);
+    }
+
+    /// The latest tokens granted or revoked here, oldest first.
+    pub(crate) fn issued(&self) -> Vec<Issued> {
+        let list = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        list.iter().cloned().collect()
     }
 
     /// Decodes `token` and checks its signature; returns its entries and signature.
@@ -415,7 +464,39 @@ impl Tokens {
         self.revoked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(sig);
+            .insert(sig.clone());
+        let mut list = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        match list.iter_mut().find(|issued| issued.sig == sig) {
+            Some(issued) => {
+                issued.revoked.get_or_insert(now);
+            }
+            None => {
+                // Granted by an earlier run with the same key, or forgotten: list it anyway.
+                drop(list);
+                let sets = |name: &str| {
+                    entries
+                        .iter()
+                        .find(|(k, _)| key_text(k) == Some(name))
+                        .and_then(|(_, v)| read_sets(v))
+                        .unwrap_or_default()
+                };
+                let authorized_uuid = entries.iter().find_map(|(k, v)| match (key_text(k), v) {
+                    (Some("uuid"), Cbor::Text(uuid)) => Some(uuid.clone()),
+                    _ => None,
+                });
+                self.remember(Issued {
+                    token: token.to_string(),
+                    granted: t,
+                    ttl,
+                    authorized_uuid,
+                    resources: sets("res"),
+                    patterns: sets("pat"),
+                    meta: serde_json::Map::new(),
+                    revoked: Some(now),
+                    sig,
+                });
+            }
+        }
         Ok(())
     }
 
@@ -592,5 +673,33 @@ mod tests {
             tokens.revoke("garbage", 0).unwrap_err(),
             TokenError::Invalid
         );
+    }
+
+    #[test]
+    fn granted_and_revoked_tokens_are_remembered() {
+        let tokens = Tokens::new("secret".into());
+        let token = tokens.issue(&sample(), 1_000);
+        let listed = tokens.issued();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].token, token);
+        assert_eq!((listed[0].granted, listed[0].ttl), (1_000, 10));
+        assert_eq!(listed[0].authorized_uuid.as_deref(), Some("me"));
+        assert_eq!(listed[0].resources.channels["a"], READ | WRITE);
+        tokens.revoke(&token, 1_100).unwrap();
+        tokens.revoke(&token, 1_200).unwrap();
+        assert_eq!(
+            tokens.issued()[0].revoked,
+            Some(1_100),
+            "the first revocation"
+        );
+        // A token of an earlier run with the same key is listed when it is revoked.
+        // (Another grant time: the same grant at the same second is the same token.)
+        let earlier = Tokens::new("secret".into()).issue(&sample(), 1_050);
+        tokens.revoke(&earlier, 1_300).unwrap();
+        let listed = tokens.issued();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].revoked, Some(1_300));
+        assert_eq!(listed[1].resources, sample().resources);
+        assert_eq!(listed[1].authorized_uuid.as_deref(), Some("me"));
     }
 }

@@ -32,8 +32,9 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
+pub(crate) use form::random_u64;
 pub(crate) use s3::{entity_too_large, fault_error, malformed, read_upload, UploadBody};
-pub(crate) use storage::Storage;
+pub(crate) use storage::{encode_segment, Storage};
 
 use super::response::{Reply, JSON};
 use super::routes::{

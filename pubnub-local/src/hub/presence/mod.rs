@@ -83,6 +83,8 @@ struct ChannelPresence {
 #[derive(Debug)]
 struct Presence {
     expires: Instant,
+    /// The latest heartbeat (explicit or a subscribe's), for the console.
+    heartbeat: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -110,7 +112,8 @@ impl KeySpace {
         timeout: Duration,
         states: Option<&Map<String, Value>>,
     ) {
-        let expires = Instant::now() + timeout;
+        let now = Instant::now();
+        let expires = now + timeout;
         let mut events = Vec::new();
         for channel in channels {
             let new_state = states
@@ -124,7 +127,13 @@ impl KeySpace {
             let entry = self.presence.channels.entry(channel.clone()).or_default();
             let joined = entry
                 .occupants
-                .insert(uuid.to_string(), Presence { expires })
+                .insert(
+                    uuid.to_string(),
+                    Presence {
+                        expires,
+                        heartbeat: now,
+                    },
+                )
                 .is_none();
             let occupancy = entry.occupants.len();
             if joined && occupancy > config.announce_max {
@@ -286,6 +295,28 @@ impl KeySpace {
         Ok(out.into_iter().collect())
     }
 
+    /// Every occupant of every channel, for the console: channel, user id, state, latest
+    /// heartbeat and expiry.
+    pub(in crate::hub) fn occupants(
+        &self,
+    ) -> impl Iterator<Item = (&str, &str, Option<&Value>, Instant, Instant)> {
+        self.presence
+            .channels
+            .iter()
+            .flat_map(move |(channel, entry)| {
+                entry.occupants.iter().map(move |(uuid, presence)| {
+                    let state = self.state_of(channel, uuid);
+                    (
+                        channel.as_str(),
+                        uuid.as_str(),
+                        state,
+                        presence.heartbeat,
+                        presence.expires,
+                    )
+                })
+            })
+    }
+
     fn channel_occupancy(&self, channel: &str) -> ChannelOccupancy {
         let occupants: Vec<Occupant> = self
             .presence
@@ -321,9 +352,11 @@ impl Hub {
         let timeout = timeout.unwrap_or(config.default_presence_timeout);
         let mut guard = self.lock();
         let super::State { clock, spaces, .. } = &mut *guard;
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         let targets = space.presence_targets(channels, groups)?;
         space.heartbeat(clock, config, uuid, &targets, timeout, state);
+        drop(guard);
+        self.touch();
         Ok(())
     }
 
@@ -337,9 +370,11 @@ impl Hub {
     ) -> Result<(), PresenceError> {
         let mut guard = self.lock();
         let super::State { clock, spaces, .. } = &mut *guard;
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         let targets = space.presence_targets(channels, groups)?;
         space.depart(clock, &self.inner.config, uuid, &targets, "leave");
+        drop(guard);
+        self.touch();
         Ok(())
     }
 
@@ -409,7 +444,7 @@ impl Hub {
         let config = &self.inner.config;
         let mut guard = self.lock();
         let super::State { clock, spaces, .. } = &mut *guard;
-        let space = spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(spaces, sub_key);
         let targets = space.presence_targets(channels, groups)?;
         let mut events = Vec::new();
         for channel in &targets {
@@ -426,6 +461,8 @@ impl Hub {
             }
         }
         space.emit(clock, config, events);
+        drop(guard);
+        self.touch();
         Ok(())
     }
 
@@ -464,8 +501,14 @@ impl Hub {
             guard.next_interval = now + config.presence_interval;
         }
         let super::State { clock, spaces, .. } = &mut *guard;
+        let mut forgot = false;
         for space in spaces.values_mut() {
             space.sweep(clock, config, interval_due);
+            forgot |= space.clients.forget_idle(now);
+        }
+        drop(guard);
+        if forgot {
+            self.touch();
         }
     }
 

@@ -217,6 +217,12 @@ pub(crate) struct Outbox {
 }
 
 impl Outbox {
+    /// The newest `n` notifications, oldest first.
+    pub(crate) fn newest(&self, n: usize) -> impl Iterator<Item = &PushNotification> {
+        let len = self.notifications.len();
+        self.notifications.range(len.saturating_sub(n)..)
+    }
+
     fn push(&mut self, notification: PushNotification) {
         if self.notifications.len() == MAX_PUSH_OUTBOX {
             self.notifications.pop_front();
@@ -293,8 +299,9 @@ impl Hub {
             validate_plain(channel)?;
         }
         let mut state = self.lock();
-        let space = state.spaces.entry(sub_key.to_string()).or_default();
+        let space = self.space(&mut state.spaces, sub_key);
         space.push.modify(device, remove, add);
+        self.touch();
         Ok(())
     }
 
@@ -315,6 +322,7 @@ impl Hub {
         if let Some(space) = state.spaces.get_mut(sub_key) {
             space.push.remove_device(device);
         }
+        self.touch();
     }
 
     /// The notifications pushed so far (the last [`MAX_PUSH_OUTBOX`]), oldest first.
@@ -328,6 +336,7 @@ impl Hub {
         let mut state = self.lock();
         let State { push_outbox, .. } = &mut *state;
         push_outbox.notifications.clear();
+        self.touch();
     }
 }
 

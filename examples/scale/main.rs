@@ -26,6 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pubnub_engine::{PubNub, StatusCategory, SubscriptionOptions};
+
+mod chart;
+use chart::chart;
 use serde_json::{json, Value};
 
 const SUB_KEY: &str = "scale-sub";
@@ -383,103 +386,4 @@ fn cpu_us() -> u64 {
     // USER_HZ: 100 on Linux, whatever the kernel's own tick.
     let per_second = 100;
     (ticks(11) + ticks(12)) * 1_000_000 / per_second
-}
-
-/// A line chart as SVG: one polyline per series over N on a logarithmic x axis.
-fn chart(title: &str, unit: &str, series: &[(&str, Vec<(f64, f64)>)]) -> String {
-    const W: f64 = 640.0;
-    const H: f64 = 360.0;
-    const L: f64 = 70.0;
-    const R: f64 = 150.0;
-    const T: f64 = 40.0;
-    const B: f64 = 50.0;
-    let xs: Vec<f64> = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(x, _)| x.max(1.0).log10()))
-        .collect();
-    let (x0, x1) = xs
-        .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-    let (x0, x1) = if x1 > x0 {
-        (x0, x1)
-    } else {
-        (x0 - 1.0, x0 + 1.0)
-    };
-    let ymax = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(_, y)| *y))
-        .fold(0.0f64, f64::max)
-        .max(1e-9)
-        * 1.15;
-    let px = |x: f64| L + (x.max(1.0).log10() - x0) / (x1 - x0) * (W - L - R);
-    let py = |y: f64| H - B - y / ymax * (H - T - B);
-    let colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" \
-         font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"{W}\" height=\"{H}\" \
-         fill=\"white\"/>\n<text x=\"{L}\" y=\"22\" font-size=\"15\">{title}</text>\n"
-    );
-    svg.push_str(&format!(
-        "<line x1=\"{L}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n\
-         <line x1=\"{L}\" y1=\"{T}\" x2=\"{L}\" y2=\"{}\" stroke=\"black\"/>\n",
-        H - B,
-        W - R,
-        H - B,
-        H - B
-    ));
-    for i in 0..=4 {
-        let y = ymax * i as f64 / 4.0;
-        svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{:.1}</text>\n",
-            L - 6.0,
-            py(y) + 4.0,
-            y
-        ));
-    }
-    let mut ticks: Vec<f64> = series
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|(x, _)| *x))
-        .collect();
-    ticks.sort_by(f64::total_cmp);
-    ticks.dedup();
-    for x in ticks {
-        svg.push_str(&format!(
-            "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{x}</text>\n",
-            px(x),
-            H - B + 18.0
-        ));
-    }
-    svg.push_str(&format!(
-        "<text x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">clients in one process (N)</text>\n\
-         <text x=\"16\" y=\"{:.1}\" transform=\"rotate(-90 16 {:.1})\" text-anchor=\"middle\">{unit}</text>\n",
-        (L + W - R) / 2.0,
-        H - 12.0,
-        (T + H - B) / 2.0,
-        (T + H - B) / 2.0
-    ));
-    for (i, (name, points)) in series.iter().enumerate() {
-        let color = colors[i % colors.len()];
-        let path: Vec<String> = points
-            .iter()
-            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
-            .collect();
-        svg.push_str(&format!(
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{}\"/>\n",
-            path.join(" ")
-        ));
-        for (x, y) in points {
-            svg.push_str(&format!(
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>\n",
-                px(*x),
-                py(*y)
-            ));
-        }
-        svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" fill=\"{color}\">{name}</text>\n",
-            W - R + 12.0,
-            T + 16.0 * i as f64 + 10.0
-        ));
-    }
-    svg.push_str("</svg>\n");
-    svg
 }
