@@ -46,10 +46,11 @@ async fn main() -> Result<()> {
         .publish_key("demo")
         .origin(server.url())
         // Quick retries so the example takes seconds; the default is exponential from 2 s.
-        // The engine adds up to 1 s of jitter to each delay.
+        // The engine adds jitter to each delay, at most as much again (100-200 ms here): 20
+        // retries outlast step 4's 2 s outage, whatever the jitter.
         .retry(RetryConfig::new(RetryPolicy::Linear {
             delay: Duration::from_millis(100),
-            max_retries: 10,
+            max_retries: 20,
         }))
         .build_client()?;
     let subscription = pubnub

@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pubnub = PubNub::builder("demo", "ledger")
         .publish_key("demo")
         .origin(server.url())
-        // At most 3 retries, 100 ms apart (plus up to 1 s of jitter).
+        // At most 3 retries, 100 ms apart (plus jitter, at most as much again).
         .retry(RetryConfig::new(RetryPolicy::Linear {
             delay: Duration::from_millis(100),
             max_retries: 3,
