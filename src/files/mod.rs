@@ -66,7 +66,7 @@ pub const FILE_PUBLISH_ATTEMPTS: u32 = 5;
 pub const MAX_FILE_NAME_BYTES: usize = 1024;
 
 /// A file's id and name: what identifies it on its channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct FileRef {
     /// The id the service gave it.
     pub id: String,
@@ -488,8 +488,7 @@ impl Paged for ListFilesOp {
 #[derive(Debug, Clone, Default)]
 pub struct DeleteFileOp {
     channel: String,
-    id: String,
-    name: String,
+    file: FileRef,
 }
 
 impl Operation for DeleteFileOp {
@@ -497,17 +496,7 @@ impl Operation for DeleteFileOp {
     const GROUP: Endpoint = Endpoint::Files;
 
     fn request(&self, core: &Core) -> Result<Request, Error> {
-        let file = FileRef {
-            id: self.id.clone(),
-            name: self.name.clone(),
-        };
-        check_file(&self.channel, &file)?;
-        let segments = [
-            (&self.channel).into(),
-            (&self.id).into(),
-            (&self.name).into(),
-        ];
-        Ok(core.endpoint(Method::Delete, FILE_PATH, &segments))
+        file_request(core, Method::Delete, &self.channel, &self.file)
     }
 
     fn parse(&self, _: &Core, answer: &Response) -> Result<(), Error> {
@@ -515,22 +504,27 @@ impl Operation for DeleteFileOp {
     }
 }
 
-/// The request of a file's PubNub URL (it redirects to storage).
-fn file_request(core: &Core, channel: &str, file: &FileRef) -> Result<Request, Error> {
+/// A request to a file's PubNub URL: `GET` redirects to storage, `DELETE` deletes it.
+fn file_request(
+    core: &Core,
+    method: Method,
+    channel: &str,
+    file: &FileRef,
+) -> Result<Request, Error> {
     check_file(channel, file)?;
     let segments = [
         channel.into(),
         file.id.as_str().into(),
         file.name.as_str().into(),
     ];
-    Ok(core.get(FILE_PATH, &segments))
+    Ok(core.endpoint(method, FILE_PATH, &segments))
 }
 
 /// The URL a file is downloaded from, built here as PubNub's SDKs build it: the service's
 /// file path with the client's parameters (its `auth` token and, with a secret key, a
 /// signature). Requested, it redirects to storage.
 pub(crate) fn download_url(core: &Core, channel: &str, file: &FileRef) -> Result<String, Error> {
-    let mut request = file_request(core, channel, file)?;
+    let mut request = file_request(core, Method::Get, channel, file)?;
     request.query.retain(|(key, _)| *key != "requestid");
     core.sign(&mut request);
     let mut url = core.config().origin().trim_end_matches('/').to_owned();
@@ -552,15 +546,24 @@ pub(crate) fn file_url(core: &Core, channel: &str, id: &str, name: &str) -> Opti
 // ---------------------------------------------------------------------------------------------
 // The builders
 
+/// The setters of the builders that name one file (`channel`, `file_id`, `file_name`), on
+/// fields `channel: String` and `file: FileRef` of the operation (`file_setters!()`) or of the
+/// builder itself (`file_setters!(self;)`).
+macro_rules! file_setters {
+    ($($on:tt)*) => {
+        setters! { $($on)*
+            /// The file's channel (required).
+            channel(channel: impl Into<String>) at => at.channel = channel.into();
+            /// The file's id (required).
+            file_id(id: impl Into<String>) at => at.file.id = id.into();
+            /// The file's name (required).
+            file_name(name: impl Into<String>) at => at.file.name = name.into();
+        }
+    };
+}
+
 impl RequestBuilder<DeleteFileOp> {
-    setters! {
-        /// The file's channel (required).
-        channel(channel: impl Into<String>) op => op.channel = channel.into();
-        /// The file's id (required).
-        file_id(id: impl Into<String>) op => op.id = id.into();
-        /// The file's name (required).
-        file_name(name: impl Into<String>) op => op.name = name.into();
-    }
+    file_setters!();
 }
 
 /// Deletes a file; `.await` it. Created by [`PubNub::delete_file`](crate::PubNub::delete_file).
@@ -933,32 +936,13 @@ impl DownloadFile {
         DownloadFile {
             core: core.clone(),
             channel: String::new(),
-            file: FileRef {
-                id: String::new(),
-                name: String::new(),
-            },
+            file: FileRef::default(),
             progress: None,
             retry: false,
         }
     }
 
-    /// The file's channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    /// The file's id (required).
-    pub fn file_id(mut self, id: impl Into<String>) -> Self {
-        self.file.id = id.into();
-        self
-    }
-
-    /// The file's name (required).
-    pub fn file_name(mut self, name: impl Into<String>) -> Self {
-        self.file.name = name.into();
-        self
-    }
+    file_setters!(self;);
 
     /// Told how much of the download came: `done` of `total` bytes (when storage says).
     pub fn on_progress(mut self, report: impl Fn(Progress) + Send + Sync + 'static) -> Self {
@@ -1004,7 +988,7 @@ impl DownloadFile {
     async fn send(self) -> Result<DownloadedFile, Error> {
         let core = &self.core;
         core.check_open()?;
-        let mut request = file_request(core, &self.channel, &self.file)?;
+        let mut request = file_request(core, Method::Get, &self.channel, &self.file)?;
         request.timeout = core.config().file_transfer_timeout();
         let answer = core
             .execute(Endpoint::Files, request, self.retry, |answer| {
@@ -1096,30 +1080,11 @@ impl GetFileUrl {
         GetFileUrl {
             core: core.clone(),
             channel: String::new(),
-            file: FileRef {
-                id: String::new(),
-                name: String::new(),
-            },
+            file: FileRef::default(),
         }
     }
 
-    /// The file's channel (required).
-    pub fn channel(mut self, channel: impl Into<String>) -> Self {
-        self.channel = channel.into();
-        self
-    }
-
-    /// The file's id (required).
-    pub fn file_id(mut self, id: impl Into<String>) -> Self {
-        self.file.id = id.into();
-        self
-    }
-
-    /// The file's name (required).
-    pub fn file_name(mut self, name: impl Into<String>) -> Self {
-        self.file.name = name.into();
-        self
-    }
+    file_setters!(self;);
 
     /// The URL, at once.
     pub fn url(&self) -> Result<String, Error> {
