@@ -10,45 +10,20 @@ The SDK grants a token (signed POST with a JSON body), parses it with its own pa
 refused. Exits non-zero on the first mismatch.
 """
 
-import os
 import sys
 import traceback
-import uuid as uuidlib
 from urllib.parse import urlparse
 
 from pubnub.exceptions import PubNubException
 from pubnub.models.consumer.v3.channel import Channel
 from pubnub.models.consumer.v3.group import Group
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub import PubNub
 
-RUN = uuidlib.uuid4().hex[:8]
-PUBLISH_KEY = os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}")
-SUBSCRIBE_KEY = os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}")
-SECRET_KEY = os.environ.get("PN_SECRET_KEY")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-    print(f"  ok: {what}")
+from common import RUN, SECRET_KEY, Failure, base_config, check
 
 
 def client(origin, user_id, secret):
-    config = PNConfiguration()
-    config.publish_key = PUBLISH_KEY
-    config.subscribe_key = SUBSCRIBE_KEY
-    if secret:
-        config.secret_key = SECRET_KEY
-    config.user_id = user_id
-    config.origin = origin
-    config.ssl = False
-    config.enable_presence_heartbeat = False
-    return PubNub(config)
+    return PubNub(base_config(origin, user_id, secret_key=SECRET_KEY if secret else None))
 
 
 def refused(call, what):

@@ -16,12 +16,10 @@ The write / read modes use the keys `pub-key` / `sub-key` of the Rust tests' ser
 Exits non-zero on the first mismatch. Every wait is bounded.
 """
 
-import os
 import queue
 import warnings
 import sys
 import traceback
-import uuid as uuidlib
 from urllib.parse import urlparse
 
 from pubnub.callbacks import SubscribeCallback
@@ -32,11 +30,11 @@ from pubnub.models.consumer.objects_v2.common import MemberIncludes, MembershipI
 from pubnub.models.consumer.objects_v2.memberships import PNChannelMembership
 from pubnub.models.consumer.objects_v2.page import Next
 from pubnub.models.consumer.objects_v2.sort import PNSortKey, PNSortKeyValue
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub import PubNub
 
-WAIT = 15.0
-RUN = uuidlib.uuid4().hex[:8]
+from common import (
+    PUBLISH_KEY, RUN, SECRET_KEY, SUBSCRIBE_KEY, WAIT, Failure, base_config, check, ok,
+)
 
 
 def _patch_python_sdk_event_emitter():
@@ -60,24 +58,6 @@ _patch_python_sdk_event_emitter()
 warnings.simplefilter("ignore", DeprecationWarning)
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-    print(f"  ok: {what}")
-
-
-def ok(envelope, what):
-    if envelope.status.is_error():
-        data = envelope.status.error_data
-        raise Failure(f"{what}: {envelope.status.category} {envelope.status.status_code} "
-                      f"{getattr(data, 'information', data)!r}")
-    return envelope.result
-
-
 def refused(call):
     """The HTTP status of a call the SDK raises for (its sync client raises on errors)."""
     try:
@@ -85,19 +65,6 @@ def refused(call):
     except PubNubException as error:
         return error.get_status_code()
     raise Failure(f"expected a refusal, got {envelope.result}")
-
-
-def config_for(origin, user_id, publish_key, subscribe_key, secret_key):
-    config = PNConfiguration()
-    config.publish_key = publish_key
-    config.subscribe_key = subscribe_key
-    if secret_key:
-        config.secret_key = secret_key
-    config.user_id = user_id
-    config.origin = origin
-    config.ssl = False
-    config.enable_presence_heartbeat = False
-    return config
 
 
 class Listener(SubscribeCallback):
@@ -141,11 +108,9 @@ class Listener(SubscribeCallback):
 
 
 def full_check(origin):
-    keys = (os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}"),
-            os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}"),
-            os.environ.get("PN_SECRET_KEY"))
-    admin = PubNub(config_for(origin, "admin", *keys))
-    watcher = PubNub(config_for(origin, "watcher", *keys))
+    keys = (PUBLISH_KEY, SUBSCRIBE_KEY, SECRET_KEY)
+    admin = PubNub(base_config(origin, "admin", *keys))
+    watcher = PubNub(base_config(origin, "watcher", *keys))
     alice, bob, room = f"alice-{RUN}", f"bob-{RUN}", f"room-{RUN}"
     listener = Listener()
     watcher.add_listener(listener)
@@ -259,7 +224,7 @@ def full_check(origin):
 
 def write(origin, prefix):
     """What tests/python_interop.rs reads with this SDK."""
-    pubnub = PubNub(config_for(origin, "python-writer", "pub-key", "sub-key", None))
+    pubnub = PubNub(base_config(origin, "python-writer", "pub-key", "sub-key", None))
     try:
         ok(pubnub.set_uuid_metadata().uuid(f"{prefix}-user").set_name("Py User")
            .email("py@example.com").custom({"lang": "python", "n": 1}).sync(), "set user")
@@ -273,7 +238,7 @@ def write(origin, prefix):
 
 def read(origin, prefix):
     """Checks what tests/python_interop.rs stored with this SDK."""
-    pubnub = PubNub(config_for(origin, "python-reader", "pub-key", "sub-key", None))
+    pubnub = PubNub(base_config(origin, "python-reader", "pub-key", "sub-key", None))
     try:
         user = ok(pubnub.get_uuid_metadata().uuid(f"{prefix}-user").include_custom(True).sync(),
                   "get user").data

@@ -10,32 +10,15 @@ Exits non-zero on the first mismatch. Every wait is bounded.
 """
 
 import asyncio
-import os
 import sys
-import uuid as uuidlib
 from urllib.parse import urlparse
 
 from pubnub.callbacks import SubscribeCallback
 from pubnub.enums import PNStatusCategory
 from pubnub.models.consumer.pubsub import PNMessageResult
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
-WAIT = 15.0
-RUN = uuidlib.uuid4().hex[:8]
-PUBLISH_KEY = os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}")
-SUBSCRIBE_KEY = os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}")
-SECRET_KEY = os.environ.get("PN_SECRET_KEY")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-    print(f"  ok: {what}")
+from common import RUN, SECRET_KEY, WAIT, Failure, base_config, check, ok
 
 
 class Listener(SubscribeCallback):
@@ -76,24 +59,11 @@ class Listener(SubscribeCallback):
 
 
 def client(origin, user_id, heartbeat=False, secret_key=SECRET_KEY):
-    config = PNConfiguration()
-    config.publish_key = PUBLISH_KEY
-    config.subscribe_key = SUBSCRIBE_KEY
-    if secret_key:
-        config.secret_key = secret_key
-    config.user_id = user_id
-    config.origin = origin
-    config.ssl = False
+    config = base_config(origin, user_id, secret_key=secret_key)
     config.enable_presence_heartbeat = heartbeat
     if heartbeat:
         config.set_presence_timeout(20)
     return PubNubAsyncio(config)
-
-
-def ok(envelope, what):
-    if envelope.status.is_error():
-        raise Failure(f"{what}: {envelope.status.category} {envelope.status.error_data}")
-    return envelope.result
 
 
 async def main(url):

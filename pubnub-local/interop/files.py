@@ -22,10 +22,8 @@ Exits non-zero on the first mismatch. Every wait is bounded.
 """
 
 import asyncio
-import os
 import sys
 import traceback
-import uuid as uuidlib
 from urllib.parse import urlparse
 
 from pubnub.callbacks import SubscribeCallback
@@ -33,34 +31,12 @@ from pubnub.crypto import AesCbcCryptoModule
 from pubnub.enums import PNStatusCategory
 from pubnub.exceptions import PubNubException
 from pubnub.models.consumer.v3.channel import Channel
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub import PubNub
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
-WAIT = 15.0
-RUN = uuidlib.uuid4().hex[:8]
-PUBLISH_KEY = os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}")
-SUBSCRIBE_KEY = os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}")
-SECRET_KEY = os.environ.get("PN_SECRET_KEY")
+from common import RUN, SECRET_KEY, SUBSCRIBE_KEY, WAIT, Failure, base_config, check, ok
+
 NI = b"Knights who say Ni!"
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-    print(f"  ok: {what}")
-
-
-def ok(envelope, what):
-    if envelope.status.is_error():
-        data = envelope.status.error_data
-        raise Failure(f"{what}: {envelope.status.category} {envelope.status.status_code} "
-                      f"{getattr(data, 'information', data)!r} {getattr(data, 'exception', '')!r}")
-    return envelope.result
 
 
 class Listener(SubscribeCallback):
@@ -95,15 +71,7 @@ class Listener(SubscribeCallback):
 
 
 def config_for(origin, user_id, cipher_key=None, crypto_module=False, signed=True):
-    config = PNConfiguration()
-    config.publish_key = PUBLISH_KEY
-    config.subscribe_key = SUBSCRIBE_KEY
-    if SECRET_KEY and signed:
-        config.secret_key = SECRET_KEY
-    config.user_id = user_id
-    config.origin = origin
-    config.ssl = False
-    config.enable_presence_heartbeat = False
+    config = base_config(origin, user_id, secret_key=SECRET_KEY if signed else None)
     if cipher_key:
         # A cipher key alone is the legacy cryptor (random IV, no header); with the AES-CBC
         # crypto module the SDK writes the `PNED` header.

@@ -14,42 +14,17 @@ Exits non-zero on the first mismatch. Every wait is bounded.
 """
 
 import asyncio
-import os
 import sys
 import traceback
-import uuid as uuidlib
 from urllib.parse import urlparse
 
 from pubnub.callbacks import SubscribeCallback
 from pubnub.enums import PNStatusCategory
 from pubnub.models.consumer.message_actions import PNMessageAction
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub import PubNub
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
-WAIT = 15.0
-RUN = uuidlib.uuid4().hex[:8]
-PUBLISH_KEY = os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}")
-SUBSCRIBE_KEY = os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}")
-SECRET_KEY = os.environ.get("PN_SECRET_KEY")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-    print(f"  ok: {what}")
-
-
-def ok(envelope, what):
-    if envelope.status.is_error():
-        data = envelope.status.error_data
-        raise Failure(f"{what}: {envelope.status.category} {envelope.status.status_code} "
-                      f"{getattr(data, 'information', data)!r} {getattr(data, 'exception', '')!r}")
-    return envelope.result
+from common import RUN, SECRET_KEY, WAIT, Failure, base_config, check, ok
 
 
 class Listener(SubscribeCallback):
@@ -80,21 +55,8 @@ class Listener(SubscribeCallback):
                 return status
 
 
-def config_for(origin, user_id):
-    config = PNConfiguration()
-    config.publish_key = PUBLISH_KEY
-    config.subscribe_key = SUBSCRIBE_KEY
-    if SECRET_KEY:
-        config.secret_key = SECRET_KEY
-    config.user_id = user_id
-    config.origin = origin
-    config.ssl = False
-    config.enable_presence_heartbeat = False
-    return config
-
-
 def client(origin, user_id):
-    return PubNubAsyncio(config_for(origin, user_id))
+    return PubNubAsyncio(base_config(origin, user_id))
 
 
 def fetch_sync(pubnub, channels, **options):
@@ -116,7 +78,7 @@ async def main(url):
     alice = client(origin, "alice")
     bob = client(origin, "bob")
     carol = client(origin, "carol")
-    reader = PubNub(config_for(origin, "reader"))
+    reader = PubNub(base_config(origin, "reader"))
     channel = f"history-{RUN}"
     other = f"history-other-{RUN}"
     subscribed = False

@@ -23,50 +23,27 @@ Exits non-zero on the first mismatch.
 """
 
 import json
-import os
 import sys
 import traceback
 import urllib.request
-import uuid as uuidlib
 from urllib.parse import urlparse
 
 from pubnub.endpoints.endpoint import Endpoint
 from pubnub.enums import PNPushEnvironment, PNPushType
 from pubnub.exceptions import PubNubException
 from pubnub.models.consumer.v3.channel import Channel
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub import PubNub
 
-RUN = uuidlib.uuid4().hex[:8]
-PUBLISH_KEY = os.environ.get("PN_PUBLISH_KEY", f"pub-{RUN}")
-SUBSCRIBE_KEY = os.environ.get("PN_SUBSCRIBE_KEY", f"sub-{RUN}")
-SECRET_KEY = os.environ.get("PN_SECRET_KEY")
+from common import PUBLISH_KEY, RUN, SECRET_KEY, SUBSCRIBE_KEY, Failure, base_config, check
+
 TOPIC = "com.example.testapp.notifications"
 DEV = PNPushEnvironment.DEVELOPMENT
 PROD = PNPushEnvironment.PRODUCTION
 
 
-class Failure(Exception):
-    pass
-
-
-def check(condition, what):
-    if not condition:
-        raise Failure(what)
-    print(f"  ok: {what}")
-
-
 def client(origin, user_id, secret=True, publish_key=PUBLISH_KEY, subscribe_key=SUBSCRIBE_KEY):
-    config = PNConfiguration()
-    config.publish_key = publish_key
-    config.subscribe_key = subscribe_key
-    if secret and SECRET_KEY:
-        config.secret_key = SECRET_KEY
-    config.user_id = user_id
-    config.origin = origin
-    config.ssl = False
-    config.enable_presence_heartbeat = False
-    return PubNub(config)
+    return PubNub(base_config(origin, user_id, publish_key, subscribe_key,
+                              SECRET_KEY if secret else None))
 
 
 def add(pubnub, device, channels, push_type, topic=None, environment=None):
