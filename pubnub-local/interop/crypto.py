@@ -24,19 +24,13 @@ from urllib.parse import urlparse
 from pubnub.callbacks import SubscribeCallback
 from pubnub.crypto import AesCbcCryptoModule, LegacyCryptoModule
 from pubnub.enums import PNStatusCategory
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
-WAIT = 15.0
+from common import WAIT, base_config
 
 
 def client(url, user_id, publish_key, subscribe_key, cryptor, cipher_key):
-    config = PNConfiguration()
-    config.publish_key = publish_key
-    config.subscribe_key = subscribe_key
-    config.user_id = user_id
-    config.origin = urlparse(url).netloc
-    config.ssl = False
+    config = base_config(urlparse(url).netloc, user_id, publish_key, subscribe_key, None)
     # The subscribe worker decrypts only when a cipher key is set; the module does the work.
     config.cipher_key = cipher_key
     if cryptor == "aes-cbc":

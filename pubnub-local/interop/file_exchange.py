@@ -19,20 +19,13 @@ import sys
 from urllib.parse import urlparse
 
 from pubnub.crypto import AesCbcCryptoModule
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub_asyncio import PubNubAsyncio
 
-WAIT = 15.0
+from common import WAIT, base_config
 
 
 def client(url, cryptor, cipher_key):
-    config = PNConfiguration()
-    config.publish_key = "pub-key"
-    config.subscribe_key = "sub-key"
-    config.user_id = "python-files"
-    config.origin = urlparse(url).netloc
-    config.ssl = False
-    config.enable_presence_heartbeat = False
+    config = base_config(urlparse(url).netloc, "python-files", "pub-key", "sub-key", None)
     # Python encrypts files only when a cipher key is set (a crypto module alone is not used).
     if cryptor in ("legacy", "aes-cbc"):
         config.cipher_key = cipher_key

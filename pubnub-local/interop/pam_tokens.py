@@ -12,18 +12,13 @@ import sys
 from urllib.parse import urlparse
 
 from pubnub.models.consumer.v3.channel import Channel
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub import PubNub
+
+from common import base_config
 
 
 def sdk(origin="127.0.0.1", publish_key="p", subscribe_key="s", secret_key=None):
-    config = PNConfiguration()
-    config.publish_key = publish_key
-    config.subscribe_key = subscribe_key
-    config.secret_key = secret_key
-    config.user_id = "python-admin"
-    config.origin = origin
-    config.ssl = False
+    config = base_config(origin, "python-admin", publish_key, subscribe_key, secret_key)
     return PubNub(config)
 
 

@@ -11,23 +11,19 @@ import asyncio
 import sys
 from urllib.parse import urlparse
 
-from pubnub.pnconfiguration import PNConfiguration
 from pubnub.pubnub_asyncio import PubNubAsyncio
+
+from common import WAIT, base_config
 
 
 async def main(url, channel, publish_key, subscribe_key):
     for _ in range(2):
-        config = PNConfiguration()
-        config.publish_key = publish_key
-        config.subscribe_key = subscribe_key
-        config.user_id = "python-publisher"
-        config.origin = urlparse(url).netloc
-        config.ssl = False
-        pubnub = PubNubAsyncio(config)
+        pubnub = PubNubAsyncio(base_config(urlparse(url).netloc, "python-publisher",
+                                           publish_key, subscribe_key, None))
         try:
             for _ in range(2):
                 envelope = await asyncio.wait_for(
-                    pubnub.publish().channel(channel).message("ping").future(), 15
+                    pubnub.publish().channel(channel).message("ping").future(), WAIT
                 )
                 if envelope.status.is_error():
                     raise SystemExit(f"publish failed: {envelope.status.error_data}")
